@@ -1,0 +1,125 @@
+"""Start the project's emulators as real subprocesses, for tests and the demo.
+
+Each emulator prints one ``<NAME> READY <url>`` line on stdout once its files are
+written, so tests wait for that event instead of sleeping or polling.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+READY_TIMEOUT = 60.0
+
+
+@dataclass
+class Emulator:
+    name: str
+    url: str
+    process: subprocess.Popen[str]
+    files: dict[str, Path] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.files["kubeconfig"]
+
+    @property
+    def ca_bundle(self) -> str:
+        return self.env["AZURE_CA_BUNDLE"]
+
+    @property
+    def admin_url(self) -> str:
+        return self.env["AZURESIM_ADMIN_URL"]
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            env[key.strip()] = value.strip()
+    return env
+
+
+def _wait_ready(proc: subprocess.Popen[str], marker: str) -> str:
+    """Block until the process prints its READY line; return the URL it names."""
+    assert proc.stdout is not None
+    result: dict[str, str] = {}
+    done = threading.Event()
+
+    def reader() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith(marker) and "url" not in result:
+                result["url"] = line.split()[-1]
+                done.set()
+        done.set()  # EOF: the process died before becoming ready
+
+    threading.Thread(target=reader, daemon=True).start()
+    if not done.wait(READY_TIMEOUT) or "url" not in result:
+        proc.kill()
+        raise RuntimeError(f"{marker} never printed (exit code {proc.poll()})")
+    return result["url"]
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _spawn(module: str, args: Sequence[str], log: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        stdout=subprocess.PIPE,
+        stderr=log.open("w"),
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+@contextlib.contextmanager
+def run_kubesim(workdir: Path, *extra: str) -> Iterator[Emulator]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    kubeconfig = workdir / "kubeconfig"
+    proc = _spawn(
+        "kubesim",
+        ["--port", "0", "--kubeconfig", str(kubeconfig), *extra],
+        workdir / "kubesim.log",
+    )
+    try:
+        url = _wait_ready(proc, "KUBESIM READY")
+        yield Emulator("kubesim", url, proc, files={"kubeconfig": kubeconfig})
+    finally:
+        _stop(proc)
+
+
+@contextlib.contextmanager
+def run_azuresim(workdir: Path, *extra: str) -> Iterator[Emulator]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    env_file = workdir / "azuresim.env"
+    proc = _spawn(
+        "azuresim",
+        ["--port", "0", "--env-file", str(env_file), *extra],
+        workdir / "azuresim.log",
+    )
+    try:
+        url = _wait_ready(proc, "AZURESIM READY")
+        yield Emulator(
+            "azuresim", url, proc, files={"env": env_file}, env=read_env_file(env_file)
+        )
+    finally:
+        _stop(proc)

@@ -1,0 +1,65 @@
+"""Entry point: ``python -m batch_image_operator`` runs the operator."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from typing import Any
+
+import kopf
+
+from . import __version__
+from .config import ConfigError, Settings
+from .handlers.registration import register
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="batch-image-operator",
+        description="Kubernetes operator for Azure Batch custom-image pools "
+                    "(ManagedImage and BatchPool). Configured from the environment: "
+                    "KUBECONFIG or in-cluster service account for Kubernetes; "
+                    "AZURE_SUBSCRIPTION_ID, AZURE_TENANT_ID, AZURE_CLIENT_ID and "
+                    "AZURE_FEDERATED_TOKEN_FILE or AZURE_CLIENT_SECRET (or managed identity) "
+                    "for Azure; AZURE_RESOURCE_MANAGER_ENDPOINT, AZURE_AUTHORITY_HOST and "
+                    "AZURE_CA_BUNDLE for other clouds; BIO_NAMESPACES, BIO_POLL_INTERVAL, "
+                    "BIO_DRIFT_INTERVAL, BIO_BLOCKED_RETRY for behaviour.",
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument("--verbose", action="store_true", help="debug logging")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # azure-core logs request headers at INFO; keep it quiet so nothing sensitive leaks.
+    logging.getLogger("azure").setLevel(logging.WARNING)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    registry = kopf.OperatorRegistry()
+    register(registry, settings, dict(os.environ))
+
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+
+    namespaces = list(settings.namespaces)
+    asyncio.run(kopf.operator(
+        registry=registry,
+        standalone=True,
+        clusterwide=not namespaces,
+        namespaces=namespaces,
+    ))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Async Azure SDK clients, created once per process (per subscription) and closed on exit."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from azure.core.credentials_async import AsyncTokenCredential
+from azure.mgmt.batch.aio import BatchManagementClient
+from azure.mgmt.compute.aio import ComputeManagementClient
+
+from ..config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class AzureClients:
+    def __init__(self, settings: Settings, credential: AsyncTokenCredential) -> None:
+        self._settings = settings
+        self._credential = credential
+        self._compute: dict[str, ComputeManagementClient] = {}
+        self._batch: dict[str, BatchManagementClient] = {}
+
+    def _common(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "base_url": self._settings.arm_endpoint,
+            "credential_scopes": [self._settings.arm_scope],
+            "retry_total": self._settings.retry_total,
+        }
+        if self._settings.ca_bundle:
+            kwargs["connection_verify"] = self._settings.ca_bundle
+        return kwargs
+
+    def compute(self, subscription_id: str) -> ComputeManagementClient:
+        client = self._compute.get(subscription_id)
+        if client is None:
+            client = ComputeManagementClient(self._credential, subscription_id, **self._common())
+            self._compute[subscription_id] = client
+        return client
+
+    def batch(self, subscription_id: str) -> BatchManagementClient:
+        client = self._batch.get(subscription_id)
+        if client is None:
+            client = BatchManagementClient(self._credential, subscription_id, **self._common())
+            self._batch[subscription_id] = client
+        return client
+
+    async def close(self) -> None:
+        for compute in self._compute.values():
+            await compute.close()
+        for batch in self._batch.values():
+            await batch.close()
+        self._compute.clear()
+        self._batch.clear()
+        await self._credential.close()

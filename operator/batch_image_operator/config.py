@@ -1,0 +1,112 @@
+"""Operator settings, read once at startup from the environment.
+
+The names are azure-identity's own (AZURE_TENANT_ID, AZURE_CLIENT_ID, ...) plus a few
+of ours, so the same variables drive real Azure and the project's emulator.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .models.armid import is_guid
+
+PUBLIC_ARM = "https://management.azure.com"
+PUBLIC_ARM_SCOPE = "https://management.azure.com/.default"
+KNOWN_AUTHORITIES = {
+    "login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn",
+}
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    subscription_id: str
+    arm_endpoint: str = PUBLIC_ARM
+    arm_scope: str = PUBLIC_ARM_SCOPE
+    ca_bundle: str | None = None
+    # How often an object with an Azure operation in flight is looked at again.
+    poll_interval: float = 10.0
+    # How often a converged object is re-read to detect drift (one read, zero writes).
+    drift_interval: float = 300.0
+    # How often a blocked deletion re-checks its users.
+    blocked_retry: float = 15.0
+    namespaces: tuple[str, ...] = ()  # empty: all namespaces
+    retry_total: int = 3
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        sub = env.get("AZURE_SUBSCRIPTION_ID", "")
+        if not is_guid(sub):
+            raise ConfigError("AZURE_SUBSCRIPTION_ID must be set to a subscription GUID")
+        arm = env.get("AZURE_RESOURCE_MANAGER_ENDPOINT", PUBLIC_ARM).rstrip("/")
+        if not arm.startswith("https://"):
+            raise ConfigError("AZURE_RESOURCE_MANAGER_ENDPOINT must be an https:// URL")
+        namespaces = tuple(n for n in env.get("BIO_NAMESPACES", "").replace(",", " ").split() if n)
+        return cls(
+            subscription_id=sub,
+            arm_endpoint=arm,
+            arm_scope=env.get("AZURE_RESOURCE_MANAGER_SCOPE", PUBLIC_ARM_SCOPE),
+            ca_bundle=env.get("AZURE_CA_BUNDLE") or None,
+            poll_interval=_seconds(env, "BIO_POLL_INTERVAL", 10.0),
+            drift_interval=_seconds(env, "BIO_DRIFT_INTERVAL", 300.0),
+            blocked_retry=_seconds(env, "BIO_BLOCKED_RETRY", 15.0),
+            namespaces=namespaces,
+            retry_total=int(_seconds(env, "BIO_AZURE_RETRY_TOTAL", 3)),
+        )
+
+
+def _seconds(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{key} must be a number of seconds, got {raw!r}") from exc
+    if value <= 0:
+        raise ConfigError(f"{key} must be positive")
+    return value
+
+
+@dataclass(frozen=True)
+class CredentialSettings:
+    """Which azure-identity route to take; secrets stay in the environment mapping."""
+
+    tenant_id: str | None
+    client_id: str | None
+    authority_host: str | None
+    federated_token_file: str | None
+    has_client_secret: bool
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> CredentialSettings:
+        env = os.environ if env is None else env
+        return cls(
+            tenant_id=env.get("AZURE_TENANT_ID") or None,
+            client_id=env.get("AZURE_CLIENT_ID") or None,
+            authority_host=(env.get("AZURE_AUTHORITY_HOST") or "").rstrip("/") or None,
+            federated_token_file=env.get("AZURE_FEDERATED_TOKEN_FILE") or None,
+            has_client_secret=bool(env.get("AZURE_CLIENT_SECRET")),
+        )
+
+    @property
+    def route(self) -> str:
+        if self.federated_token_file and self.tenant_id and self.client_id:
+            return "workload-identity"
+        if self.has_client_secret and self.tenant_id and self.client_id:
+            return "client-secret"
+        return "managed-identity"
+
+    @property
+    def custom_authority(self) -> bool:
+        """Instance discovery only works for Azure's own clouds."""
+        if not self.authority_host:
+            return False
+        host = self.authority_host.split("://", 1)[-1].split("/", 1)[0]
+        return host not in KNOWN_AUTHORITIES

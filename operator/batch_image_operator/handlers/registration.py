@@ -1,0 +1,173 @@
+"""Wire Kopf to the reconcilers. Registered at startup, so nothing reads the env at import.
+
+Each kind gets: create/update/resume handlers that run one reconcile pass, a timer
+that runs the next pass when it is due (operation in flight, or drift check), and a
+delete handler. Passes for one object are serialised by a per-object lock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from .. import GROUP, VERSION
+from ..config import Settings
+from ..models.references import ImageInfo
+from ..reconcilers.images import reconcile_image, reconcile_image_deletion
+from ..reconcilers.outcome import Outcome
+from ..reconcilers.pools import reconcile_pool, reconcile_pool_deletion
+from .indexes import Key, image_info_of, lookup_image, pool_refs_of, users_of
+from .runtime import Runtime
+from .status import apply_outcome
+
+FINALIZER = f"{GROUP}/finalizer"
+WAITING = "waiting: "
+IMAGES, POOLS = "managedimages", "batchpools"
+
+
+class _DemoteWaiting(logging.Filter):
+    """Kopf logs every deliberate retry as an error and posts it as an Error event.
+
+    Our waits (blocked deletion, Azure still deleting) are normal; the condition and
+    one event already tell the user, so those retries are logged at debug level.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and f"failed temporarily: {WAITING}" in str(
+                record.msg):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+def configure_kopf(settings: kopf.OperatorSettings) -> None:
+    settings.persistence.finalizer = FINALIZER
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration")
+    # Our own events say what happened; Kopf's "handler succeeded" notes are noise.
+    settings.posting.level = logging.WARNING
+    logging.getLogger("kopf.objects").addFilter(_DemoteWaiting())
+
+
+def register(registry: kopf.OperatorRegistry, settings: Settings,
+             credential_env: Mapping[str, str]) -> Runtime:
+    runtime = Runtime(settings, credential_env)
+
+    @kopf.on.startup(id="startup", registry=registry)
+    async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+        configure_kopf(settings)
+        runtime.start()
+
+    @kopf.on.cleanup(id="cleanup", registry=registry)
+    async def cleanup(**_: Any) -> None:
+        await runtime.stop()
+
+    @kopf.index(GROUP, VERSION, POOLS, id="pool_refs", registry=registry)
+    def pool_refs(*, namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Key, str]:
+        return pool_refs_of(namespace, name, spec)
+
+    @kopf.index(GROUP, VERSION, IMAGES, id="image_index", registry=registry)
+    def image_index(*, namespace: str | None, name: str, meta: kopf.Meta, status: kopf.Status,
+                    **_: Any) -> dict[Key, ImageInfo]:
+        return image_info_of(namespace, name, meta, status)
+
+    # --- ManagedImage -----------------------------------------------------------------
+
+    async def image_pass(name: str, namespace: str | None, spec: kopf.Spec, body: kopf.Body,
+                         patch: kopf.Patch, uid: str, pool_refs: kopf.Index[Key, str],
+                         force: bool) -> None:
+        async with runtime.lock(uid):
+            users = users_of(pool_refs, namespace, name)
+            if not force and not runtime.is_due(uid):
+                # Between passes only the reference list can change, and it costs no Azure call.
+                if list((body.get("status") or {}).get("usedBy") or []) != users:
+                    patch.status["usedBy"] = users
+                return
+            assert runtime.images is not None
+            outcome = await reconcile_image(name, spec, users=users, settings=settings,
+                                            images=runtime.images)
+            apply_outcome(outcome, body=body, patch=patch)
+            runtime.schedule(uid, outcome.requeue)
+
+    @kopf.on.resume(GROUP, VERSION, IMAGES, id="reconcile_managedimage", registry=registry)
+    @kopf.on.create(GROUP, VERSION, IMAGES, id="reconcile_managedimage", registry=registry)
+    @kopf.on.update(GROUP, VERSION, IMAGES, id="reconcile_managedimage", registry=registry)
+    async def reconcile_managedimage(*, name: str, namespace: str | None, spec: kopf.Spec,
+                                     body: kopf.Body, patch: kopf.Patch, uid: str,
+                                     **kwargs: Any) -> None:
+        await image_pass(name, namespace, spec, body, patch, uid, kwargs["pool_refs"],
+                         force=True)
+
+    @kopf.timer(GROUP, VERSION, IMAGES, interval=settings.poll_interval, id="managedimage_timer",
+                registry=registry)
+    async def managedimage_timer(*, name: str, namespace: str | None, spec: kopf.Spec,
+                                 body: kopf.Body, patch: kopf.Patch, uid: str,
+                                 **kwargs: Any) -> None:
+        await image_pass(name, namespace, spec, body, patch, uid, kwargs["pool_refs"],
+                         force=False)
+
+    @kopf.on.delete(GROUP, VERSION, IMAGES, id="delete_managedimage", registry=registry)
+    async def delete_managedimage(*, name: str, namespace: str | None, spec: kopf.Spec,
+                                  body: kopf.Body, patch: kopf.Patch, uid: str,
+                                  **kwargs: Any) -> None:
+        assert runtime.images is not None
+        users = users_of(kwargs["pool_refs"], namespace, name)
+        outcome = await reconcile_image_deletion(
+            name, spec, users=users, settings=settings,
+            images=runtime.images)
+        _finish_deletion(outcome, body, patch, uid)
+
+    # --- BatchPool --------------------------------------------------------------------
+
+    async def pool_pass(name: str, namespace: str | None, spec: kopf.Spec, body: kopf.Body,
+                        patch: kopf.Patch, uid: str, image_index: kopf.Index[Key, ImageInfo],
+                        force: bool) -> None:
+        async with runtime.lock(uid):
+            if not force and not runtime.is_due(uid):
+                return
+            assert runtime.pools is not None
+            ref = ((spec.get("image") or {}).get("managedImageRef") or {}).get("name")
+            image = lookup_image(image_index, namespace, ref) if isinstance(ref, str) else None
+            had_pool = bool((body.get("status") or {}).get("resourceId"))
+            outcome = await reconcile_pool(name, spec, image=image, had_azure_pool=had_pool,
+                                           settings=settings, pools=runtime.pools)
+            apply_outcome(outcome, body=body, patch=patch)
+            runtime.schedule(uid, outcome.requeue)
+
+    @kopf.on.resume(GROUP, VERSION, POOLS, id="reconcile_batchpool", registry=registry)
+    @kopf.on.create(GROUP, VERSION, POOLS, id="reconcile_batchpool", registry=registry)
+    @kopf.on.update(GROUP, VERSION, POOLS, id="reconcile_batchpool", registry=registry)
+    async def reconcile_batchpool(*, name: str, namespace: str | None, spec: kopf.Spec,
+                                  body: kopf.Body, patch: kopf.Patch, uid: str,
+                                  **kwargs: Any) -> None:
+        await pool_pass(name, namespace, spec, body, patch, uid, kwargs["image_index"],
+                        force=True)
+
+    @kopf.timer(GROUP, VERSION, POOLS, interval=settings.poll_interval, id="batchpool_timer",
+                registry=registry)
+    async def batchpool_timer(*, name: str, namespace: str | None, spec: kopf.Spec,
+                              body: kopf.Body, patch: kopf.Patch, uid: str,
+                              **kwargs: Any) -> None:
+        await pool_pass(name, namespace, spec, body, patch, uid, kwargs["image_index"],
+                        force=False)
+
+    @kopf.on.delete(GROUP, VERSION, POOLS, id="delete_batchpool", registry=registry)
+    async def delete_batchpool(*, name: str, spec: kopf.Spec, body: kopf.Body, patch: kopf.Patch,
+                               uid: str, **_: Any) -> None:
+        assert runtime.pools is not None
+        outcome = await reconcile_pool_deletion(name, spec, settings=settings,
+                                                pools=runtime.pools)
+        _finish_deletion(outcome, body, patch, uid)
+
+    def _finish_deletion(outcome: Outcome, body: kopf.Body, patch: kopf.Patch,
+                         uid: str) -> None:
+        apply_outcome(outcome, body=body, patch=patch)
+        if not outcome.done:
+            raise kopf.TemporaryError(WAITING + (outcome.message or "in progress"),
+                                      delay=outcome.requeue or settings.poll_interval)
+        runtime.forget(uid)
+
+    return runtime

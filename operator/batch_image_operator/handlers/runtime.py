@@ -1,0 +1,52 @@
+"""Process-wide state the handlers share: settings, Azure gateways, per-object schedule."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ..azure.clients import AzureClients
+from ..azure.credentials import build_credential
+from ..azure.gateway import ImageGateway, PoolGateway
+from ..config import CredentialSettings, Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    credential_env: Mapping[str, str]
+    clients: AzureClients | None = None
+    images: ImageGateway | None = None
+    pools: PoolGateway | None = None
+    # uid -> monotonic time of the next reconcile pass the timer should make.
+    _due: dict[str, float] = field(default_factory=dict)
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def start(self) -> None:
+        creds = CredentialSettings.from_env(self.credential_env)
+        credential = build_credential(creds, ca_bundle=self.settings.ca_bundle,
+                                      env=self.credential_env)
+        self.clients = AzureClients(self.settings, credential)
+        self.images = ImageGateway(self.clients)
+        self.pools = PoolGateway(self.clients)
+
+    async def stop(self) -> None:
+        if self.clients is not None:
+            await self.clients.close()
+            self.clients = None
+
+    def lock(self, uid: str) -> asyncio.Lock:
+        return self._locks.setdefault(uid, asyncio.Lock())
+
+    def is_due(self, uid: str) -> bool:
+        return time.monotonic() >= self._due.get(uid, 0.0)
+
+    def schedule(self, uid: str, requeue: float | None) -> None:
+        delay = self.settings.drift_interval if requeue is None else requeue
+        self._due[uid] = time.monotonic() + delay
+
+    def forget(self, uid: str) -> None:
+        self._due.pop(uid, None)
+        self._locks.pop(uid, None)

@@ -1,0 +1,43 @@
+"""Turn a reconcile Outcome into a minimal status patch and Kubernetes events."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from ..models.conditions import merge_conditions
+from ..reconcilers.outcome import Outcome
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _comparable(conditions: Any) -> list[tuple[Any, ...]]:
+    return sorted((c.get("type"), c.get("status"), c.get("reason"), c.get("message"),
+                   c.get("observedGeneration")) for c in conditions or [])
+
+
+def apply_outcome(outcome: Outcome, *, body: kopf.Body, patch: kopf.Patch) -> None:
+    """Write only the status fields that differ; post events when something changed."""
+    status: Mapping[str, Any] = body.get("status") or {}
+    generation = body.get("metadata", {}).get("generation")
+    old_conditions = status.get("conditions") or []
+    new_conditions = merge_conditions(old_conditions, outcome.conditions,
+                                      generation=generation, now=now())
+    conditions_changed = _comparable(old_conditions) != _comparable(new_conditions)
+    if conditions_changed:
+        patch.status["conditions"] = new_conditions
+    for key, value in outcome.status.items():
+        if status.get(key) != value:
+            patch.status[key] = value
+    if generation is not None and status.get("observedGeneration") != generation:
+        patch.status["observedGeneration"] = generation
+    for event in outcome.events:
+        # Warnings repeat a condition; post them once per change, not once per pass.
+        if event.type == "Warning" and not conditions_changed:
+            continue
+        kopf.event(body, type=event.type, reason=event.reason, message=event.message)

@@ -1,0 +1,33 @@
+"""What a BatchPool needs to know about the ManagedImage it names (from a Kopf index)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .conditions import is_true
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    name: str
+    ready: bool
+    deleting: bool
+    image_id: str | None
+    gallery_image_version_id: str | None
+
+    @property
+    def effective_id(self) -> str | None:
+        """Pools use the gallery version when the image is published (the guide prefers it)."""
+        return self.gallery_image_version_id or self.image_id
+
+
+def image_info(name: str, meta: Mapping[str, Any], status: Mapping[str, Any]) -> ImageInfo:
+    return ImageInfo(
+        name=name,
+        ready=is_true(status.get("conditions"), "Ready") and bool(status.get("imageId")),
+        deleting=bool(meta.get("deletionTimestamp")),
+        image_id=status.get("imageId") or None,
+        gallery_image_version_id=status.get("galleryImageVersionId") or None,
+    )

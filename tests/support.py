@@ -1,0 +1,174 @@
+"""Helpers for tests that drive the operator: real clients, event-driven waits."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import kopf
+import yaml
+from azure.identity import ClientSecretCredential
+from azure.mgmt.batch import BatchManagementClient
+from azure.mgmt.compute import ComputeManagementClient
+from kopf.testing import KopfRunner
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes import watch as k8s_watch
+
+from batch_image_operator import GROUP, VERSION
+from batch_image_operator.config import Settings
+from batch_image_operator.handlers.registration import register
+
+ROOT = Path(__file__).resolve().parent.parent
+SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
+SEED = ROOT / "demo" / "azuresim-seed.yaml"
+Obj = dict[str, Any]
+
+
+def kube_api(kubeconfig: Path) -> k8s.ApiClient:
+    return k8s_config.new_client_from_config(config_file=str(kubeconfig))
+
+
+def install_crds(api: k8s.ApiClient) -> None:
+    ext = k8s.ApiextensionsV1Api(api)
+    names = []
+    for path in sorted((ROOT / "crds").glob("*.yaml")):
+        crd = yaml.safe_load(path.read_text())
+        ext.create_custom_resource_definition(crd)
+        names.append(crd["metadata"]["name"])
+    for name in names:
+        watch_until(ext.list_custom_resource_definition, name=name,
+                    ok=lambda crd: any(c["type"] == "Established" and c["status"] == "True"
+                                       for c in (crd.get("status") or {}).get("conditions")
+                                       or []))
+
+
+def watch_until(list_func: Callable[..., Any], *args: Any, name: str,
+                ok: Callable[[Obj], bool] | None, timeout: float = 60) -> Obj | None:
+    """Watch one object by name until ``ok(obj)`` (or, with ok=None, until it is deleted).
+
+    No sleeps: the server's watch events drive the wait.
+    """
+    last: Obj | None = None
+    w = k8s_watch.Watch()
+    timer = threading.Timer(timeout, w.stop)
+    timer.start()
+    try:
+        for event in w.stream(list_func, *args, field_selector=f"metadata.name={name}",
+                              timeout_seconds=int(timeout) + 1):
+            obj = event["object"]
+            last = obj if isinstance(obj, dict) else obj.to_dict()
+            if ok is None and event["type"] == "DELETED":
+                return None
+            if ok is not None and event["type"] != "DELETED" and ok(last):
+                return last
+        if ok is None and not _listed(list_func, *args, name=name):
+            return None
+    finally:
+        timer.cancel()
+        w.stop()
+    raise TimeoutError(f"{name} never reached the expected state; last seen: {last}")
+
+
+def _listed(list_func: Callable[..., Any], *args: Any, name: str) -> bool:
+    result = list_func(*args, field_selector=f"metadata.name={name}")
+    items = result["items"] if isinstance(result, dict) else result.items
+    return bool(items)
+
+
+class CRs:
+    """Custom resources of our group in one namespace, with watch-based waits."""
+
+    def __init__(self, api: k8s.ApiClient, namespace: str = "default") -> None:
+        self.api = k8s.CustomObjectsApi(api)
+        self.core = k8s.CoreV1Api(api)
+        self.namespace = namespace
+
+    def create(self, manifest: Obj) -> Obj:
+        plural = manifest["kind"].lower() + "s"
+        return self.api.create_namespaced_custom_object(GROUP, VERSION, self.namespace, plural,
+                                                        manifest)
+
+    def get(self, plural: str, name: str) -> Obj:
+        return self.api.get_namespaced_custom_object(GROUP, VERSION, self.namespace, plural, name)
+
+    def patch(self, plural: str, name: str, body: Obj) -> Obj:
+        return self.api.patch_namespaced_custom_object(GROUP, VERSION, self.namespace, plural,
+                                                       name, body)
+
+    def delete(self, plural: str, name: str) -> None:
+        self.api.delete_namespaced_custom_object(GROUP, VERSION, self.namespace, plural, name)
+
+    def _list_args(self, plural: str) -> tuple[Any, ...]:
+        return (GROUP, VERSION, self.namespace, plural)
+
+    def wait(self, plural: str, name: str, ok: Callable[[Obj], bool],
+             timeout: float = 60) -> Obj:
+        found = watch_until(self.api.list_namespaced_custom_object, *self._list_args(plural),
+                            name=name, ok=ok, timeout=timeout)
+        assert found is not None
+        return found
+
+    def wait_deleted(self, plural: str, name: str, timeout: float = 60) -> None:
+        watch_until(self.api.list_namespaced_custom_object, *self._list_args(plural),
+                    name=name, ok=None, timeout=timeout)
+
+    def events(self, name: str) -> list[Obj]:
+        return [e.to_dict() for e in self.core.list_namespaced_event(self.namespace).items
+                if e.involved_object.name == name]
+
+
+def condition(obj: Obj, ctype: str) -> Obj | None:
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == ctype:
+            return cond
+    return None
+
+
+def has_condition(ctype: str, status: str = "True", reason: str | None = None
+                  ) -> Callable[[Obj], bool]:
+    def check(obj: Obj) -> bool:
+        cond = condition(obj, ctype)
+        return cond is not None and cond.get("status") == status and (
+            reason is None or cond.get("reason") == reason)
+    return check
+
+
+def azure_sdk(env: Mapping[str, str]) -> tuple[ComputeManagementClient, BatchManagementClient]:
+    cred = ClientSecretCredential(
+        env["AZURE_TENANT_ID"], env["AZURE_CLIENT_ID"], env["AZURE_CLIENT_SECRET"],
+        authority=env["AZURE_AUTHORITY_HOST"], connection_verify=env["AZURE_CA_BUNDLE"],
+        disable_instance_discovery=True)
+    kwargs = {"base_url": env["AZURE_RESOURCE_MANAGER_ENDPOINT"],
+              "connection_verify": env["AZURE_CA_BUNDLE"], "polling_interval": 0.2}
+    sub = env["AZURE_SUBSCRIPTION_ID"]
+    return ComputeManagementClient(cred, sub, **kwargs), BatchManagementClient(cred, sub, **kwargs)
+
+
+@contextlib.contextmanager
+def running_operator(kube_url: str, azure_env: Mapping[str, str],
+                     **overrides: str) -> Iterator[KopfRunner]:
+    """The real operator, in-process, talking HTTP to both emulators."""
+    env = {**azure_env, "BIO_POLL_INTERVAL": "0.3", "BIO_BLOCKED_RETRY": "0.3",
+           "BIO_DRIFT_INTERVAL": "30", **overrides}
+    registry = kopf.OperatorRegistry()
+    register(registry, Settings.from_env(env), env)
+
+    @kopf.on.login(registry=registry)
+    def login(**_: Any) -> kopf.ConnectionInfo:
+        return kopf.ConnectionInfo(server=kube_url, insecure=True)
+
+    with KopfRunner(["run", "--standalone", "--all-namespaces"], registry=registry,
+                    timeout=60) as runner:
+        yield runner
+    assert runner.exit_code == 0, runner.output
+
+
+def load_example(name: str) -> list[Obj]:
+    docs: list[Obj] = []
+    for path in sorted((ROOT / "examples" / name).glob("*.yaml")):
+        docs += [d for d in yaml.safe_load_all(path.read_text()) if d]
+    return docs
