@@ -172,3 +172,27 @@ def load_example(name: str) -> list[Obj]:
     for path in sorted((ROOT / "examples" / name).glob("*.yaml")):
         docs += [d for d in yaml.safe_load_all(path.read_text()) if d]
     return docs
+
+
+def eventually(read: Callable[[], Any], ok: Callable[[Any], bool], timeout: float = 30) -> Any:
+    """Re-read a value that has no watch (an emulator's request log) until ``ok``."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if ok(value):
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"never satisfied; last value: {value}")
+        time.sleep(0.05)
+
+
+def azure_requests(admin_url: str, ca_bundle: str, *, reset: bool = False) -> list[Obj]:
+    """The request log azuresim keeps (method, path, status, operation)."""
+    import requests
+    if reset:
+        requests.post(f"{admin_url}/reset-counters", verify=ca_bundle, timeout=10)
+        return []
+    reply = requests.get(f"{admin_url}/requests", verify=ca_bundle, timeout=10)
+    reply.raise_for_status()
+    return list(reply.json()["requests"])
