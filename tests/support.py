@@ -21,6 +21,7 @@ from kubernetes import watch as k8s_watch
 from batch_image_operator import GROUP, VERSION
 from batch_image_operator.config import Settings
 from batch_image_operator.handlers.registration import register
+from batch_image_operator.handlers.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
@@ -148,14 +149,26 @@ def azure_sdk(env: Mapping[str, str]) -> tuple[ComputeManagementClient, BatchMan
     return ComputeManagementClient(cred, sub, **kwargs), BatchManagementClient(cred, sub, **kwargs)
 
 
+class OperatorHandle:
+    def __init__(self, runner: KopfRunner, runtime: Runtime) -> None:
+        self.runner, self.runtime = runner, runtime
+
+    def metrics(self) -> str:
+        import requests
+        assert self.runtime.metrics_server is not None
+        port = self.runtime.metrics_server.port
+        return requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+
+
 @contextlib.contextmanager
 def running_operator(kube_url: str, azure_env: Mapping[str, str],
-                     **overrides: str) -> Iterator[KopfRunner]:
+                     **overrides: str) -> Iterator[OperatorHandle]:
     """The real operator, in-process, talking HTTP to both emulators."""
     env = {**azure_env, "BIO_POLL_INTERVAL": "0.3", "BIO_BLOCKED_RETRY": "0.3",
-           "BIO_DRIFT_INTERVAL": "30", **overrides}
+           "BIO_DRIFT_INTERVAL": "30", "BIO_METRICS_HOST": "127.0.0.1",
+           "BIO_METRICS_PORT": "0", **overrides}
     registry = kopf.OperatorRegistry()
-    register(registry, Settings.from_env(env), env)
+    runtime = register(registry, Settings.from_env(env), env)
 
     @kopf.on.login(registry=registry)
     def login(**_: Any) -> kopf.ConnectionInfo:
@@ -163,7 +176,7 @@ def running_operator(kube_url: str, azure_env: Mapping[str, str],
 
     with KopfRunner(["run", "--standalone", "--all-namespaces"], registry=registry,
                     timeout=60) as runner:
-        yield runner
+        yield OperatorHandle(runner, runtime)
     assert runner.exit_code == 0, runner.output
 
 

@@ -35,15 +35,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # azure-core logs request headers at INFO; keep it quiet so nothing sensitive leaks.
-    logging.getLogger("azure").setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat.JSON
+                   if settings.log_format == "json" else kopf.LogFormat.FULL)
+    # azure-core logs request headers at INFO; keep it quiet so nothing sensitive leaks.
+    logging.getLogger("azure").setLevel(logging.WARNING)
     registry = kopf.OperatorRegistry()
     register(registry, settings, dict(os.environ))
 
@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         standalone=True,
         clusterwide=not namespaces,
         namespaces=namespaces,
+        liveness_endpoint=(f"http://0.0.0.0:{settings.health_port}/healthz"
+                           if settings.health_port is not None else None),
     ))
     return 0
 

@@ -37,6 +37,10 @@ class Settings:
     blocked_retry: float = 15.0
     namespaces: tuple[str, ...] = ()  # empty: all namespaces
     retry_total: int = 3
+    metrics_host: str = "0.0.0.0"
+    metrics_port: int | None = 8080  # None: no metrics endpoint; 0: any free port
+    health_port: int | None = 8081
+    log_format: str = "text"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -58,6 +62,10 @@ class Settings:
             blocked_retry=_seconds(env, "BIO_BLOCKED_RETRY", 15.0),
             namespaces=namespaces,
             retry_total=int(_seconds(env, "BIO_AZURE_RETRY_TOTAL", 3)),
+            metrics_host=env.get("BIO_METRICS_HOST", "0.0.0.0"),
+            metrics_port=_port(env, "BIO_METRICS_PORT", 8080),
+            health_port=_port(env, "BIO_HEALTH_PORT", 8081),
+            log_format=_choice(env, "BIO_LOG_FORMAT", ("text", "json"), "text"),
         )
 
 
@@ -72,6 +80,24 @@ def _seconds(env: Mapping[str, str], key: str, default: float) -> float:
     if value <= 0:
         raise ConfigError(f"{key} must be positive")
     return value
+
+
+def _port(env: Mapping[str, str], key: str, default: int) -> int | None:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"off", "none", "disabled"}:
+        return None
+    if not raw.isdigit() or int(raw) > 65535:
+        raise ConfigError(f"{key} must be a port number or 'off', got {raw!r}")
+    return int(raw)
+
+
+def _choice(env: Mapping[str, str], key: str, allowed: tuple[str, ...], default: str) -> str:
+    raw = env.get(key) or default
+    if raw not in allowed:
+        raise ConfigError(f"{key} must be one of {', '.join(allowed)}, got {raw!r}")
+    return raw
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ WRITES = {"PUT", "PATCH", "POST", "DELETE"}
 
 def test_converged_resources_get_reads_only(kubesim: Emulator, azuresim: Emulator,
                                             crs: CRs) -> None:
-    with running_operator(kubesim.url, azuresim.env, BIO_DRIFT_INTERVAL=str(DRIFT)):
+    with running_operator(kubesim.url, azuresim.env, BIO_DRIFT_INTERVAL=str(DRIFT)) as op:
         for doc in load_example("snapshots"):
             crs.create(doc)
         crs.wait("managedimages", "ubuntu-hpc", has_condition("Ready"))
@@ -35,3 +35,13 @@ def test_converged_resources_get_reads_only(kubesim: Emulator, azuresim: Emulato
         budget = elapsed / DRIFT + 1
         assert reads(log, "images") <= budget
         assert reads(log, "pools") <= budget
+
+        metrics = op.metrics()
+        # Exactly one image PUT and one pool PUT on the whole create path.
+        assert 'batchimage_azure_requests_total{operation="images.put",status="201"} 1.0' \
+            in metrics
+        assert 'batchimage_azure_requests_total{operation="pools.put",status="200"} 1.0' \
+            in metrics
+        assert 'batchimage_objects{kind="ManagedImage",ready="True"} 1.0' in metrics
+        assert 'batchimage_objects{kind="BatchPool",ready="True"} 1.0' in metrics
+        assert 'batchimage_reconciles_total{kind="BatchPool",result="ready"}' in metrics

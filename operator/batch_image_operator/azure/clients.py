@@ -10,13 +10,16 @@ from azure.mgmt.batch.aio import BatchManagementClient
 from azure.mgmt.compute.aio import ComputeManagementClient
 
 from ..config import Settings
+from .observe import ObservePolicy
 
 log = logging.getLogger(__name__)
 
 
 class AzureClients:
-    def __init__(self, settings: Settings, credential: AsyncTokenCredential) -> None:
+    def __init__(self, settings: Settings, credential: AsyncTokenCredential,
+                 observe: ObservePolicy | None = None) -> None:
         self._settings = settings
+        self._observe = observe
         self._credential = credential
         self._compute: dict[str, ComputeManagementClient] = {}
         self._batch: dict[str, BatchManagementClient] = {}
@@ -29,6 +32,9 @@ class AzureClients:
         }
         if self._settings.ca_bundle:
             kwargs["connection_verify"] = self._settings.ca_bundle
+        if self._observe is not None:
+            # Per-retry, so every HTTP attempt (including SDK retries) is counted.
+            kwargs["per_retry_policies"] = [self._observe]
         return kwargs
 
     def compute(self, subscription_id: str) -> ComputeManagementClient:

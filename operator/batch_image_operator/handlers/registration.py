@@ -8,6 +8,7 @@ delete handler. Passes for one object are serialised by a per-object lock.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +18,7 @@ from .. import GROUP, VERSION
 from ..config import Settings
 from ..models.references import ImageInfo
 from ..reconcilers.images import reconcile_image, reconcile_image_deletion
-from ..reconcilers.outcome import Outcome
+from ..reconcilers.outcome import Outcome, result_of
 from ..reconcilers.pools import reconcile_pool, reconcile_pool_deletion
 from .indexes import Key, image_info_of, lookup_image, pool_refs_of, users_of
 from .runtime import Runtime
@@ -59,7 +60,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
     @kopf.on.startup(id="startup", registry=registry)
     async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
         configure_kopf(settings)
-        runtime.start()
+        await runtime.start()
 
     @kopf.on.cleanup(id="cleanup", registry=registry)
     async def cleanup(**_: Any) -> None:
@@ -87,10 +88,10 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                     patch.status["usedBy"] = users
                 return
             assert runtime.images is not None
+            started = time.monotonic()
             outcome = await reconcile_image(name, spec, users=users, settings=settings,
                                             images=runtime.images)
-            apply_outcome(outcome, body=body, patch=patch)
-            runtime.schedule(uid, outcome.requeue)
+            _finish_pass("ManagedImage", outcome, body, patch, uid, started)
 
     @kopf.on.resume(GROUP, VERSION, IMAGES, id="reconcile_managedimage", registry=registry)
     @kopf.on.create(GROUP, VERSION, IMAGES, id="reconcile_managedimage", registry=registry)
@@ -115,10 +116,11 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                                   **kwargs: Any) -> None:
         assert runtime.images is not None
         users = users_of(kwargs["pool_refs"], namespace, name)
+        started = time.monotonic()
         outcome = await reconcile_image_deletion(
             name, spec, users=users, settings=settings,
             images=runtime.images)
-        _finish_deletion(outcome, body, patch, uid)
+        _finish_deletion("ManagedImage", outcome, body, patch, uid, started)
 
     # --- BatchPool --------------------------------------------------------------------
 
@@ -132,10 +134,10 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
             ref = ((spec.get("image") or {}).get("managedImageRef") or {}).get("name")
             image = lookup_image(image_index, namespace, ref) if isinstance(ref, str) else None
             had_pool = bool((body.get("status") or {}).get("resourceId"))
+            started = time.monotonic()
             outcome = await reconcile_pool(name, spec, image=image, had_azure_pool=had_pool,
                                            settings=settings, pools=runtime.pools)
-            apply_outcome(outcome, body=body, patch=patch)
-            runtime.schedule(uid, outcome.requeue)
+            _finish_pass("BatchPool", outcome, body, patch, uid, started)
 
     @kopf.on.resume(GROUP, VERSION, POOLS, id="reconcile_batchpool", registry=registry)
     @kopf.on.create(GROUP, VERSION, POOLS, id="reconcile_batchpool", registry=registry)
@@ -158,16 +160,27 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
     async def delete_batchpool(*, name: str, spec: kopf.Spec, body: kopf.Body, patch: kopf.Patch,
                                uid: str, **_: Any) -> None:
         assert runtime.pools is not None
+        started = time.monotonic()
         outcome = await reconcile_pool_deletion(name, spec, settings=settings,
                                                 pools=runtime.pools)
-        _finish_deletion(outcome, body, patch, uid)
+        _finish_deletion("BatchPool", outcome, body, patch, uid, started)
 
-    def _finish_deletion(outcome: Outcome, body: kopf.Body, patch: kopf.Patch,
-                         uid: str) -> None:
+    def _finish_pass(kind: str, outcome: Outcome, body: kopf.Body, patch: kopf.Patch,
+                     uid: str, started: float) -> None:
         apply_outcome(outcome, body=body, patch=patch)
+        runtime.schedule(uid, outcome.requeue)
+        runtime.metrics.reconciled(kind, result_of(outcome), time.monotonic() - started)
+        ready = next((c.status for c in outcome.conditions if c.type == "Ready"), "Unknown")
+        runtime.metrics.object_ready(uid, kind, ready)
+
+    def _finish_deletion(kind: str, outcome: Outcome, body: kopf.Body, patch: kopf.Patch,
+                         uid: str, started: float) -> None:
+        apply_outcome(outcome, body=body, patch=patch)
+        runtime.metrics.reconciled(kind, result_of(outcome), time.monotonic() - started)
         if not outcome.done:
             raise kopf.TemporaryError(WAITING + (outcome.message or "in progress"),
                                       delay=outcome.requeue or settings.poll_interval)
         runtime.forget(uid)
+        runtime.metrics.object_ready(uid, kind, None)
 
     return runtime

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from ..azure.clients import AzureClients
 from ..azure.credentials import build_credential
 from ..azure.gateway import ImageGateway, PoolGateway
+from ..azure.observe import ObservePolicy
 from ..config import CredentialSettings, Settings
+from ..metrics import Metrics, MetricsServer
 
 
 @dataclass
@@ -20,19 +22,29 @@ class Runtime:
     clients: AzureClients | None = None
     images: ImageGateway | None = None
     pools: PoolGateway | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+    metrics_server: MetricsServer | None = None
     # uid -> monotonic time of the next reconcile pass the timer should make.
     _due: dict[str, float] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
-    def start(self) -> None:
+    async def start(self) -> None:
         creds = CredentialSettings.from_env(self.credential_env)
         credential = build_credential(creds, ca_bundle=self.settings.ca_bundle,
                                       env=self.credential_env)
-        self.clients = AzureClients(self.settings, credential)
+        self.clients = AzureClients(self.settings, credential,
+                                    ObservePolicy(self.metrics.azure_request))
         self.images = ImageGateway(self.clients)
         self.pools = PoolGateway(self.clients)
+        if self.settings.metrics_port is not None:
+            self.metrics_server = MetricsServer(self.metrics, self.settings.metrics_host,
+                                                self.settings.metrics_port)
+            await self.metrics_server.start()
 
     async def stop(self) -> None:
+        if self.metrics_server is not None:
+            await self.metrics_server.stop()
+            self.metrics_server = None
         if self.clients is not None:
             await self.clients.close()
             self.clients = None

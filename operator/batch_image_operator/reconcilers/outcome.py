@@ -25,3 +25,22 @@ class Outcome:
     # For deletions: True once the finalizer may go.
     done: bool = False
     message: str = ""
+
+
+def result_of(outcome: Outcome) -> str:
+    """A small label set for metrics: ready, progressing, blocked, invalid, error, deleted."""
+    if outcome.done:
+        return "deleted"
+    by_type = {c.type: c for c in outcome.conditions}
+    if "DeletionBlocked" in by_type and by_type["DeletionBlocked"].status == "True":
+        return "blocked"
+    ready = by_type.get("Ready")
+    if ready is None:
+        return "progressing"
+    if ready.status == "True":
+        return "ready"
+    if ready.reason == "InvalidSpec":
+        return "invalid"
+    if ready.reason == "AzureError":
+        return "error"
+    return "progressing"
