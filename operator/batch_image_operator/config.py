@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .models.armid import is_guid
+import yaml
+
+from .models.allowlist import AllowList
+from .models.armid import InvalidResourceId, is_guid
+from .planning.limits import Limits
 
 PUBLIC_ARM = "https://management.azure.com"
 PUBLIC_ARM_SCOPE = "https://management.azure.com/.default"
@@ -41,6 +45,8 @@ class Settings:
     metrics_port: int | None = 8080  # None: no metrics endpoint; 0: any free port
     health_port: int | None = 8081
     log_format: str = "text"
+    allowlist: AllowList = field(default_factory=AllowList)
+    limits: Limits = field(default_factory=Limits)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +72,13 @@ class Settings:
             metrics_port=_port(env, "BIO_METRICS_PORT", 8080),
             health_port=_port(env, "BIO_HEALTH_PORT", 8081),
             log_format=_choice(env, "BIO_LOG_FORMAT", ("text", "json"), "text"),
+            allowlist=_allowlist(env.get("BIO_ALLOWLIST_FILE")),
+            limits=Limits(
+                dedicated=int(_seconds(env, "BIO_LIMIT_DEDICATED", 2500)),
+                low_priority=int(_seconds(env, "BIO_LIMIT_LOW_PRIORITY", 1000)),
+                nat_dedicated=int(_seconds(env, "BIO_LIMIT_NAT_DEDICATED", 2500)),
+                nat_low_priority=int(_seconds(env, "BIO_LIMIT_NAT_LOW_PRIORITY", 1000)),
+            ),
         )
 
 
@@ -80,6 +93,17 @@ def _seconds(env: Mapping[str, str], key: str, default: float) -> float:
     if value <= 0:
         raise ConfigError(f"{key} must be positive")
     return value
+
+
+def _allowlist(path: str | None) -> AllowList:
+    """Read once at startup; a broken allow-list stops the operator rather than opening up."""
+    if not path:
+        return AllowList()
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return AllowList.parse(yaml.safe_load(fh))
+    except (OSError, yaml.YAMLError, InvalidResourceId) as exc:
+        raise ConfigError(f"BIO_ALLOWLIST_FILE {path}: {exc}") from exc
 
 
 def _port(env: Mapping[str, str], key: str, default: int) -> int | None:

@@ -2,11 +2,51 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
 import kopf
 
+from ..models.batchpool import parse_batch_pool
+from ..models.errors import SpecInvalid
 from ..models.references import ImageInfo, image_info
+from ..planning.limits import PoolDemand
+from ..reconcilers.pools import demand
 
 Key = tuple[str | None, str]
+ALL = "*"
+
+
+@dataclass(frozen=True)
+class PoolEntry:
+    """A BatchPool as the limit check needs it; lineage is resolved at check time."""
+
+    namespace: str | None
+    name: str
+    created: str
+    spec: Mapping[str, Any]
+
+
+def pool_entry_of(namespace: str | None, name: str, meta: kopf.Meta,
+                  spec: kopf.Spec) -> dict[str, PoolEntry]:
+    return {ALL: PoolEntry(namespace, name, str(meta.get("creationTimestamp") or ""),
+                           dict(spec))}
+
+
+def demands(pool_entries: kopf.Index[str, PoolEntry], image_index: kopf.Index[Key, ImageInfo],
+            default_subscription: str) -> list[PoolDemand]:
+    result = []
+    for entry in pool_entries.get(ALL, []):
+        try:
+            spec = parse_batch_pool(entry.name, entry.spec,
+                                    default_subscription=default_subscription)
+        except SpecInvalid:
+            continue  # an invalid pool never reaches Azure, so it claims no nodes
+        ref = spec.image.managed_image_ref
+        image = lookup_image(image_index, entry.namespace, ref) if ref else None
+        result.append(demand(spec, entry.namespace, entry.name, entry.created, image))
+    return result
 
 
 def pool_refs_of(namespace: str | None, name: str, spec: kopf.Spec) -> dict[Key, str]:

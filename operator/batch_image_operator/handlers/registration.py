@@ -19,8 +19,17 @@ from ..config import Settings
 from ..models.references import ImageInfo
 from ..reconcilers.images import reconcile_image, reconcile_image_deletion
 from ..reconcilers.outcome import Outcome, result_of
-from ..reconcilers.pools import reconcile_pool, reconcile_pool_deletion
-from .indexes import Key, image_info_of, lookup_image, pool_refs_of, users_of
+from ..reconcilers.pools import PoolContext, reconcile_pool, reconcile_pool_deletion
+from .indexes import (
+    Key,
+    PoolEntry,
+    demands,
+    image_info_of,
+    lookup_image,
+    pool_entry_of,
+    pool_refs_of,
+    users_of,
+)
 from .runtime import Runtime
 from .status import apply_outcome
 
@@ -70,6 +79,11 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
     def pool_refs(*, namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Key, str]:
         return pool_refs_of(namespace, name, spec)
 
+    @kopf.index(GROUP, VERSION, POOLS, id="pool_entries", registry=registry)
+    def pool_entries(*, namespace: str | None, name: str, meta: kopf.Meta, spec: kopf.Spec,
+                     **_: Any) -> dict[str, PoolEntry]:
+        return pool_entry_of(namespace, name, meta, spec)
+
     @kopf.index(GROUP, VERSION, IMAGES, id="image_index", registry=registry)
     def image_index(*, namespace: str | None, name: str, meta: kopf.Meta, status: kopf.Status,
                     **_: Any) -> dict[Key, ImageInfo]:
@@ -89,8 +103,8 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                 return
             assert runtime.images is not None
             started = time.monotonic()
-            outcome = await reconcile_image(name, spec, users=users, settings=settings,
-                                            images=runtime.images)
+            outcome = await reconcile_image(name, namespace, spec, users=users,
+                                            settings=settings, images=runtime.images)
             _finish_pass("ManagedImage", outcome, body, patch, uid, started)
 
     @kopf.on.resume(GROUP, VERSION, IMAGES, id="reconcile_managedimage", registry=registry)
@@ -118,25 +132,30 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
         users = users_of(kwargs["pool_refs"], namespace, name)
         started = time.monotonic()
         outcome = await reconcile_image_deletion(
-            name, spec, users=users, settings=settings,
-            images=runtime.images)
+            name, namespace, spec, users=users, settings=settings, images=runtime.images)
         _finish_deletion("ManagedImage", outcome, body, patch, uid, started)
 
     # --- BatchPool --------------------------------------------------------------------
 
     async def pool_pass(name: str, namespace: str | None, spec: kopf.Spec, body: kopf.Body,
-                        patch: kopf.Patch, uid: str, image_index: kopf.Index[Key, ImageInfo],
+                        patch: kopf.Patch, uid: str, indexes: Mapping[str, Any],
                         force: bool) -> None:
         async with runtime.lock(uid):
             if not force and not runtime.is_due(uid):
                 return
             assert runtime.pools is not None
+            image_index: kopf.Index[Key, ImageInfo] = indexes["image_index"]
             ref = ((spec.get("image") or {}).get("managedImageRef") or {}).get("name")
-            image = lookup_image(image_index, namespace, ref) if isinstance(ref, str) else None
-            had_pool = bool((body.get("status") or {}).get("resourceId"))
+            ctx = PoolContext(
+                namespace=namespace,
+                created=str(body.get("metadata", {}).get("creationTimestamp") or ""),
+                image=lookup_image(image_index, namespace, ref) if isinstance(ref, str) else None,
+                had_azure_pool=bool((body.get("status") or {}).get("resourceId")),
+                others=demands(indexes["pool_entries"], image_index, settings.subscription_id),
+            )
             started = time.monotonic()
-            outcome = await reconcile_pool(name, spec, image=image, had_azure_pool=had_pool,
-                                           settings=settings, pools=runtime.pools)
+            outcome = await reconcile_pool(name, spec, ctx, settings=settings,
+                                           pools=runtime.pools)
             _finish_pass("BatchPool", outcome, body, patch, uid, started)
 
     @kopf.on.resume(GROUP, VERSION, POOLS, id="reconcile_batchpool", registry=registry)
@@ -145,16 +164,14 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
     async def reconcile_batchpool(*, name: str, namespace: str | None, spec: kopf.Spec,
                                   body: kopf.Body, patch: kopf.Patch, uid: str,
                                   **kwargs: Any) -> None:
-        await pool_pass(name, namespace, spec, body, patch, uid, kwargs["image_index"],
-                        force=True)
+        await pool_pass(name, namespace, spec, body, patch, uid, kwargs, force=True)
 
     @kopf.timer(GROUP, VERSION, POOLS, interval=settings.poll_interval, id="batchpool_timer",
                 registry=registry)
     async def batchpool_timer(*, name: str, namespace: str | None, spec: kopf.Spec,
                               body: kopf.Body, patch: kopf.Patch, uid: str,
                               **kwargs: Any) -> None:
-        await pool_pass(name, namespace, spec, body, patch, uid, kwargs["image_index"],
-                        force=False)
+        await pool_pass(name, namespace, spec, body, patch, uid, kwargs, force=False)
 
     @kopf.on.delete(GROUP, VERSION, POOLS, id="delete_batchpool", registry=registry)
     async def delete_batchpool(*, name: str, spec: kopf.Spec, body: kopf.Body, patch: kopf.Patch,

@@ -16,11 +16,18 @@ class ImageInfo:
     deleting: bool
     image_id: str | None
     gallery_image_version_id: str | None
+    snapshot_ids: tuple[str, ...] = ()
 
     @property
     def effective_id(self) -> str | None:
         """Pools use the gallery version when the image is published (the guide prefers it)."""
         return self.gallery_image_version_id or self.image_id
+
+    @property
+    def lineage(self) -> frozenset[str]:
+        """Everything that makes two pools count against the same custom-image limit."""
+        ids = (self.image_id, self.gallery_image_version_id, *self.snapshot_ids)
+        return frozenset(i.lower() for i in ids if i)
 
 
 def image_info(name: str, meta: Mapping[str, Any], status: Mapping[str, Any]) -> ImageInfo:
@@ -30,4 +37,5 @@ def image_info(name: str, meta: Mapping[str, Any], status: Mapping[str, Any]) ->
         deleting=bool(meta.get("deletionTimestamp")),
         image_id=status.get("imageId") or None,
         gallery_image_version_id=status.get("galleryImageVersionId") or None,
+        snapshot_ids=tuple(str(i) for i in status.get("snapshotIds") or ()),
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..azure.gateway import AzureError, ImageGateway
 from ..config import Settings
+from ..models.armid import ResourceId
 from ..models.conditions import FALSE, TRUE, Condition
 from ..models.errors import SpecInvalid
 from ..models.managedimage import ManagedImageSpec, parse_managed_image
@@ -47,12 +48,31 @@ def _status(spec: ManagedImageSpec, observed: Mapping[str, Any] | None,
     return status
 
 
-async def reconcile_image(name: str, raw_spec: Mapping[str, Any], *, users: Sequence[str],
-                          settings: Settings, images: ImageGateway) -> Outcome:
+def not_allowed_outcome(namespace: str | None, denied: Sequence[ResourceId]) -> Outcome:
+    msg = (f"namespace {namespace} may not use {', '.join(str(d) for d in denied)} "
+           "(operator allow-list)")
+    return Outcome(conditions=[Condition("Ready", FALSE, "NotAllowed", msg)],
+                   events=[Event("Warning", "NotAllowed", msg)], message=msg)
+
+
+def image_scope_ids(spec: ManagedImageSpec) -> list[ResourceId]:
+    ids = [spec.image_id]
+    if spec.snapshots is not None:
+        ids.append(spec.snapshots.os_snapshot_id)
+        ids += [d.snapshot_id for d in spec.snapshots.data_disks]
+    return ids
+
+
+async def reconcile_image(name: str, namespace: str | None, raw_spec: Mapping[str, Any], *,
+                          users: Sequence[str], settings: Settings,
+                          images: ImageGateway) -> Outcome:
     try:
         spec = parse_managed_image(name, raw_spec, default_subscription=settings.subscription_id)
     except SpecInvalid as exc:
         return invalid_outcome(exc)
+    denied = settings.allowlist.denied(namespace, image_scope_ids(spec))
+    if denied:
+        return not_allowed_outcome(namespace, denied)
     rid = spec.image_id
     try:
         observed = await images.get(rid)
@@ -82,13 +102,16 @@ async def reconcile_image(name: str, raw_spec: Mapping[str, Any], *, users: Sequ
         return azure_error_outcome(exc, settings)
 
 
-async def reconcile_image_deletion(name: str, raw_spec: Mapping[str, Any], *,
-                                   users: Sequence[str], settings: Settings,
-                                   images: ImageGateway) -> Outcome:
+async def reconcile_image_deletion(name: str, namespace: str | None,
+                                   raw_spec: Mapping[str, Any], *, users: Sequence[str],
+                                   settings: Settings, images: ImageGateway) -> Outcome:
     try:
         spec = parse_managed_image(name, raw_spec, default_subscription=settings.subscription_id)
     except SpecInvalid:
         # Nothing valid was ever created in Azure from an invalid spec.
+        return Outcome(done=True)
+    if settings.allowlist.denied(namespace, [spec.image_id]):
+        # Never touched Azure for it, so there is nothing to delete either.
         return Outcome(done=True)
     if users:
         msg = f"in use by BatchPool(s): {', '.join(users)}; deletion waits until they are gone"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..azure.gateway import AzureError, PoolGateway
@@ -12,9 +13,41 @@ from ..models.conditions import FALSE, TRUE, Condition
 from ..models.errors import SpecInvalid
 from ..models.references import ImageInfo
 from ..planning.images import DeletionAction, plan_deletion
+from ..planning.limits import PoolDemand, check_limits, nat_port_capacity
 from ..planning.pools import PoolAction, plan_pool, resize_errors
-from .images import azure_error_outcome
+from .images import azure_error_outcome, not_allowed_outcome
 from .outcome import Event, Outcome
+
+
+@dataclass(frozen=True)
+class PoolContext:
+    """What the handler knows from Kubernetes (indexes, metadata), at no API cost."""
+
+    namespace: str | None = None
+    created: str = ""
+    image: ImageInfo | None = None
+    had_azure_pool: bool = False
+    others: Sequence[PoolDemand] = field(default_factory=tuple)
+
+
+def lineage(spec: BatchPoolSpec, image: ImageInfo | None) -> frozenset[str]:
+    if spec.image.managed_image_ref is not None:
+        return image.lineage if image is not None else frozenset()
+    if spec.image.image_id is not None:
+        return frozenset({str(spec.image.image_id).lower()})
+    return frozenset()  # Marketplace images carry no custom-image limit
+
+
+def demand(spec: BatchPoolSpec, namespace: str | None, name: str, created: str,
+           image: ImageInfo | None) -> PoolDemand:
+    fixed = spec.fixed
+    return PoolDemand(
+        namespace=namespace or "", name=name, created=created,
+        lineage=lineage(spec, image),
+        dedicated=fixed.target_dedicated if fixed else 0,
+        low_priority=fixed.target_low_priority if fixed else 0,
+        nat_port_capacity=nat_port_capacity(spec.inbound_nat_pools),
+    )
 
 
 def _resolve(spec: BatchPoolSpec, image: ImageInfo | None
@@ -71,19 +104,38 @@ def invalid_outcome(exc: SpecInvalid) -> Outcome:
                    events=[Event("Warning", "InvalidSpec", msg)], message=msg)
 
 
-async def reconcile_pool(name: str, raw_spec: Mapping[str, Any], *, image: ImageInfo | None,
-                         had_azure_pool: bool, settings: Settings,
-                         pools: PoolGateway) -> Outcome:
+async def reconcile_pool(name: str, raw_spec: Mapping[str, Any], ctx: PoolContext, *,
+                         settings: Settings, pools: PoolGateway) -> Outcome:
     try:
         spec = parse_batch_pool(name, raw_spec, default_subscription=settings.subscription_id)
     except SpecInvalid as exc:
         return invalid_outcome(exc)
-    image_ref, resolved = _resolve(spec, image)
+    scope = [spec.resource_id] + ([spec.image.image_id] if spec.image.image_id else [])
+    denied = settings.allowlist.denied(ctx.namespace, scope)
+    if denied:
+        return not_allowed_outcome(ctx.namespace, denied)
+    image_ref, resolved = _resolve(spec, ctx.image)
     out = Outcome(conditions=[resolved])
+    if image_ref is not None:
+        me = demand(spec, ctx.namespace, name, ctx.created, ctx.image)
+        verdict = check_limits(me, ctx.others, settings.limits)
+        if not verdict.within:
+            # Refused before any Azure call: Batch would fail the allocation anyway.
+            out.conditions += [Condition("WithinLimits", FALSE, "LimitExceeded", verdict.message),
+                               Condition("Ready", FALSE, "LimitExceeded", verdict.message)]
+            out.events.append(Event("Warning", "LimitExceeded", verdict.message))
+            out.status = {"poolId": spec.pool_id}
+            out.requeue = settings.blocked_retry
+            return out
+        out.conditions.append(Condition("WithinLimits", TRUE, "WithinLimits", verdict.message))
+        if verdict.shared_with:
+            out.events.append(Event("Warning", "SharedImage", (
+                "one image per pool is recommended; this image lineage is also used by "
+                + ", ".join(verdict.shared_with))))
     try:
         if image_ref is None:
             # Mirror an existing pool, but never create one without an image.
-            observed = await pools.get(spec.resource_id) if had_azure_pool else None
+            observed = await pools.get(spec.resource_id) if ctx.had_azure_pool else None
             out.status = _status(spec, observed, None)
             out.conditions.append(Condition("Ready", FALSE, resolved.reason, resolved.message))
             out.requeue = settings.poll_interval

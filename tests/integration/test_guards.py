@@ -1,0 +1,80 @@
+"""Guards that act before any Azure call: node limits per image lineage, allow-lists."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+from azure.core.exceptions import ResourceNotFoundError
+from harness import Emulator
+from support import (
+    CRs,
+    azure_requests,
+    azure_sdk,
+    condition,
+    has_condition,
+    load_example,
+    running_operator,
+)
+
+
+def example() -> tuple[dict, dict]:
+    docs = {d["kind"]: d for d in load_example("snapshots")}
+    return copy.deepcopy(docs["ManagedImage"]), copy.deepcopy(docs["BatchPool"])
+
+
+def second_pool(pool: dict, name: str, dedicated: int) -> dict:
+    other = copy.deepcopy(pool)
+    other["metadata"]["name"] = name
+    other["spec"]["scale"]["fixed"]["targetDedicatedNodes"] = dedicated
+    return other
+
+
+def test_limit_per_image_lineage_is_enforced_before_azure(kubesim: Emulator, azuresim: Emulator,
+                                                          crs: CRs) -> None:
+    image, pool = example()
+    _, batch = azure_sdk(azuresim.env)
+    with running_operator(kubesim.url, azuresim.env):
+        crs.create(image)
+        crs.create(pool)  # 4 dedicated nodes
+        crs.wait("batchpools", "render-pool", has_condition("Ready"))
+
+        azure_requests(azuresim.admin_url, azuresim.ca_bundle, reset=True)
+        crs.create(second_pool(pool, "greedy-pool", 2497))  # 4 + 2497 > 2,500
+        refused = crs.wait("batchpools", "greedy-pool",
+                           has_condition("WithinLimits", "False", "LimitExceeded"))
+        assert "2501/2500 dedicated" in condition(refused, "WithinLimits")["message"]
+        assert condition(refused, "Ready")["reason"] == "LimitExceeded"
+        assert any(e["reason"] == "LimitExceeded" and e["type"] == "Warning"
+                   for e in crs.events("greedy-pool"))
+        log = azure_requests(azuresim.admin_url, azuresim.ca_bundle)
+        assert not [e for e in log if "greedy-pool" in e["path"]], log
+        with pytest.raises(ResourceNotFoundError):
+            batch.pool.get("rg-batch", "batchdemo", "greedy-pool")
+
+        # Shrinking it under the cap lets it through, with the shared-image warning.
+        crs.patch("batchpools", "greedy-pool",
+                  {"spec": {"scale": {"fixed": {"targetDedicatedNodes": 2}}}})
+        ok = crs.wait("batchpools", "greedy-pool", has_condition("Ready"))
+        assert "6/2500 dedicated" in condition(ok, "WithinLimits")["message"]
+        assert any(e["reason"] == "SharedImage" for e in crs.events("greedy-pool"))
+        assert batch.pool.get("rg-batch", "batchdemo", "greedy-pool").current_dedicated_nodes == 2
+
+
+def test_allow_list_keeps_a_namespace_out_of_other_subscriptions(
+        tmp_path: Path, kubesim: Emulator, azuresim: Emulator, crs: CRs) -> None:
+    allow = tmp_path / "allowlist.yaml"
+    allow.write_text('"*": ["/subscriptions/11111111-2222-4333-8444-555555555555"]\n')
+    image, _ = example()
+    azure_requests(azuresim.admin_url, azuresim.ca_bundle, reset=True)
+    with running_operator(kubesim.url, azuresim.env, BIO_ALLOWLIST_FILE=str(allow)):
+        crs.create(image)
+        refused = crs.wait("managedimages", "ubuntu-hpc", has_condition("Ready", "False",
+                                                                         "NotAllowed"))
+        assert "allow-list" in condition(refused, "Ready")["message"]
+        # Deleting what was never allowed completes without touching Azure.
+        crs.delete("managedimages", "ubuntu-hpc")
+        crs.wait_deleted("managedimages", "ubuntu-hpc")
+    log = azure_requests(azuresim.admin_url, azuresim.ca_bundle)
+    assert [e for e in log if "/subscriptions/" in e["path"]] == []
