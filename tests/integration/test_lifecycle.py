@@ -40,6 +40,9 @@ def test_image_pool_blocked_deletion_and_cleanup(kubesim: Emulator, azuresim: Em
         status = ready_pool["status"]
         assert status["allocationState"] == "Steady"
         assert status["currentDedicatedNodes"] == 4
+        # Node counts come from the Batch data plane (the account endpoint).
+        assert status["nodeCounts"]["idle"] == 4
+        assert status["nodeCounts"].get("unusable", 0) == 0
         assert status["imageId"].lower() == azure_image.id.lower()
         azure_pool = batch.pool.get("rg-batch", "batchdemo", POOL)
         assert azure_pool.deployment_configuration.virtual_machine_configuration \

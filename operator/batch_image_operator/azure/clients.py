@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from azure.batch.aio import BatchClient
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.mgmt.batch.aio import BatchManagementClient
 from azure.mgmt.compute.aio import ComputeManagementClient
@@ -23,6 +24,7 @@ class AzureClients:
         self._credential = credential
         self._compute: dict[str, ComputeManagementClient] = {}
         self._batch: dict[str, BatchManagementClient] = {}
+        self._batch_data: dict[str, BatchClient] = {}
 
     def _common(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
@@ -51,11 +53,25 @@ class AzureClients:
             self._batch[subscription_id] = client
         return client
 
+    def batch_data(self, endpoint: str) -> BatchClient:
+        """Data-plane client for one Batch account endpoint (https://host[:port][/path])."""
+        client = self._batch_data.get(endpoint)
+        if client is None:
+            kwargs = self._common()
+            for key in ("base_url", "credential_scopes"):
+                kwargs.pop(key)  # the data plane has its own audience (batch.core.windows.net)
+            client = BatchClient(endpoint, self._credential, **kwargs)
+            self._batch_data[endpoint] = client
+        return client
+
     async def close(self) -> None:
         for compute in self._compute.values():
             await compute.close()
         for batch in self._batch.values():
             await batch.close()
+        for data in self._batch_data.values():
+            await data.close()
+        self._batch_data.clear()
         self._compute.clear()
         self._batch.clear()
         await self._credential.close()

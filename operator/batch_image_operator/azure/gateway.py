@@ -27,7 +27,7 @@ class AzureError(Exception):
         super().__init__(f"{operation}: {info.code or info.kind.value}: {info.message}")
 
 
-def _wrap(operation: str, exc: HttpResponseError) -> AzureError:
+def wrap_http_error(operation: str, exc: HttpResponseError) -> AzureError:
     status = exc.status_code
     code = getattr(exc.error, "code", None) if exc.error else None
     message = getattr(exc.error, "message", None) if exc.error else None
@@ -40,7 +40,7 @@ def _wrap(operation: str, exc: HttpResponseError) -> AzureError:
     return AzureError(operation, classify(status, code, text, retry_after))
 
 
-def _as_dict(obj: Any) -> dict[str, Any]:
+def as_dict(obj: Any) -> dict[str, Any]:
     return dict(obj.as_dict()) if hasattr(obj, "as_dict") else dict(obj)
 
 
@@ -55,16 +55,16 @@ class ImageGateway:
         except ResourceNotFoundError:
             return None
         except HttpResponseError as exc:
-            raise _wrap("images.get", exc) from exc
-        return _as_dict(image)
+            raise wrap_http_error("images.get", exc) from exc
+        return as_dict(image)
 
     async def begin_create(self, rid: ResourceId, body: Mapping[str, Any]) -> dict[str, Any]:
         try:
             poller = await self._clients.compute(rid.subscription_id).images.begin_create_or_update(
                 rid.resource_group, rid.name, Image(dict(body)), polling=False)
-            return _as_dict(await poller.result())
+            return as_dict(await poller.result())
         except HttpResponseError as exc:
-            raise _wrap("images.create", exc) from exc
+            raise wrap_http_error("images.create", exc) from exc
 
     async def begin_delete(self, rid: ResourceId) -> None:
         try:
@@ -73,7 +73,7 @@ class ImageGateway:
         except ResourceNotFoundError:
             return
         except HttpResponseError as exc:
-            raise _wrap("images.delete", exc) from exc
+            raise wrap_http_error("images.delete", exc) from exc
 
 
 class PoolGateway:
@@ -92,24 +92,24 @@ class PoolGateway:
         except HttpResponseError as exc:
             if exc.status_code == 404:
                 return None
-            raise _wrap("pools.get", exc) from exc
-        return _as_dict(pool)
+            raise wrap_http_error("pools.get", exc) from exc
+        return as_dict(pool)
 
     async def create(self, rid: ResourceId, body: Mapping[str, Any]) -> dict[str, Any]:
         try:
             pool = await self._clients.batch(rid.subscription_id).pool.create(
                 *self._parts(rid), Pool(dict(body)))
         except HttpResponseError as exc:
-            raise _wrap("pools.create", exc) from exc
-        return _as_dict(pool)
+            raise wrap_http_error("pools.create", exc) from exc
+        return as_dict(pool)
 
     async def update(self, rid: ResourceId, body: Mapping[str, Any]) -> dict[str, Any]:
         try:
             pool = await self._clients.batch(rid.subscription_id).pool.update(
                 *self._parts(rid), Pool(dict(body)))
         except HttpResponseError as exc:
-            raise _wrap("pools.update", exc) from exc
-        return _as_dict(pool)
+            raise wrap_http_error("pools.update", exc) from exc
+        return as_dict(pool)
 
     async def begin_delete(self, rid: ResourceId) -> None:
         try:
@@ -120,4 +120,4 @@ class PoolGateway:
         except HttpResponseError as exc:
             if exc.status_code == 404:
                 return
-            raise _wrap("pools.delete", exc) from exc
+            raise wrap_http_error("pools.delete", exc) from exc

@@ -155,7 +155,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
             )
             started = time.monotonic()
             outcome = await reconcile_pool(name, spec, ctx, settings=settings,
-                                           pools=runtime.pools)
+                                           pools=runtime.pools, nodes=runtime.nodes)
             _finish_pass("BatchPool", outcome, body, patch, uid, started)
 
     @kopf.on.resume(GROUP, VERSION, POOLS, id="reconcile_batchpool", registry=registry)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from ..azure.clients import AzureClients
 from ..azure.credentials import build_credential
+from ..azure.dataplane import NodeCountGateway
 from ..azure.gateway import ImageGateway, PoolGateway
 from ..azure.observe import ObservePolicy
 from ..config import CredentialSettings, Settings
@@ -22,6 +23,7 @@ class Runtime:
     clients: AzureClients | None = None
     images: ImageGateway | None = None
     pools: PoolGateway | None = None
+    nodes: NodeCountGateway | None = None
     metrics: Metrics = field(default_factory=Metrics)
     metrics_server: MetricsServer | None = None
     # uid -> monotonic time of the next reconcile pass the timer should make.
@@ -36,6 +38,7 @@ class Runtime:
                                     ObservePolicy(self.metrics.azure_request))
         self.images = ImageGateway(self.clients)
         self.pools = PoolGateway(self.clients)
+        self.nodes = NodeCountGateway(self.clients, max_age=self.settings.poll_interval / 2)
         if self.settings.metrics_port is not None:
             self.metrics_server = MetricsServer(self.metrics, self.settings.metrics_host,
                                                 self.settings.metrics_port)

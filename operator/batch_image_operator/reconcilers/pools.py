@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..azure.dataplane import NodeCountGateway
 from ..azure.gateway import AzureError, PoolGateway
 from ..config import Settings
 from ..models.batchpool import BatchPoolSpec, parse_batch_pool
@@ -14,6 +15,7 @@ from ..models.errors import SpecInvalid
 from ..models.references import ImageInfo
 from ..planning.images import DeletionAction, plan_deletion
 from ..planning.limits import PoolDemand, check_limits, nat_port_capacity
+from ..planning.nodes import summarize_node_counts, unusable_nodes
 from ..planning.pools import PoolAction, plan_pool, resize_errors
 from .images import azure_error_outcome, not_allowed_outcome
 from .outcome import Event, Outcome
@@ -104,8 +106,20 @@ def invalid_outcome(exc: SpecInvalid) -> Outcome:
                    events=[Event("Warning", "InvalidSpec", msg)], message=msg)
 
 
+async def _node_counts(nodes: NodeCountGateway | None, spec: BatchPoolSpec,
+                       observed: Mapping[str, Any] | None) -> dict[str, int] | None:
+    """Data-plane counts; a data-plane hiccup leaves them out rather than failing the pass."""
+    if nodes is None or observed is None:
+        return None
+    try:
+        return summarize_node_counts(await nodes.node_counts(spec.resource_id))
+    except AzureError:
+        return None
+
+
 async def reconcile_pool(name: str, raw_spec: Mapping[str, Any], ctx: PoolContext, *,
-                         settings: Settings, pools: PoolGateway) -> Outcome:
+                         settings: Settings, pools: PoolGateway,
+                         nodes: NodeCountGateway | None = None) -> Outcome:
     try:
         spec = parse_batch_pool(name, raw_spec, default_subscription=settings.subscription_id)
     except SpecInvalid as exc:
@@ -153,7 +167,17 @@ async def reconcile_pool(name: str, raw_spec: Mapping[str, Any], ctx: PoolContex
             changed = ", ".join(sorted(plan.body["properties"]))
             out.events.append(Event("Normal", "Updating", f"Updating pool: {changed}"))
         out.status = _status(spec, observed, image_ref)
-        if plan.action is PoolAction.IMMUTABLE:
+        counts = await _node_counts(nodes, spec, observed)
+        if counts is not None:
+            out.status["nodeCounts"] = counts
+        unusable = unusable_nodes(counts or {})
+        if plan.action is PoolAction.READY and unusable:
+            msg = f"{unusable} node(s) unusable or failed their start task"
+            out.conditions += [Condition("Scaled", TRUE, "AtTarget", "pool is steady at target"),
+                               Condition("Ready", FALSE, "UnusableNodes", msg)]
+            out.events.append(Event("Warning", "UnusableNodes", msg))
+            out.requeue = settings.poll_interval
+        elif plan.action is PoolAction.IMMUTABLE:
             out.conditions.append(Condition("Ready", FALSE, "ImmutableFieldChanged",
                                             plan.message))
             out.events.append(Event("Warning", "ImmutableFieldChanged", plan.message))
