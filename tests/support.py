@@ -209,3 +209,11 @@ def azure_requests(admin_url: str, ca_bundle: str, *, reset: bool = False) -> li
     reply = requests.get(f"{admin_url}/requests", verify=ca_bundle, timeout=10)
     reply.raise_for_status()
     return list(reply.json()["requests"])
+
+
+def azure_admin(emulator: Any, method: str, path: str, body: Obj | None = None) -> Any:
+    import requests
+    reply = requests.request(method, f"{emulator.admin_url}{path}", json=body,
+                             verify=emulator.ca_bundle, timeout=10)
+    reply.raise_for_status()
+    return reply.json() if reply.content else None

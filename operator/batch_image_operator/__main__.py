@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from typing import Any
@@ -42,8 +41,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat.JSON
                    if settings.log_format == "json" else kopf.LogFormat.FULL)
-    # azure-core logs request headers at INFO; keep it quiet so nothing sensitive leaks.
-    logging.getLogger("azure").setLevel(logging.WARNING)
     registry = kopf.OperatorRegistry()
     register(registry, settings, dict(os.environ))
 

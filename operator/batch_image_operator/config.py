@@ -45,6 +45,9 @@ class Settings:
     metrics_port: int | None = 8080  # None: no metrics endpoint; 0: any free port
     health_port: int | None = 8081
     log_format: str = "text"
+    # Re-issuing resizes that end short of target (the guide: big pools need several).
+    max_resize_attempts: int = 10
+    resize_backoff: float = 30.0
     allowlist: AllowList = field(default_factory=AllowList)
     limits: Limits = field(default_factory=Limits)
 
@@ -72,6 +75,8 @@ class Settings:
             metrics_port=_port(env, "BIO_METRICS_PORT", 8080),
             health_port=_port(env, "BIO_HEALTH_PORT", 8081),
             log_format=_choice(env, "BIO_LOG_FORMAT", ("text", "json"), "text"),
+            max_resize_attempts=int(_seconds(env, "BIO_MAX_RESIZE_ATTEMPTS", 10)),
+            resize_backoff=_seconds(env, "BIO_RESIZE_BACKOFF", 30.0),
             allowlist=_allowlist(env.get("BIO_ALLOWLIST_FILE")),
             limits=Limits(
                 dedicated=int(_seconds(env, "BIO_LIMIT_DEDICATED", 2500)),

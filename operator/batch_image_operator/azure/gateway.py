@@ -66,6 +66,25 @@ class ImageGateway:
         except HttpResponseError as exc:
             raise wrap_http_error("images.create", exc) from exc
 
+    async def exists(self, rid: ResourceId) -> bool:
+        """Whether a pool's image (managed image or gallery image version) is still there."""
+        compute = self._clients.compute(rid.subscription_id)
+        try:
+            if rid.types == ("images",):
+                await compute.images.get(rid.resource_group, rid.name)
+            elif rid.types == ("galleries", "images", "versions"):
+                await compute.gallery_image_versions.get(
+                    rid.resource_group, rid.path[0][1], rid.path[1][1], rid.name)
+            elif rid.types == ("galleries", "images"):
+                await compute.gallery_images.get(rid.resource_group, rid.path[0][1], rid.name)
+            else:
+                return True
+        except ResourceNotFoundError:
+            return False
+        except HttpResponseError as exc:
+            raise wrap_http_error("images.get", exc) from exc
+        return True
+
     async def begin_delete(self, rid: ResourceId) -> None:
         try:
             await self._clients.compute(rid.subscription_id).images.begin_delete(

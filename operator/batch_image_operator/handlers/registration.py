@@ -60,6 +60,8 @@ def configure_kopf(settings: kopf.OperatorSettings) -> None:
     # Our own events say what happened; Kopf's "handler succeeded" notes are noise.
     settings.posting.level = logging.WARNING
     logging.getLogger("kopf.objects").addFilter(_DemoteWaiting())
+    # azure-core logs every request and its headers at INFO: noise, and a leak risk.
+    logging.getLogger("azure").setLevel(logging.WARNING)
 
 
 def register(registry: kopf.OperatorRegistry, settings: Settings,
@@ -143,7 +145,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
         async with runtime.lock(uid):
             if not force and not runtime.is_due(uid):
                 return
-            assert runtime.pools is not None
+            assert runtime.pool_gateways is not None
             image_index: kopf.Index[Key, ImageInfo] = indexes["image_index"]
             ref = ((spec.get("image") or {}).get("managedImageRef") or {}).get("name")
             ctx = PoolContext(
@@ -152,10 +154,12 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                 image=lookup_image(image_index, namespace, ref) if isinstance(ref, str) else None,
                 had_azure_pool=bool((body.get("status") or {}).get("resourceId")),
                 others=demands(indexes["pool_entries"], image_index, settings.subscription_id),
+                resize_attempts=int((body.get("status") or {}).get("resizeAttempts") or 0),
+                resize_wait=runtime.resize_wait(uid),
             )
             started = time.monotonic()
             outcome = await reconcile_pool(name, spec, ctx, settings=settings,
-                                           pools=runtime.pools, nodes=runtime.nodes)
+                                           gateways=runtime.pool_gateways)
             _finish_pass("BatchPool", outcome, body, patch, uid, started)
 
     @kopf.on.resume(GROUP, VERSION, POOLS, id="reconcile_batchpool", registry=registry)
@@ -186,6 +190,10 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                      uid: str, started: float) -> None:
         apply_outcome(outcome, body=body, patch=patch)
         runtime.schedule(uid, outcome.requeue)
+        if outcome.next_resize_in is not None:
+            runtime.resized(uid, outcome.next_resize_in)
+        for other in outcome.nudge:
+            runtime.nudge(other)
         runtime.metrics.reconciled(kind, result_of(outcome), time.monotonic() - started)
         ready = next((c.status for c in outcome.conditions if c.type == "Ready"), "Unknown")
         runtime.metrics.object_ready(uid, kind, ready)

@@ -14,6 +14,7 @@ from ..azure.gateway import ImageGateway, PoolGateway
 from ..azure.observe import ObservePolicy
 from ..config import CredentialSettings, Settings
 from ..metrics import Metrics, MetricsServer
+from ..reconcilers.pools import PoolGateways
 
 
 @dataclass
@@ -24,11 +25,14 @@ class Runtime:
     images: ImageGateway | None = None
     pools: PoolGateway | None = None
     nodes: NodeCountGateway | None = None
+    pool_gateways: PoolGateways | None = None
     metrics: Metrics = field(default_factory=Metrics)
     metrics_server: MetricsServer | None = None
     # uid -> monotonic time of the next reconcile pass the timer should make.
     _due: dict[str, float] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    # uid -> monotonic time before which no further resize is re-issued (backoff).
+    _resize_after: dict[str, float] = field(default_factory=dict)
 
     async def start(self) -> None:
         creds = CredentialSettings.from_env(self.credential_env)
@@ -39,6 +43,7 @@ class Runtime:
         self.images = ImageGateway(self.clients)
         self.pools = PoolGateway(self.clients)
         self.nodes = NodeCountGateway(self.clients, max_age=self.settings.poll_interval / 2)
+        self.pool_gateways = PoolGateways(self.pools, self.images, self.nodes)
         if self.settings.metrics_port is not None:
             self.metrics_server = MetricsServer(self.metrics, self.settings.metrics_host,
                                                 self.settings.metrics_port)
@@ -62,6 +67,17 @@ class Runtime:
         delay = self.settings.drift_interval if requeue is None else requeue
         self._due[uid] = time.monotonic() + delay
 
+    def nudge(self, uid: str) -> None:
+        """Make the object's next timer tick run a full pass."""
+        self._due[uid] = 0.0
+
+    def resize_wait(self, uid: str) -> float:
+        return max(0.0, self._resize_after.get(uid, 0.0) - time.monotonic())
+
+    def resized(self, uid: str, next_in: float) -> None:
+        self._resize_after[uid] = time.monotonic() + next_in
+
     def forget(self, uid: str) -> None:
         self._due.pop(uid, None)
         self._locks.pop(uid, None)
+        self._resize_after.pop(uid, None)

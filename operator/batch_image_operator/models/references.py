@@ -12,6 +12,7 @@ from .conditions import is_true
 @dataclass(frozen=True)
 class ImageInfo:
     name: str
+    uid: str
     ready: bool
     deleting: bool
     image_id: str | None
@@ -33,6 +34,7 @@ class ImageInfo:
 def image_info(name: str, meta: Mapping[str, Any], status: Mapping[str, Any]) -> ImageInfo:
     return ImageInfo(
         name=name,
+        uid=str(meta.get("uid") or ""),
         ready=is_true(status.get("conditions"), "Ready") and bool(status.get("imageId")),
         deleting=bool(meta.get("deletionTimestamp")),
         image_id=status.get("imageId") or None,

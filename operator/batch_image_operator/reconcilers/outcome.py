@@ -25,6 +25,10 @@ class Outcome:
     # For deletions: True once the finalizer may go.
     done: bool = False
     message: str = ""
+    # Set when this pass issued a resize: when the next one may be issued.
+    next_resize_in: float | None = None
+    # Objects (by uid) that should be looked at on their next timer tick.
+    nudge: list[str] = field(default_factory=list)
 
 
 def result_of(outcome: Outcome) -> str:

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..azure.dataplane import NodeCountGateway
-from ..azure.gateway import AzureError, PoolGateway
+from ..azure.gateway import AzureError, ImageGateway, PoolGateway
 from ..config import Settings
+from ..models.armid import parse_resource_id
 from ..models.batchpool import BatchPoolSpec, parse_batch_pool
 from ..models.conditions import FALSE, TRUE, Condition
 from ..models.errors import SpecInvalid
@@ -16,7 +17,8 @@ from ..models.references import ImageInfo
 from ..planning.images import DeletionAction, plan_deletion
 from ..planning.limits import PoolDemand, check_limits, nat_port_capacity
 from ..planning.nodes import summarize_node_counts, unusable_nodes
-from ..planning.pools import PoolAction, plan_pool, resize_errors
+from ..planning.pools import PoolAction, PoolPlan, desired_pool_body, plan_pool, resize_errors
+from ..planning.resizes import ShortAction, allocation_failed, backoff, plan_short
 from .images import azure_error_outcome, not_allowed_outcome
 from .outcome import Event, Outcome
 
@@ -30,6 +32,8 @@ class PoolContext:
     image: ImageInfo | None = None
     had_azure_pool: bool = False
     others: Sequence[PoolDemand] = field(default_factory=tuple)
+    resize_attempts: int = 0      # from status: resizes issued for the current target
+    resize_wait: float = 0.0      # seconds before another resize may be issued
 
 
 def lineage(spec: BatchPoolSpec, image: ImageInfo | None) -> frozenset[str]:
@@ -106,20 +110,94 @@ def invalid_outcome(exc: SpecInvalid) -> Outcome:
                    events=[Event("Warning", "InvalidSpec", msg)], message=msg)
 
 
-async def _node_counts(nodes: NodeCountGateway | None, spec: BatchPoolSpec,
+@dataclass(frozen=True)
+class PoolGateways:
+    pools: PoolGateway
+    images: ImageGateway | None = None
+    nodes: NodeCountGateway | None = None
+
+
+async def _node_counts(gw: PoolGateways, spec: BatchPoolSpec,
                        observed: Mapping[str, Any] | None) -> dict[str, int] | None:
     """Data-plane counts; a data-plane hiccup leaves them out rather than failing the pass."""
-    if nodes is None or observed is None:
+    if gw.nodes is None or observed is None:
         return None
     try:
-        return summarize_node_counts(await nodes.node_counts(spec.resource_id))
+        return summarize_node_counts(await gw.nodes.node_counts(spec.resource_id))
     except AzureError:
         return None
 
 
+def _guard(spec: BatchPoolSpec, name: str, ctx: PoolContext, settings: Settings,
+           resolved: Condition) -> tuple[Outcome, bool]:
+    """Checks that refuse before any Azure call: the node limits of the image lineage."""
+    me = demand(spec, ctx.namespace, name, ctx.created, ctx.image)
+    verdict = check_limits(me, ctx.others, settings.limits)
+    if not verdict.within:
+        return Outcome(
+            status={"poolId": spec.pool_id},
+            conditions=[resolved,
+                        Condition("WithinLimits", FALSE, "LimitExceeded", verdict.message),
+                        Condition("Ready", FALSE, "LimitExceeded", verdict.message)],
+            events=[Event("Warning", "LimitExceeded", verdict.message)],
+            requeue=settings.blocked_retry), False
+    out = Outcome(conditions=[resolved, Condition("WithinLimits", TRUE, "WithinLimits",
+                                                  verdict.message)])
+    if verdict.shared_with:
+        out.events.append(Event("Warning", "SharedImage", (
+            "one image per pool is recommended; this image lineage is also used by "
+            + ", ".join(verdict.shared_with))))
+    return out, True
+
+
+def _ready_conditions(ready: bool, reason: str, message: str,
+                      scaled: tuple[str, str, str]) -> list[Condition]:
+    return [Condition("Scaled", *scaled),
+            Condition("Ready", TRUE if ready else FALSE, reason, message)]
+
+
+async def _handle_short(spec: BatchPoolSpec, observed: Mapping[str, Any],
+                        image_ref: Mapping[str, Any], ctx: PoolContext, out: Outcome,
+                        settings: Settings, gw: PoolGateways) -> Mapping[str, Any]:
+    """Steady below target: re-issue the resize, diagnose a missing image, or give up."""
+    errors = resize_errors(observed)
+    missing = False
+    if allocation_failed(errors) and image_ref.get("id") and gw.images is not None:
+        missing = not await gw.images.exists(parse_resource_id(str(image_ref["id"])))
+    plan = plan_short(errors=errors, attempts=max(ctx.resize_attempts, 1),
+                      max_attempts=settings.max_resize_attempts, image_missing=missing,
+                      wait_left=ctx.resize_wait)
+    scaled_short = (FALSE, "BelowTarget", plan.message)
+    if plan.action is ShortAction.IMAGE_MISSING:
+        out.conditions += _ready_conditions(False, "ImageMissing", plan.message, scaled_short)
+        out.events.append(Event("Warning", "ImageMissing", plan.message))
+        if ctx.image is not None and ctx.image.uid:
+            out.nudge.append(ctx.image.uid)  # let the ManagedImage notice and rebuild now
+        out.requeue = settings.poll_interval
+    elif plan.action is ShortAction.EXHAUSTED:
+        out.conditions += _ready_conditions(False, "ResizeAttemptsExhausted", plan.message,
+                                            scaled_short)
+        out.events.append(Event("Warning", "ResizeAttemptsExhausted", plan.message))
+        out.requeue = settings.drift_interval
+    elif plan.action is ShortAction.WAIT:
+        out.conditions += _ready_conditions(False, "BelowTarget", plan.message, scaled_short)
+        out.requeue = plan.delay
+    else:
+        body = {"properties": {"scaleSettings": desired_pool_body(spec, image_ref)[
+            "properties"]["scaleSettings"]}}
+        observed = await gw.pools.update(spec.resource_id, body)
+        attempts = max(ctx.resize_attempts, 1) + 1
+        out.status["resizeAttempts"] = attempts
+        out.events.append(Event("Normal", "Resizing", plan.message))
+        out.conditions += _ready_conditions(False, "Resizing", plan.message, scaled_short)
+        out.next_resize_in = backoff(attempts, settings.resize_backoff,
+                                     settings.resize_backoff * 16)
+        out.requeue = settings.poll_interval
+    return observed
+
+
 async def reconcile_pool(name: str, raw_spec: Mapping[str, Any], ctx: PoolContext, *,
-                         settings: Settings, pools: PoolGateway,
-                         nodes: NodeCountGateway | None = None) -> Outcome:
+                         settings: Settings, gateways: PoolGateways) -> Outcome:
     try:
         spec = parse_batch_pool(name, raw_spec, default_subscription=settings.subscription_id)
     except SpecInvalid as exc:
@@ -129,78 +207,68 @@ async def reconcile_pool(name: str, raw_spec: Mapping[str, Any], ctx: PoolContex
     if denied:
         return not_allowed_outcome(ctx.namespace, denied)
     image_ref, resolved = _resolve(spec, ctx.image)
-    out = Outcome(conditions=[resolved])
-    if image_ref is not None:
-        me = demand(spec, ctx.namespace, name, ctx.created, ctx.image)
-        verdict = check_limits(me, ctx.others, settings.limits)
-        if not verdict.within:
-            # Refused before any Azure call: Batch would fail the allocation anyway.
-            out.conditions += [Condition("WithinLimits", FALSE, "LimitExceeded", verdict.message),
-                               Condition("Ready", FALSE, "LimitExceeded", verdict.message)]
-            out.events.append(Event("Warning", "LimitExceeded", verdict.message))
-            out.status = {"poolId": spec.pool_id}
-            out.requeue = settings.blocked_retry
-            return out
-        out.conditions.append(Condition("WithinLimits", TRUE, "WithinLimits", verdict.message))
-        if verdict.shared_with:
-            out.events.append(Event("Warning", "SharedImage", (
-                "one image per pool is recommended; this image lineage is also used by "
-                + ", ".join(verdict.shared_with))))
+    gw = gateways
     try:
         if image_ref is None:
             # Mirror an existing pool, but never create one without an image.
-            observed = await pools.get(spec.resource_id) if ctx.had_azure_pool else None
-            out.status = _status(spec, observed, None)
-            out.conditions.append(Condition("Ready", FALSE, resolved.reason, resolved.message))
-            out.requeue = settings.poll_interval
+            mirrored = await gw.pools.get(spec.resource_id) if ctx.had_azure_pool else None
+            return Outcome(status=_status(spec, mirrored, None),
+                           conditions=[resolved, Condition("Ready", FALSE, resolved.reason,
+                                                           resolved.message)],
+                           requeue=settings.poll_interval)
+        out, allowed = _guard(spec, name, ctx, settings, resolved)
+        if not allowed:
             return out
-        observed = await pools.get(spec.resource_id)
+        observed: Mapping[str, Any] | None = await gw.pools.get(spec.resource_id)
         plan = plan_pool(spec, image_ref, observed)
         if plan.action is PoolAction.CREATE:
             assert plan.body is not None
-            observed = await pools.create(spec.resource_id, plan.body)
+            observed = await gw.pools.create(spec.resource_id, plan.body)
+            out.status["resizeAttempts"] = 1
             out.events.append(Event("Normal", "Creating",
                                     f"Creating Batch pool {spec.pool_id} in {spec.account_name}"))
         elif plan.action is PoolAction.PATCH:
             assert plan.body is not None
-            observed = await pools.update(spec.resource_id, plan.body)
+            observed = await gw.pools.update(spec.resource_id, plan.body)
+            if "scaleSettings" in plan.body["properties"]:
+                out.status["resizeAttempts"] = 1  # a new target starts a new count
             changed = ", ".join(sorted(plan.body["properties"]))
             out.events.append(Event("Normal", "Updating", f"Updating pool: {changed}"))
-        out.status = _status(spec, observed, image_ref)
-        counts = await _node_counts(nodes, spec, observed)
+        elif plan.action is PoolAction.SHORT:
+            assert observed is not None
+            observed = await _handle_short(spec, observed, image_ref, ctx, out, settings, gw)
+        out.status = {**_status(spec, observed, image_ref), **out.status}
+        counts = await _node_counts(gw, spec, observed)
         if counts is not None:
             out.status["nodeCounts"] = counts
-        unusable = unusable_nodes(counts or {})
-        if plan.action is PoolAction.READY and unusable:
-            msg = f"{unusable} node(s) unusable or failed their start task"
-            out.conditions += [Condition("Scaled", TRUE, "AtTarget", "pool is steady at target"),
-                               Condition("Ready", FALSE, "UnusableNodes", msg)]
-            out.events.append(Event("Warning", "UnusableNodes", msg))
-            out.requeue = settings.poll_interval
-        elif plan.action is PoolAction.IMMUTABLE:
-            out.conditions.append(Condition("Ready", FALSE, "ImmutableFieldChanged",
-                                            plan.message))
-            out.events.append(Event("Warning", "ImmutableFieldChanged", plan.message))
-            out.requeue = None
-        elif plan.action is PoolAction.READY:
-            out.conditions += [Condition("Scaled", TRUE, "AtTarget", "pool is steady at target"),
-                               Condition("Ready", TRUE, "Steady", "pool is steady at target")]
-        elif plan.action is PoolAction.SHORT:
-            errors = out.status.get("resizeErrors") or []
-            detail = "; ".join(f"{e['code']}: {e['message']}" for e in errors) or plan.message
-            out.conditions += [Condition("Scaled", FALSE, "BelowTarget", detail),
-                               Condition("Ready", FALSE, "BelowTarget", detail)]
-            out.requeue = settings.drift_interval
-        else:
-            msg = plan.message or "pool is being created"
-            out.conditions += [Condition("Scaled", FALSE, "Resizing", msg),
-                               Condition("Ready", FALSE, "Resizing", msg)]
-            out.requeue = settings.poll_interval
+        _conclude(plan, out, unusable_nodes(counts or {}), settings)
         return out
     except AzureError as exc:
         err = azure_error_outcome(exc, settings)
         err.conditions = [resolved, *err.conditions]
         return err
+
+
+def _conclude(plan: PoolPlan, out: Outcome, unusable: int, settings: Settings) -> None:
+    """Ready/Scaled from the plan, unless the SHORT handling already decided them."""
+    at_target = (TRUE, "AtTarget", "pool is steady at target")
+    if plan.action is PoolAction.SHORT:
+        return
+    if plan.action is PoolAction.READY and unusable:
+        msg = f"{unusable} node(s) unusable or failed their start task"
+        out.conditions += _ready_conditions(False, "UnusableNodes", msg, at_target)
+        out.events.append(Event("Warning", "UnusableNodes", msg))
+        out.requeue = settings.poll_interval
+    elif plan.action is PoolAction.READY:
+        out.conditions += _ready_conditions(True, "Steady", "pool is steady at target",
+                                            at_target)
+    elif plan.action is PoolAction.IMMUTABLE:
+        out.conditions.append(Condition("Ready", FALSE, "ImmutableFieldChanged", plan.message))
+        out.events.append(Event("Warning", "ImmutableFieldChanged", plan.message))
+    else:
+        msg = plan.message or "pool is being created"
+        out.conditions += _ready_conditions(False, "Resizing", msg, (FALSE, "Resizing", msg))
+        out.requeue = settings.poll_interval
 
 
 async def reconcile_pool_deletion(name: str, raw_spec: Mapping[str, Any], *,

@@ -1,0 +1,60 @@
+"""Pools that end a resize short of target: try again, or explain why not (pure).
+
+The guide: pools over ~300 custom-image nodes may need several resizes, and a resize
+fails with AllocationFailed when the image the pool boots from was deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+ALLOCATION_FAILED = "AllocationFailed"
+IMAGE_MISSING_HELP = (
+    "the pool's last resize failed with AllocationFailed and its custom image no longer "
+    "exists; Batch needs the image for the whole life of the pool to add nodes. Restore "
+    "the image (a ManagedImage whose snapshots still exist is rebuilt automatically), "
+    "after which the resize is retried")
+
+
+class ShortAction(Enum):
+    REISSUE = "reissue"
+    WAIT = "wait"                # backing off before the next attempt
+    IMAGE_MISSING = "image-missing"
+    EXHAUSTED = "exhausted"
+
+
+@dataclass(frozen=True)
+class ShortPlan:
+    action: ShortAction
+    message: str
+    delay: float = 0.0
+
+
+def allocation_failed(errors: Iterable[Mapping[str, str]]) -> bool:
+    return any(e.get("code") == ALLOCATION_FAILED for e in errors)
+
+
+def backoff(attempt: int, base: float, cap: float) -> float:
+    """Delay before re-issue number ``attempt`` (1 = the first retry: immediate)."""
+    if attempt <= 1:
+        return 0.0
+    return float(min(cap, base * 2 ** (attempt - 2)))
+
+
+def plan_short(*, errors: list[dict[str, str]], attempts: int, max_attempts: int,
+               image_missing: bool, wait_left: float) -> ShortPlan:
+    detail = "; ".join(f"{e['code']}: {e['message']}" for e in errors) or "no error reported"
+    if allocation_failed(errors) and image_missing:
+        return ShortPlan(ShortAction.IMAGE_MISSING, f"{IMAGE_MISSING_HELP} ({detail})")
+    if attempts >= max_attempts:
+        return ShortPlan(ShortAction.EXHAUSTED, (
+            f"pool stayed below target after {attempts} resize attempts ({detail}); "
+            "change the target or resize it by hand"))
+    if wait_left > 0:
+        return ShortPlan(ShortAction.WAIT, f"resize attempt {attempts} ended short ({detail}); "
+                                           f"retrying in {wait_left:.0f}s", wait_left)
+    return ShortPlan(ShortAction.REISSUE, (
+        f"resize attempt {attempts} ended short ({detail}); resizing again "
+        f"(attempt {attempts + 1} of {max_attempts})"))

@@ -1,0 +1,79 @@
+"""The guide's resize traps: big custom-image pools need several resizes, and a deleted
+image makes resizes fail with AllocationFailed until the image is back."""
+
+from __future__ import annotations
+
+import copy
+
+from harness import Emulator
+from support import (
+    CRs,
+    azure_admin,
+    azure_sdk,
+    condition,
+    has_condition,
+    load_example,
+    running_operator,
+)
+
+
+def example(dedicated: int) -> tuple[dict, dict]:
+    docs = {d["kind"]: d for d in load_example("snapshots")}
+    image, pool = copy.deepcopy(docs["ManagedImage"]), copy.deepcopy(docs["BatchPool"])
+    pool["spec"]["scale"]["fixed"]["targetDedicatedNodes"] = dedicated
+    return image, pool
+
+
+def test_short_resizes_are_reissued_until_the_target(kubesim: Emulator, azuresim: Emulator,
+                                                     crs: CRs) -> None:
+    azure_admin(azuresim, "POST", "/speed", {"customImageResizeCap": 5})
+    image, pool = example(12)
+    with running_operator(kubesim.url, azuresim.env, BIO_RESIZE_BACKOFF="0.2"):
+        crs.create(image)
+        crs.create(pool)
+        ready = crs.wait("batchpools", "render-pool", has_condition("Ready"))
+    assert ready["status"]["currentDedicatedNodes"] == 12
+    assert ready["status"]["resizeAttempts"] == 3  # 5 + 5 + 2 nodes
+    resizes = [e for e in crs.events("render-pool") if e["reason"] == "Resizing"]
+    assert len(resizes) == 2
+    assert any("attempt 3 of 10" in e["message"] for e in resizes)
+
+
+def test_resize_attempts_are_bounded(kubesim: Emulator, azuresim: Emulator, crs: CRs) -> None:
+    azure_admin(azuresim, "POST", "/speed", {"customImageResizeCap": 2})
+    image, pool = example(12)
+    with running_operator(kubesim.url, azuresim.env, BIO_RESIZE_BACKOFF="0.1",
+                          BIO_MAX_RESIZE_ATTEMPTS="3"):
+        crs.create(image)
+        crs.create(pool)
+        stuck = crs.wait("batchpools", "render-pool",
+                         has_condition("Ready", "False", "ResizeAttemptsExhausted"))
+    assert stuck["status"]["currentDedicatedNodes"] == 6
+    assert stuck["status"]["resizeAttempts"] == 3
+    assert stuck["status"]["resizeErrors"]
+
+
+def test_deleted_image_is_diagnosed_rebuilt_and_the_resize_succeeds(
+        kubesim: Emulator, azuresim: Emulator, crs: CRs) -> None:
+    image, pool = example(2)
+    compute, _ = azure_sdk(azuresim.env)
+    with running_operator(kubesim.url, azuresim.env, BIO_RESIZE_BACKOFF="0.2"):
+        crs.create(image)
+        crs.create(pool)
+        crs.wait("batchpools", "render-pool", has_condition("Ready"))
+        # Someone deletes the image behind the operator's back, then the pool grows.
+        compute.images.begin_delete("rg-batch-images", "ubuntu-hpc").result()
+        crs.patch("batchpools", "render-pool",
+                  {"spec": {"scale": {"fixed": {"targetDedicatedNodes": 5}}}})
+        missing = crs.wait("batchpools", "render-pool",
+                           has_condition("Ready", "False", "ImageMissing"))
+        message = condition(missing, "Ready")["message"]
+        assert "AllocationFailed" in message and "no longer exists" in message
+        assert any(e["reason"] == "ImageMissing" and e["type"] == "Warning"
+                   for e in crs.events("render-pool"))
+        # The ManagedImage rebuilds the image from its snapshots; the pool then grows.
+        ready = crs.wait("batchpools", "render-pool",
+                         lambda o: has_condition("Ready")(o)
+                         and o["status"]["currentDedicatedNodes"] == 5)
+    assert not ready["status"]["resizeErrors"]
+    assert compute.images.get("rg-batch-images", "ubuntu-hpc").provisioning_state == "Succeeded"
