@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from .models.allowlist import AllowList
-from .models.armid import InvalidResourceId, is_guid
+from .models.armid import InvalidResourceId, ResourceId, is_guid, parse_resource_id
 from .planning.limits import Limits
 
 PUBLIC_ARM = "https://management.azure.com"
@@ -48,6 +48,9 @@ class Settings:
     # Re-issuing resizes that end short of target (the guide: big pools need several).
     max_resize_attempts: int = 10
     resize_backoff: float = 30.0
+    # Batch accounts whose pools are checked before an image is deleted, even pools
+    # not managed here (and the source of Batch's supported-image list).
+    batch_accounts: tuple[ResourceId, ...] = ()
     allowlist: AllowList = field(default_factory=AllowList)
     limits: Limits = field(default_factory=Limits)
 
@@ -77,6 +80,7 @@ class Settings:
             log_format=_choice(env, "BIO_LOG_FORMAT", ("text", "json"), "text"),
             max_resize_attempts=int(_seconds(env, "BIO_MAX_RESIZE_ATTEMPTS", 10)),
             resize_backoff=_seconds(env, "BIO_RESIZE_BACKOFF", 30.0),
+            batch_accounts=_accounts(env.get("BIO_BATCH_ACCOUNTS", "")),
             allowlist=_allowlist(env.get("BIO_ALLOWLIST_FILE")),
             limits=Limits(
                 dedicated=int(_seconds(env, "BIO_LIMIT_DEDICATED", 2500)),
@@ -98,6 +102,15 @@ def _seconds(env: Mapping[str, str], key: str, default: float) -> float:
     if value <= 0:
         raise ConfigError(f"{key} must be positive")
     return value
+
+
+def _accounts(raw: str) -> tuple[ResourceId, ...]:
+    try:
+        return tuple(parse_resource_id(item, namespace="Microsoft.Batch",
+                                       types=("batchAccounts",))
+                     for item in raw.replace(",", " ").split() if item)
+    except InvalidResourceId as exc:
+        raise ConfigError(f"BIO_BATCH_ACCOUNTS: {exc}") from exc
 
 
 def _allowlist(path: str | None) -> AllowList:

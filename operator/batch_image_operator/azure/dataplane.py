@@ -1,7 +1,7 @@
-"""Batch data plane (the account endpoint): node counts, shared per account and cached.
+"""Batch accounts and their data plane (the account endpoint), cached per account.
 
 One `nodecounts` call answers for every pool of an account, so passes over many pools
-share it instead of paying one read per pool.
+share it instead of paying one read per pool. Accounts don't move, so each is read once.
 """
 
 from __future__ import annotations
@@ -28,31 +28,65 @@ class _Cached:
     counts: dict[str, dict[str, Any]]
 
 
-class NodeCountGateway:
+SUPPORTED_IMAGES_MAX_AGE = 3600.0
+
+
+def account_of(rid: ResourceId) -> ResourceId:
+    """The Batch account id of a pool id (or the account id itself)."""
+    return ResourceId(rid.subscription_id, rid.resource_group, rid.namespace, rid.path[:1])
+
+
+class BatchAccountGateway:
     def __init__(self, clients: AzureClients, max_age: float) -> None:
         self._clients = clients
         self._max_age = max_age
-        self._endpoints: dict[tuple[str, str, str], str] = {}
+        self._accounts: dict[str, dict[str, Any]] = {}
         self._counts: dict[str, _Cached] = {}
+        self._supported: dict[str, tuple[float, list[dict[str, Any]]]] = {}
 
-    async def endpoint(self, pool: ResourceId) -> str:
-        """The account's data-plane endpoint; accounts don't move, so it is looked up once."""
-        key = (pool.subscription_id.lower(), pool.resource_group.lower(), pool.path[0][1])
-        cached = self._endpoints.get(key)
+    async def account(self, rid: ResourceId) -> dict[str, Any]:
+        account_id = account_of(rid)
+        key = str(account_id).lower()
+        cached = self._accounts.get(key)
         if cached is not None:
             return cached
         try:
-            account = await self._clients.batch(pool.subscription_id).batch_account.get(
-                pool.resource_group, pool.path[0][1])
+            account = as_dict(await self._clients.batch(rid.subscription_id).batch_account.get(
+                rid.resource_group, account_id.name))
         except HttpResponseError as exc:
             raise wrap_http_error("batchAccounts.get", exc) from exc
-        endpoint = str(as_dict(account).get("properties", {}).get("accountEndpoint") or "")
+        endpoint = str((account.get("properties") or {}).get("accountEndpoint") or "")
         if not _ENDPOINT.match(endpoint):
             raise AzureError("batchAccounts.get", Classified(
                 ErrorKind.INVALID, "InvalidAccountEndpoint",
                 f"Batch account endpoint {endpoint!r} is not a host name"))
-        self._endpoints[key] = endpoint
-        return endpoint
+        self._accounts[key] = account
+        return account
+
+    async def endpoint(self, rid: ResourceId) -> str:
+        return str((await self.account(rid))["properties"]["accountEndpoint"])
+
+    async def supported_images(self, rid: ResourceId) -> list[dict[str, Any]]:
+        """Batch's list of supported Marketplace images / node agent SKUs (cached an hour)."""
+        endpoint = await self.endpoint(rid)
+        cached = self._supported.get(endpoint)
+        if cached is not None and time.monotonic() - cached[0] < SUPPORTED_IMAGES_MAX_AGE:
+            return cached[1]
+        client = self._clients.batch_data(f"https://{endpoint}")
+        try:
+            images = [as_dict(i) async for i in client.list_supported_images()]
+        except HttpResponseError as exc:
+            raise wrap_http_error("supportedimages.list", exc) from exc
+        self._supported[endpoint] = (time.monotonic(), images)
+        return images
+
+    async def list_pools(self, account: ResourceId) -> list[dict[str, Any]]:
+        try:
+            return [as_dict(p) async for p in self._clients.batch(
+                account.subscription_id).pool.list_by_batch_account(
+                    account.resource_group, account.name)]
+        except HttpResponseError as exc:
+            raise wrap_http_error("pools.list", exc) from exc
 
     async def node_counts(self, pool: ResourceId) -> dict[str, Any] | None:
         endpoint = await self.endpoint(pool)

@@ -11,7 +11,7 @@ from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.batch.models import Pool
-from azure.mgmt.compute.models import Image
+from azure.mgmt.compute import models as cm
 
 from ..models.armid import ResourceId
 from ..planning.errors import Classified, classify
@@ -44,55 +44,65 @@ def as_dict(obj: Any) -> dict[str, Any]:
     return dict(obj.as_dict()) if hasattr(obj, "as_dict") else dict(obj)
 
 
-class ImageGateway:
+# Compute resource types the operator touches, by their ARM type path.
+_OPS: dict[tuple[str, ...], tuple[str, type[Any]]] = {
+    ("images",): ("images", cm.Image),
+    ("snapshots",): ("snapshots", cm.Snapshot),
+    ("virtualmachines",): ("virtual_machines", cm.VirtualMachine),
+    ("galleries",): ("galleries", cm.Gallery),
+    ("galleries", "images"): ("gallery_images", cm.GalleryImage),
+    ("galleries", "images", "versions"): ("gallery_image_versions", cm.GalleryImageVersion),
+}
+
+
+class ComputeGateway:
+    """GET / PUT / DELETE of the Compute resources above, addressed by parsed ids."""
+
     def __init__(self, clients: AzureClients) -> None:
         self._clients = clients
 
+    def _op(self, rid: ResourceId) -> tuple[Any, str, type[Any], list[str]]:
+        if rid.namespace.lower() != "microsoft.compute" or rid.types not in _OPS:
+            raise ValueError(f"unsupported resource type for {rid}")
+        attr, model = _OPS[rid.types]
+        ops = getattr(self._clients.compute(rid.subscription_id), attr)
+        return ops, attr, model, [rid.resource_group, *(n for _, n in rid.path)]
+
     async def get(self, rid: ResourceId) -> dict[str, Any] | None:
+        ops, attr, _, args = self._op(rid)
+        kwargs: dict[str, Any] = {}
+        if attr == "gallery_image_versions":
+            kwargs["expand"] = "ReplicationStatus"
         try:
-            image = await self._clients.compute(rid.subscription_id).images.get(
-                rid.resource_group, rid.name)
+            return as_dict(await ops.get(*args, **kwargs))
         except ResourceNotFoundError:
             return None
         except HttpResponseError as exc:
-            raise wrap_http_error("images.get", exc) from exc
-        return as_dict(image)
-
-    async def begin_create(self, rid: ResourceId, body: Mapping[str, Any]) -> dict[str, Any]:
-        try:
-            poller = await self._clients.compute(rid.subscription_id).images.begin_create_or_update(
-                rid.resource_group, rid.name, Image(dict(body)), polling=False)
-            return as_dict(await poller.result())
-        except HttpResponseError as exc:
-            raise wrap_http_error("images.create", exc) from exc
+            if exc.status_code == 404:
+                return None
+            raise wrap_http_error(f"{attr}.get", exc) from exc
 
     async def exists(self, rid: ResourceId) -> bool:
-        """Whether a pool's image (managed image or gallery image version) is still there."""
-        compute = self._clients.compute(rid.subscription_id)
+        return await self.get(rid) is not None
+
+    async def begin_put(self, rid: ResourceId, body: Mapping[str, Any]) -> dict[str, Any]:
+        ops, attr, model, args = self._op(rid)
         try:
-            if rid.types == ("images",):
-                await compute.images.get(rid.resource_group, rid.name)
-            elif rid.types == ("galleries", "images", "versions"):
-                await compute.gallery_image_versions.get(
-                    rid.resource_group, rid.path[0][1], rid.path[1][1], rid.name)
-            elif rid.types == ("galleries", "images"):
-                await compute.gallery_images.get(rid.resource_group, rid.path[0][1], rid.name)
-            else:
-                return True
-        except ResourceNotFoundError:
-            return False
+            poller = await ops.begin_create_or_update(*args, model(dict(body)), polling=False)
+            return as_dict(await poller.result())
         except HttpResponseError as exc:
-            raise wrap_http_error("images.get", exc) from exc
-        return True
+            raise wrap_http_error(f"{attr}.put", exc) from exc
 
     async def begin_delete(self, rid: ResourceId) -> None:
+        ops, attr, _, args = self._op(rid)
         try:
-            await self._clients.compute(rid.subscription_id).images.begin_delete(
-                rid.resource_group, rid.name, polling=False)
+            await ops.begin_delete(*args, polling=False)
         except ResourceNotFoundError:
             return
         except HttpResponseError as exc:
-            raise wrap_http_error("images.delete", exc) from exc
+            if exc.status_code == 404:
+                return
+            raise wrap_http_error(f"{attr}.delete", exc) from exc
 
 
 class PoolGateway:

@@ -8,6 +8,7 @@ from typing import Any
 
 import kopf
 
+from ..models.armid import InvalidResourceId, ResourceId, parse_resource_id
 from ..models.batchpool import parse_batch_pool
 from ..models.errors import SpecInvalid
 from ..models.references import ImageInfo, image_info
@@ -49,10 +50,29 @@ def demands(pool_entries: kopf.Index[str, PoolEntry], image_index: kopf.Index[Ke
     return result
 
 
-def pool_refs_of(namespace: str | None, name: str, spec: kopf.Spec) -> dict[Key, str]:
+@dataclass(frozen=True)
+class PoolRef:
+    """A BatchPool naming a ManagedImage, and the Batch account it lives in."""
+
+    name: str
+    account: ResourceId | None
+
+
+def pool_refs_of(namespace: str | None, name: str, spec: kopf.Spec,
+                 default_subscription: str) -> dict[Key, PoolRef]:
     ref = (spec.get("image") or {}).get("managedImageRef") or {}
     image = ref.get("name")
-    return {(namespace, image): name} if isinstance(image, str) and image else {}
+    if not isinstance(image, str) or not image:
+        return {}
+    account = spec.get("account") or {}
+    try:
+        account_id: ResourceId | None = parse_resource_id(
+            f"/subscriptions/{account.get('subscriptionId') or default_subscription}"
+            f"/resourceGroups/{account.get('resourceGroup')}/providers/Microsoft.Batch"
+            f"/batchAccounts/{account.get('name')}")
+    except InvalidResourceId:
+        account_id = None
+    return {(namespace, image): PoolRef(name, account_id)}
 
 
 def image_info_of(namespace: str | None, name: str, meta: kopf.Meta,
@@ -60,8 +80,18 @@ def image_info_of(namespace: str | None, name: str, meta: kopf.Meta,
     return {(namespace, name): image_info(name, meta, status)}
 
 
-def users_of(pool_refs: kopf.Index[Key, str], namespace: str | None, name: str) -> list[str]:
-    return sorted(set(pool_refs.get((namespace, name), [])))
+def users_of(pool_refs: kopf.Index[Key, PoolRef], namespace: str | None,
+             name: str) -> list[str]:
+    return sorted({ref.name for ref in pool_refs.get((namespace, name), [])})
+
+
+def accounts_of(pool_refs: kopf.Index[Key, PoolRef], namespace: str | None, name: str,
+                configured: tuple[ResourceId, ...]) -> list[ResourceId]:
+    found = {str(a).lower(): a for a in configured}
+    for ref in pool_refs.get((namespace, name), []):
+        if ref.account is not None:
+            found.setdefault(str(ref.account).lower(), ref.account)
+    return list(found.values())
 
 
 def lookup_image(image_index: kopf.Index[Key, ImageInfo], namespace: str | None,

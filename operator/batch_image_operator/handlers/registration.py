@@ -17,12 +17,14 @@ import kopf
 from .. import GROUP, VERSION
 from ..config import Settings
 from ..models.references import ImageInfo
-from ..reconcilers.images import reconcile_image, reconcile_image_deletion
+from ..reconcilers.images import ImageContext, reconcile_image, reconcile_image_deletion
 from ..reconcilers.outcome import Outcome, result_of
 from ..reconcilers.pools import PoolContext, reconcile_pool, reconcile_pool_deletion
 from .indexes import (
     Key,
     PoolEntry,
+    PoolRef,
+    accounts_of,
     demands,
     image_info_of,
     lookup_image,
@@ -78,8 +80,9 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
         await runtime.stop()
 
     @kopf.index(GROUP, VERSION, POOLS, id="pool_refs", registry=registry)
-    def pool_refs(*, namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Key, str]:
-        return pool_refs_of(namespace, name, spec)
+    def pool_refs(*, namespace: str | None, name: str, spec: kopf.Spec,
+                  **_: Any) -> dict[Key, PoolRef]:
+        return pool_refs_of(namespace, name, spec, settings.subscription_id)
 
     @kopf.index(GROUP, VERSION, POOLS, id="pool_entries", registry=registry)
     def pool_entries(*, namespace: str | None, name: str, meta: kopf.Meta, spec: kopf.Spec,
@@ -93,8 +96,15 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
 
     # --- ManagedImage -----------------------------------------------------------------
 
+    def image_context(namespace: str | None, name: str, body: kopf.Body,
+                      pool_refs: kopf.Index[Key, PoolRef]) -> ImageContext:
+        return ImageContext(
+            namespace=namespace, users=users_of(pool_refs, namespace, name),
+            accounts=accounts_of(pool_refs, namespace, name, settings.batch_accounts),
+            status=dict(body.get("status") or {}))
+
     async def image_pass(name: str, namespace: str | None, spec: kopf.Spec, body: kopf.Body,
-                         patch: kopf.Patch, uid: str, pool_refs: kopf.Index[Key, str],
+                         patch: kopf.Patch, uid: str, pool_refs: kopf.Index[Key, PoolRef],
                          force: bool) -> None:
         async with runtime.lock(uid):
             users = users_of(pool_refs, namespace, name)
@@ -103,10 +113,11 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                 if list((body.get("status") or {}).get("usedBy") or []) != users:
                     patch.status["usedBy"] = users
                 return
-            assert runtime.images is not None
+            assert runtime.image_gateways is not None
             started = time.monotonic()
-            outcome = await reconcile_image(name, namespace, spec, users=users,
-                                            settings=settings, images=runtime.images)
+            outcome = await reconcile_image(
+                name, spec, image_context(namespace, name, body, pool_refs),
+                settings=settings, gateways=runtime.image_gateways)
             _finish_pass("ManagedImage", outcome, body, patch, uid, started)
 
     @kopf.on.resume(GROUP, VERSION, IMAGES, id="reconcile_managedimage", registry=registry)
@@ -130,11 +141,11 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
     async def delete_managedimage(*, name: str, namespace: str | None, spec: kopf.Spec,
                                   body: kopf.Body, patch: kopf.Patch, uid: str,
                                   **kwargs: Any) -> None:
-        assert runtime.images is not None
-        users = users_of(kwargs["pool_refs"], namespace, name)
+        assert runtime.image_gateways is not None
         started = time.monotonic()
         outcome = await reconcile_image_deletion(
-            name, namespace, spec, users=users, settings=settings, images=runtime.images)
+            name, spec, image_context(namespace, name, body, kwargs["pool_refs"]),
+            settings=settings, gateways=runtime.image_gateways)
         _finish_deletion("ManagedImage", outcome, body, patch, uid, started)
 
     # --- BatchPool --------------------------------------------------------------------
@@ -180,10 +191,10 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
     @kopf.on.delete(GROUP, VERSION, POOLS, id="delete_batchpool", registry=registry)
     async def delete_batchpool(*, name: str, spec: kopf.Spec, body: kopf.Body, patch: kopf.Patch,
                                uid: str, **_: Any) -> None:
-        assert runtime.pools is not None
+        assert runtime.pool_gateways is not None
         started = time.monotonic()
         outcome = await reconcile_pool_deletion(name, spec, settings=settings,
-                                                pools=runtime.pools)
+                                                pools=runtime.pool_gateways.pools)
         _finish_deletion("BatchPool", outcome, body, patch, uid, started)
 
     def _finish_pass(kind: str, outcome: Outcome, body: kopf.Body, patch: kopf.Patch,

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 
 from ..azure.clients import AzureClients
 from ..azure.credentials import build_credential
-from ..azure.dataplane import NodeCountGateway
-from ..azure.gateway import ImageGateway, PoolGateway
+from ..azure.dataplane import BatchAccountGateway
+from ..azure.gateway import ComputeGateway, PoolGateway
 from ..azure.observe import ObservePolicy
 from ..config import CredentialSettings, Settings
 from ..metrics import Metrics, MetricsServer
+from ..reconcilers.images import ImageGateways
 from ..reconcilers.pools import PoolGateways
 
 
@@ -22,9 +23,7 @@ class Runtime:
     settings: Settings
     credential_env: Mapping[str, str]
     clients: AzureClients | None = None
-    images: ImageGateway | None = None
-    pools: PoolGateway | None = None
-    nodes: NodeCountGateway | None = None
+    image_gateways: ImageGateways | None = None
     pool_gateways: PoolGateways | None = None
     metrics: Metrics = field(default_factory=Metrics)
     metrics_server: MetricsServer | None = None
@@ -40,10 +39,10 @@ class Runtime:
                                       env=self.credential_env)
         self.clients = AzureClients(self.settings, credential,
                                     ObservePolicy(self.metrics.azure_request))
-        self.images = ImageGateway(self.clients)
-        self.pools = PoolGateway(self.clients)
-        self.nodes = NodeCountGateway(self.clients, max_age=self.settings.poll_interval / 2)
-        self.pool_gateways = PoolGateways(self.pools, self.images, self.nodes)
+        compute = ComputeGateway(self.clients)
+        accounts = BatchAccountGateway(self.clients, max_age=self.settings.poll_interval / 2)
+        self.image_gateways = ImageGateways(compute, accounts)
+        self.pool_gateways = PoolGateways(PoolGateway(self.clients), compute, accounts)
         if self.settings.metrics_port is not None:
             self.metrics_server = MetricsServer(self.metrics, self.settings.metrics_host,
                                                 self.settings.metrics_port)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +11,12 @@ from .armid import InvalidResourceId, ResourceId, is_guid, parse_resource_id, va
 from .errors import FieldError, SpecInvalid
 
 SNAPSHOT_TYPES = ("snapshots",)
+_IMAGE_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,78}[A-Za-z0-9_])?$")
+_LOCATION = re.compile(r"^[a-z0-9]{1,64}$")
+_GALLERY = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.]{0,78}[A-Za-z0-9])?$")
+_DEFINITION = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,78}[A-Za-z0-9])?$")
+_VERSION = re.compile(r"^[0-9]{1,9}\.[0-9]{1,9}\.[0-9]{1,9}$")
+_BLOB = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[-A-Za-z0-9._~/]+\.vhd$")
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,42 @@ class SnapshotSource:
 
 
 @dataclass(frozen=True)
+class VmSource:
+    vm_id: ResourceId
+    capture: str  # Snapshot | Direct
+
+
+@dataclass(frozen=True)
+class VhdDisk:
+    lun: int
+    blob_uri: str
+
+
+@dataclass(frozen=True)
+class VhdSource:
+    blob_uri: str
+    os_type: str
+    os_state: str
+    data_disks: tuple[VhdDisk, ...] = ()
+
+
+@dataclass(frozen=True)
+class TargetRegion:
+    name: str
+    replica_count: int
+
+
+@dataclass(frozen=True)
+class GallerySpec:
+    resource_group: str
+    gallery_name: str
+    image_definition: str
+    version: str
+    identifier: tuple[str, str, str] | None  # publisher, offer, sku
+    target_regions: tuple[TargetRegion, ...]
+
+
+@dataclass(frozen=True)
 class ManagedImageSpec:
     subscription_id: str
     resource_group: str
@@ -40,6 +83,9 @@ class ManagedImageSpec:
     snapshots: SnapshotSource | None
     deletion_policy: str
     tags: Mapping[str, str] = field(default_factory=dict)
+    virtual_machine: VmSource | None = None
+    vhd: VhdSource | None = None
+    gallery: GallerySpec | None = None
 
     @property
     def image_id(self) -> ResourceId:
@@ -103,6 +149,92 @@ def _parse_snapshots(raw: Mapping[str, Any], errors: list[FieldError]) -> Snapsh
     return SnapshotSource(os_id, os_type, os_state, tuple(disks))
 
 
+def _parse_vm(raw: Any, errors: list[FieldError]) -> VmSource | None:
+    path = "spec.source.virtualMachine"
+    if not isinstance(raw, Mapping):
+        errors.append(FieldError(path, "must be an object"))
+        return None
+    capture = _str(raw, "capture", errors, path, default="Snapshot")
+    _enum(capture, ("Snapshot", "Direct"), f"{path}.capture", errors)
+    try:
+        vm_id = parse_resource_id(str(raw.get("id")), namespace="Microsoft.Compute",
+                                  types=("virtualMachines",))
+    except InvalidResourceId as exc:
+        errors.append(FieldError(f"{path}.id", str(exc)))
+        return None
+    return VmSource(vm_id, capture)
+
+
+def _blob(raw: Any, path: str, errors: list[FieldError]) -> str:
+    if not isinstance(raw, str) or not _BLOB.match(raw) or ".." in raw:
+        errors.append(FieldError(path, "an https:// blob URL of a .vhd, without query string"))
+        return ""
+    return raw
+
+
+def _parse_vhd(raw: Any, errors: list[FieldError]) -> VhdSource | None:
+    path = "spec.source.vhd"
+    if not isinstance(raw, Mapping):
+        errors.append(FieldError(path, "must be an object"))
+        return None
+    uri = _blob(raw.get("blobUri"), f"{path}.blobUri", errors)
+    os_type = _str(raw, "osType", errors, path, required=True)
+    _enum(os_type, ("Linux", "Windows"), f"{path}.osType", errors)
+    os_state = _str(raw, "osState", errors, path, default="Generalized")
+    _enum(os_state, ("Generalized", "Specialized"), f"{path}.osState", errors)
+    disks = []
+    for i, disk in enumerate(raw.get("dataDisks") or []):
+        lun = disk.get("lun") if isinstance(disk, Mapping) else None
+        if not isinstance(lun, int) or isinstance(lun, bool) or not 0 <= lun <= 63:
+            errors.append(FieldError(f"{path}.dataDisks[{i}].lun", "between 0 and 63"))
+            continue
+        disks.append(VhdDisk(lun, _blob(disk.get("blobUri"),
+                                        f"{path}.dataDisks[{i}].blobUri", errors)))
+    return VhdSource(uri, os_type, os_state, tuple(disks))
+
+
+def _parse_gallery(raw: Any, default_rg: str, location: str,
+                   errors: list[FieldError]) -> GallerySpec | None:
+    if raw is None:
+        return None
+    path = "spec.gallery"
+    if not isinstance(raw, Mapping):
+        errors.append(FieldError(path, "must be an object"))
+        return None
+    rg = _str(raw, "resourceGroup", errors, path, default=default_rg)
+    if rg and not valid_resource_group(rg):
+        errors.append(FieldError(f"{path}.resourceGroup", "invalid resource group name"))
+    checks = (("galleryName", _GALLERY), ("imageDefinition", _DEFINITION), ("version", _VERSION))
+    values = {}
+    for key, pattern in checks:
+        values[key] = _str(raw, key, errors, path, required=True)
+        if values[key] and not pattern.match(values[key]):
+            errors.append(FieldError(f"{path}.{key}", f"invalid value {values[key]!r}"))
+    ident = raw.get("identifier")
+    identifier = None
+    if isinstance(ident, Mapping):
+        parts = tuple(str(ident.get(k) or "") for k in ("publisher", "offer", "sku"))
+        if not all(parts):
+            errors.append(FieldError(f"{path}.identifier", "publisher, offer and sku required"))
+        identifier = (parts[0], parts[1], parts[2])
+    regions = []
+    for i, region in enumerate(raw.get("targetRegions") or []):
+        name = region.get("name") if isinstance(region, Mapping) else None
+        count = region.get("replicaCount", 1) if isinstance(region, Mapping) else None
+        if not isinstance(name, str) or not _LOCATION.match(name):
+            errors.append(FieldError(f"{path}.targetRegions[{i}].name", "a region name"))
+            continue
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 100:
+            errors.append(FieldError(f"{path}.targetRegions[{i}].replicaCount", "1 to 100"))
+            continue
+        regions.append(TargetRegion(name, count))
+    if location and not any(r.name == location for r in regions):
+        # The image's own region always holds a replica; pools there boot from it.
+        regions.insert(0, TargetRegion(location, 1))
+    return GallerySpec(rg, values["galleryName"], values["imageDefinition"], values["version"],
+                       identifier, tuple(regions))
+
+
 def parse_managed_image(name: str, spec: Mapping[str, Any], *,
                         default_subscription: str) -> ManagedImageSpec:
     """Return the validated spec or raise SpecInvalid listing every problem."""
@@ -124,6 +256,8 @@ def parse_managed_image(name: str, spec: Mapping[str, Any], *,
 
     source = spec.get("source")
     snapshots: SnapshotSource | None = None
+    vm: VmSource | None = None
+    vhd: VhdSource | None = None
     kind = ""
     if not isinstance(source, Mapping):
         errors.append(FieldError("spec.source", "Required value"))
@@ -138,16 +272,20 @@ def parse_managed_image(name: str, spec: Mapping[str, Any], *,
                 snapshots = _parse_snapshots(source["snapshots"], errors)
         elif present[0] == "virtualMachine":
             kind = "VirtualMachine"
-            errors.append(FieldError("spec.source.virtualMachine",
-                                     "this operator version builds images from snapshots only"))
+            vm = _parse_vm(source["virtualMachine"], errors)
         else:
             kind = "Vhd"
-            errors.append(FieldError("spec.source.vhd",
-                                     "this operator version builds images from snapshots only"))
+            vhd = _parse_vhd(source["vhd"], errors)
+    gallery = _parse_gallery(spec.get("gallery"), rg, location, errors)
+    if image_name and not _IMAGE_NAME.match(image_name):
+        errors.append(FieldError("spec.imageName", "1-80 letters, digits, '.', '-' or '_', "
+                                 "starting with a letter or digit"))
+    if location and not _LOCATION.match(location):
+        errors.append(FieldError("spec.location", "an Azure region name such as westeurope"))
     if errors:
         raise SpecInvalid(errors)
     return ManagedImageSpec(
         subscription_id=sub, resource_group=rg, location=location, image_name=image_name,
         hyper_v_generation=hyperv, source_kind=kind, snapshots=snapshots,
-        deletion_policy=policy, tags=tags,
+        deletion_policy=policy, tags=tags, virtual_machine=vm, vhd=vhd, gallery=gallery,
     )

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from ..models.managedimage import ManagedImageSpec
+from ..models.managedimage import ManagedImageSpec, SnapshotSource
+from .sources import direct_image_body, vhd_image_body
 
 
 class ImageAction(Enum):
@@ -29,10 +30,21 @@ class ImagePlan:
 IN_PROGRESS = {"creating", "updating", "deleting", "accepted"}
 
 
-def desired_image_body(spec: ManagedImageSpec) -> dict[str, Any]:
-    assert spec.snapshots is not None
-    src = spec.snapshots
-    body: dict[str, Any] = {
+def desired_image_body(spec: ManagedImageSpec,
+                       snapshots: SnapshotSource | None = None) -> dict[str, Any]:
+    """The image PUT body. ``snapshots`` overrides the spec's (a VM captured by us)."""
+    src = snapshots or spec.snapshots
+    if src is None:
+        if spec.virtual_machine is not None:
+            body = direct_image_body(spec.virtual_machine.vm_id, spec.location,
+                                     spec.hyper_v_generation)
+        else:
+            assert spec.vhd is not None
+            body = vhd_image_body(spec.vhd, spec.location, spec.hyper_v_generation)
+        if spec.tags:
+            body["tags"] = dict(spec.tags)
+        return body
+    body = {
         "location": spec.location,
         "properties": {
             "hyperVGeneration": spec.hyper_v_generation,
@@ -54,19 +66,25 @@ def desired_image_body(spec: ManagedImageSpec) -> dict[str, Any]:
     return body
 
 
-def _source_of(image: Mapping[str, Any]) -> tuple[str, str, str, tuple[tuple[int, str], ...]]:
-    profile = (image.get("properties") or {}).get("storageProfile") or {}
+def _disk_source(disk: Mapping[str, Any]) -> str:
+    for key in ("snapshot", "managedDisk"):
+        if (disk.get(key) or {}).get("id"):
+            return f"{key}:{str(disk[key]['id']).lower()}"
+    return f"blob:{str(disk.get('blobUri') or '').lower()}"
+
+
+def _source_of(image: Mapping[str, Any]) -> tuple[Any, ...]:
+    props = image.get("properties") or {}
+    vm = (props.get("sourceVirtualMachine") or {}).get("id")
+    if vm:
+        # Azure also reports the VM's disks; the VM is what the spec names.
+        return ("vm", str(vm).lower())
+    profile = props.get("storageProfile") or {}
     os_disk = profile.get("osDisk") or {}
-    disks = tuple(sorted(
-        (int(d.get("lun", -1)), str((d.get("snapshot") or {}).get("id", "")).lower())
-        for d in profile.get("dataDisks") or []
-    ))
-    return (
-        str((os_disk.get("snapshot") or {}).get("id", "")).lower(),
-        str(os_disk.get("osType", "")).lower(),
-        str(os_disk.get("osState", "")).lower(),
-        disks,
-    )
+    disks = tuple(sorted((int(d.get("lun", -1)), _disk_source(d))
+                         for d in profile.get("dataDisks") or []))
+    return (_disk_source(os_disk), str(os_disk.get("osType", "")).lower(),
+            str(os_disk.get("osState", "")).lower(), disks)
 
 
 def immutable_differences(desired: Mapping[str, Any], observed: Mapping[str, Any]) -> list[str]:
@@ -82,8 +100,9 @@ def immutable_differences(desired: Mapping[str, Any], observed: Mapping[str, Any
     return diffs
 
 
-def plan_image(spec: ManagedImageSpec, observed: Mapping[str, Any] | None) -> ImagePlan:
-    desired = desired_image_body(spec)
+def plan_image(spec: ManagedImageSpec, observed: Mapping[str, Any] | None,
+               desired: Mapping[str, Any] | None = None) -> ImagePlan:
+    desired = dict(desired or desired_image_body(spec))
     if observed is None:
         return ImagePlan(ImageAction.CREATE, desired, "creating image")
     state = str((observed.get("properties") or {}).get("provisioningState", "")).lower()

@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..azure.dataplane import NodeCountGateway
-from ..azure.gateway import AzureError, ImageGateway, PoolGateway
+from ..azure.dataplane import BatchAccountGateway
+from ..azure.gateway import AzureError, ComputeGateway, PoolGateway
 from ..config import Settings
 from ..models.armid import parse_resource_id
 from ..models.batchpool import BatchPoolSpec, parse_batch_pool
@@ -19,7 +19,7 @@ from ..planning.limits import PoolDemand, check_limits, nat_port_capacity
 from ..planning.nodes import summarize_node_counts, unusable_nodes
 from ..planning.pools import PoolAction, PoolPlan, desired_pool_body, plan_pool, resize_errors
 from ..planning.resizes import ShortAction, allocation_failed, backoff, plan_short
-from .images import azure_error_outcome, not_allowed_outcome
+from .common import azure_error_outcome, invalid_outcome, not_allowed_outcome
 from .outcome import Event, Outcome
 
 
@@ -104,17 +104,11 @@ def _status(spec: BatchPoolSpec, observed: Mapping[str, Any] | None,
     return status
 
 
-def invalid_outcome(exc: SpecInvalid) -> Outcome:
-    msg = str(exc)
-    return Outcome(conditions=[Condition("Ready", FALSE, "InvalidSpec", msg)],
-                   events=[Event("Warning", "InvalidSpec", msg)], message=msg)
-
-
 @dataclass(frozen=True)
 class PoolGateways:
     pools: PoolGateway
-    images: ImageGateway | None = None
-    nodes: NodeCountGateway | None = None
+    images: ComputeGateway | None = None
+    nodes: BatchAccountGateway | None = None
 
 
 async def _node_counts(gw: PoolGateways, spec: BatchPoolSpec,

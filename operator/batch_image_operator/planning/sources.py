@@ -1,0 +1,133 @@
+"""Image sources other than ready-made snapshots: checks and bodies (pure).
+
+The guide's VM preparation rules: a Batch-supported Marketplace base image, no
+purchase plan, managed disks, no VM extensions, OS disk not encrypted, same region.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..models.armid import InvalidResourceId, ResourceId, parse_resource_id
+from ..models.managedimage import VhdSource
+
+NOT_RECOMMENDED = {
+    "VirtualMachine": "building straight from a VM is allowed but not recommended: only "
+                      "images from disk snapshots scale reliably (Azure Batch guide)",
+    "Vhd": "building from a VHD is allowed but not recommended: only images from disk "
+           "snapshots scale reliably (Azure Batch guide)",
+}
+
+
+@dataclass(frozen=True)
+class SourceProblem:
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class VmDisk:
+    lun: int | None  # None: the OS disk
+    disk_id: ResourceId
+
+
+def _lower(value: Any) -> str:
+    return str(value or "").lower()
+
+
+def check_vm(vm: Mapping[str, Any], *, location: str,
+             supported: Sequence[Mapping[str, Any]] | None) -> list[SourceProblem]:
+    """Every rule the VM breaks; ``supported`` None means no Batch account to ask."""
+    props = vm.get("properties") or {}
+    storage = props.get("storageProfile") or {}
+    os_disk = storage.get("osDisk") or {}
+    problems: list[SourceProblem] = []
+    if vm.get("plan"):
+        plan = vm["plan"]
+        problems.append(SourceProblem("PurchasePlan", (
+            f"the VM's image has a purchase plan ({plan.get('publisher')}/{plan.get('product')}); "
+            "Batch custom images cannot come from third-party images with a plan")))
+    disks = [os_disk, *(storage.get("dataDisks") or [])]
+    if any(not (d.get("managedDisk") or {}).get("id") for d in disks):
+        problems.append(SourceProblem("UnmanagedDisks",
+                                      "the VM must use managed disks (it has VHD-based disks)"))
+    extensions = [r.get("name", "?") for r in vm.get("resources") or []
+                  if _lower(r.get("type")).endswith("virtualmachines/extensions")]
+    if extensions:
+        problems.append(SourceProblem("ExtensionsInstalled", (
+            f"the VM has extensions installed ({', '.join(sorted(extensions))}); remove them "
+            "before capturing: they can stop Batch nodes from starting")))
+    if (os_disk.get("encryptionSettings") or {}).get("enabled"):
+        problems.append(SourceProblem("OsDiskEncrypted", "the VM's OS disk is encrypted"))
+    if _lower(vm.get("location")) != _lower(location):
+        problems.append(SourceProblem("RegionMismatch", (
+            f"the VM is in {vm.get('location')} but the image must be in {location}, the Batch "
+            "account's region")))
+    base = storage.get("imageReference") or {}
+    if base.get("id") or not base.get("publisher"):
+        problems.append(SourceProblem("BaseImageNotMarketplace", (
+            "the VM must come from a Batch-supported Azure Marketplace image")))
+    elif supported is not None and not any(
+            all(_lower((s.get("imageReference") or {}).get(k)) == _lower(base.get(k))
+                for k in ("publisher", "offer", "sku")) for s in supported):
+        problems.append(SourceProblem("UnsupportedBaseImage", (
+            f"base image {base.get('publisher')}:{base.get('offer')}:{base.get('sku')} is not "
+            "in Batch's supported images (list supported images / node agent SKUs)")))
+    return problems
+
+
+def vm_disks(vm: Mapping[str, Any]) -> list[VmDisk]:
+    storage = (vm.get("properties") or {}).get("storageProfile") or {}
+    found = []
+    for lun, disk in [(None, storage.get("osDisk") or {}),
+                      *((d.get("lun"), d) for d in storage.get("dataDisks") or [])]:
+        try:
+            rid = parse_resource_id(str((disk.get("managedDisk") or {}).get("id")),
+                                    namespace="Microsoft.Compute", types=("disks",))
+        except InvalidResourceId:
+            continue
+        found.append(VmDisk(lun if isinstance(lun, int) else None, rid))
+    return found
+
+
+def vm_os_type(vm: Mapping[str, Any]) -> str:
+    os_type = ((vm.get("properties") or {}).get("storageProfile") or {}).get("osDisk", {}).get(
+        "osType") or "Linux"
+    return "Windows" if _lower(os_type) == "windows" else "Linux"
+
+
+def snapshot_name(image_name: str, lun: int | None) -> str:
+    """Deterministic, so a restart finds what it made instead of making it twice."""
+    suffix = "-os" if lun is None else f"-lun{lun}"
+    return f"{image_name[:80 - len(suffix)]}{suffix}"
+
+
+def snapshot_lun(name: str) -> int | None:
+    """The LUN encoded by snapshot_name, or None for the OS disk's snapshot."""
+    match = re.search(r"-lun([0-9]{1,2})$", name)
+    return int(match.group(1)) if match else None
+
+
+def snapshot_body(disk_id: ResourceId, location: str, tags: Mapping[str, str]) -> dict[str, Any]:
+    return {"location": location,
+            "tags": {**tags, "batchimage.dev/source-disk": disk_id.name},
+            "properties": {"creationData": {"createOption": "Copy",
+                                            "sourceResourceId": str(disk_id)}}}
+
+
+def direct_image_body(vm_id: ResourceId, location: str, hyperv: str) -> dict[str, Any]:
+    return {"location": location,
+            "properties": {"hyperVGeneration": hyperv,
+                           "sourceVirtualMachine": {"id": str(vm_id)}}}
+
+
+def vhd_image_body(vhd: VhdSource, location: str, hyperv: str) -> dict[str, Any]:
+    return {"location": location, "properties": {
+        "hyperVGeneration": hyperv,
+        "storageProfile": {
+            "osDisk": {"osType": vhd.os_type, "osState": vhd.os_state, "blobUri": vhd.blob_uri},
+            "dataDisks": [{"lun": d.lun, "blobUri": d.blob_uri} for d in vhd.data_disks],
+        }}}

@@ -1,0 +1,39 @@
+"""Outcomes shared by both kinds: invalid specs, Azure errors, allow-list refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..azure.gateway import AzureError
+from ..config import Settings
+from ..models.armid import ResourceId
+from ..models.conditions import FALSE, Condition
+from ..models.errors import SpecInvalid
+from .outcome import Event, Outcome
+
+
+def invalid_outcome(exc: SpecInvalid, *extra: str) -> Outcome:
+    """``extra`` names further condition types that the invalid spec also makes False."""
+    msg = str(exc)
+    return Outcome(
+        conditions=[*(Condition(t, FALSE, "InvalidSpec", msg) for t in extra),
+                    Condition("Ready", FALSE, "InvalidSpec", msg)],
+        events=[Event("Warning", "InvalidSpec", msg)],
+        message=msg,
+    )
+
+
+def azure_error_outcome(exc: AzureError, settings: Settings) -> Outcome:
+    retry = exc.info.retry_after or settings.poll_interval
+    return Outcome(
+        conditions=[Condition("Ready", FALSE, "AzureError", str(exc))],
+        requeue=retry if exc.info.retryable else settings.drift_interval,
+        message=str(exc),
+    )
+
+
+def not_allowed_outcome(namespace: str | None, denied: Sequence[ResourceId]) -> Outcome:
+    msg = (f"namespace {namespace} may not use {', '.join(str(d) for d in denied)} "
+           "(operator allow-list)")
+    return Outcome(conditions=[Condition("Ready", FALSE, "NotAllowed", msg)],
+                   events=[Event("Warning", "NotAllowed", msg)], message=msg)

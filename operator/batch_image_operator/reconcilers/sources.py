@@ -1,0 +1,149 @@
+"""Getting an image's source ready: snapshots as given, or captured from a VM, or a VHD.
+
+Reads happen only while the image must be (re)built; an existing image is not
+re-checked against a builder VM that may long be gone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..azure.dataplane import BatchAccountGateway
+from ..azure.gateway import ComputeGateway
+from ..models.armid import InvalidResourceId, ResourceId, parse_resource_id
+from ..models.conditions import FALSE, TRUE, Condition
+from ..models.managedimage import DataDisk, ManagedImageSpec, SnapshotSource
+from ..planning.sources import (
+    NOT_RECOMMENDED,
+    check_vm,
+    snapshot_body,
+    snapshot_lun,
+    snapshot_name,
+    vm_disks,
+    vm_os_type,
+)
+from .outcome import Event
+
+
+@dataclass
+class Prepared:
+    """What the source step decided: a source to build from, or why not yet."""
+
+    snapshots: SnapshotSource | None = None  # None with ready=True: Direct or VHD
+    ready: bool = False
+    condition: Condition = field(
+        default_factory=lambda: Condition("SourceValid", TRUE, "SourceChecked", ""))
+    events: list[Event] = field(default_factory=list)
+    writes: int = 0
+
+
+def _snapshot_ids(ids: Sequence[str]) -> list[ResourceId] | None:
+    try:
+        return [parse_resource_id(i, namespace="Microsoft.Compute", types=("snapshots",))
+                for i in ids]
+    except InvalidResourceId:
+        return None
+
+
+async def _all_ready(compute: ComputeGateway, ids: Sequence[ResourceId]) -> list[str]:
+    """Names of the snapshots that are missing or not yet Succeeded."""
+    pending = []
+    for rid in ids:
+        snap = await compute.get(rid)
+        state = str(((snap or {}).get("properties") or {}).get("provisioningState", ""))
+        if snap is None or state.lower() != "succeeded":
+            pending.append(rid.name)
+    return pending
+
+
+async def _check_given_snapshots(spec: ManagedImageSpec, compute: ComputeGateway) -> Prepared:
+    assert spec.snapshots is not None
+    ids = [spec.snapshots.os_snapshot_id, *(d.snapshot_id for d in spec.snapshots.data_disks)]
+    for rid in ids:
+        snap = await compute.get(rid)
+        if snap is None:
+            return Prepared(condition=Condition("SourceValid", FALSE, "SnapshotNotFound",
+                                                f"snapshot {rid} does not exist"))
+        if str(snap.get("location", "")).lower() != spec.location.lower():
+            return Prepared(condition=Condition("SourceValid", FALSE, "RegionMismatch", (
+                f"snapshot {rid.name} is in {snap.get('location')}; the image and its "
+                f"snapshots must be in {spec.location}")))
+    return Prepared(spec.snapshots, True, Condition("SourceValid", TRUE, "SnapshotsFound",
+                                                    f"{len(ids)} snapshot(s) found"))
+
+
+async def _supported(accounts: Sequence[ResourceId],
+                     batch: BatchAccountGateway | None) -> list[dict[str, Any]] | None:
+    for account in accounts:
+        if batch is not None:
+            return await batch.supported_images(account)
+    return None
+
+
+async def prepare_source(spec: ManagedImageSpec, *, recorded_snapshots: Sequence[str],
+                         accounts: Sequence[ResourceId], compute: ComputeGateway,
+                         batch: BatchAccountGateway | None) -> Prepared:
+    """Called only when the image has to be built. Writes at most the capture snapshots."""
+    if spec.snapshots is not None:
+        return await _check_given_snapshots(spec, compute)
+    if spec.vhd is not None:
+        return Prepared(None, True, Condition("SourceValid", TRUE, "NotRecommended",
+                                              NOT_RECOMMENDED["Vhd"]),
+                        [Event("Warning", "NotRecommended", NOT_RECOMMENDED["Vhd"])])
+    vm_src = spec.virtual_machine
+    assert vm_src is not None
+    # A rebuild after the image was lost: the snapshots we captured are enough.
+    recorded = _snapshot_ids(recorded_snapshots) if recorded_snapshots else None
+    if vm_src.capture == "Snapshot" and recorded and not await _all_ready(compute, recorded):
+        disks = tuple(DataDisk(lun, rid) for rid in recorded[1:]
+                      if (lun := snapshot_lun(rid.name)) is not None)
+        vm_like = await compute.get(vm_src.vm_id)
+        os_type = vm_os_type(vm_like) if vm_like else "Linux"
+        return Prepared(SnapshotSource(recorded[0], os_type, "Generalized", disks), True,
+                        Condition("SourceValid", TRUE, "SnapshotsFound",
+                                  "rebuilding from the snapshots captured earlier"))
+    vm = await compute.get(vm_src.vm_id)
+    if vm is None:
+        return Prepared(condition=Condition("SourceValid", FALSE, "SourceNotFound",
+                                            f"virtual machine {vm_src.vm_id} does not exist"))
+    problems = check_vm(vm, location=spec.location, supported=await _supported(accounts, batch))
+    if problems:
+        return Prepared(condition=Condition(
+            "SourceValid", FALSE, problems[0].reason, "; ".join(p.message for p in problems)))
+    if vm_src.capture == "Direct":
+        return Prepared(None, True, Condition("SourceValid", TRUE, "NotRecommended",
+                                              NOT_RECOMMENDED["VirtualMachine"]),
+                        [Event("Warning", "NotRecommended", NOT_RECOMMENDED["VirtualMachine"])])
+    return await _capture(spec, vm, compute)
+
+
+async def _capture(spec: ManagedImageSpec, vm: Mapping[str, Any],
+                   compute: ComputeGateway) -> Prepared:
+    """Snapshot each of the VM's disks (deterministic names: a restart reuses them)."""
+    out = Prepared()
+    ids: list[tuple[int | None, ResourceId]] = []
+    for disk in vm_disks(vm):
+        rid = ResourceId(spec.subscription_id, spec.resource_group, "Microsoft.Compute",
+                         (("snapshots", snapshot_name(spec.image_name, disk.lun)),))
+        ids.append((disk.lun, rid))
+        if await compute.get(rid) is None:
+            await compute.begin_put(rid, snapshot_body(disk.disk_id, spec.location, spec.tags))
+            out.writes += 1
+            out.events.append(Event("Normal", "Snapshotting",
+                                    f"Snapshotting disk {disk.disk_id.name} as {rid.name}"))
+    pending = await _all_ready(compute, [rid for _, rid in ids])
+    checks = "VM passed the guide's preparation checks"
+    if pending:
+        out.condition = Condition("SourceValid", TRUE, "Capturing",
+                                  f"{checks}; waiting for snapshots {', '.join(pending)}")
+        return out
+    os_id = next(rid for lun, rid in ids if lun is None)
+    disks = tuple(DataDisk(lun, rid) for lun, rid in ids if lun is not None)
+    out.snapshots = SnapshotSource(os_id, vm_os_type(vm), "Generalized", disks)
+    out.ready = True
+    out.condition = Condition("SourceValid", TRUE, "SnapshotsCaptured",
+                              f"{checks}; built from {len(ids)} snapshot(s)")
+    return out
+
