@@ -33,7 +33,7 @@ from .indexes import (
     users_of,
 )
 from .runtime import Runtime
-from .status import apply_outcome
+from .status import apply_outcome, is_paused, pause_outcome
 
 FINALIZER = f"{GROUP}/finalizer"
 WAITING = "waiting: "
@@ -113,6 +113,8 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                 if list((body.get("status") or {}).get("usedBy") or []) != users:
                     patch.status["usedBy"] = users
                 return
+            if _paused(body, patch, uid):
+                return
             assert runtime.image_gateways is not None
             started = time.monotonic()
             outcome = await reconcile_image(
@@ -156,6 +158,8 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
         async with runtime.lock(uid):
             if not force and not runtime.is_due(uid):
                 return
+            if _paused(body, patch, uid):
+                return
             assert runtime.pool_gateways is not None
             image_index: kopf.Index[Key, ImageInfo] = indexes["image_index"]
             ref = ((spec.get("image") or {}).get("managedImageRef") or {}).get("name")
@@ -196,6 +200,14 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
         outcome = await reconcile_pool_deletion(name, spec, settings=settings,
                                                 pools=runtime.pool_gateways.pools)
         _finish_deletion("BatchPool", outcome, body, patch, uid, started)
+
+    def _paused(body: kopf.Body, patch: kopf.Patch, uid: str) -> bool:
+        """`batchimage.dev/paused: "true"` stops Azure calls (not deletion) until removed."""
+        outcome = pause_outcome(body)
+        if outcome is not None:
+            apply_outcome(outcome, body=body, patch=patch)
+            runtime.schedule(uid, outcome.requeue)
+        return is_paused(body)
 
     def _finish_pass(kind: str, outcome: Outcome, body: kopf.Body, patch: kopf.Patch,
                      uid: str, started: float) -> None:

@@ -8,8 +8,9 @@ from typing import Any
 
 import kopf
 
-from ..models.conditions import merge_conditions
-from ..reconcilers.outcome import Outcome
+from .. import GROUP
+from ..models.conditions import FALSE, TRUE, Condition, find, merge_conditions
+from ..reconcilers.outcome import Event, Outcome
 
 
 def now() -> str:
@@ -41,3 +42,24 @@ def apply_outcome(outcome: Outcome, *, body: kopf.Body, patch: kopf.Patch) -> No
         if event.type == "Warning" and not conditions_changed:
             continue
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+
+
+PAUSED = f"{GROUP}/paused"
+
+
+def is_paused(body: kopf.Body) -> bool:
+    return str(body.get("metadata", {}).get("annotations", {}).get(PAUSED, "")).lower() == "true"
+
+
+def pause_outcome(body: kopf.Body) -> Outcome | None:
+    """The Paused condition to record: set while paused, cleared once, else nothing."""
+    was = find((body.get("status") or {}).get("conditions"), "Paused")
+    if is_paused(body):
+        return Outcome(conditions=[Condition("Paused", TRUE, "Annotation",
+                                             f"{PAUSED}=true: no Azure calls until removed")],
+                       events=[Event("Normal", "Paused", "reconciliation paused")]
+                       if was is None or was.get("status") != TRUE else [])
+    if was is not None and was.get("status") == TRUE:
+        return Outcome(conditions=[Condition("Paused", FALSE, "Resumed", "annotation removed")],
+                       requeue=0.0)
+    return None
