@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test install lint typecheck unit dev clean
+.PHONY: demo test install lint typecheck unit dev clean chart-crds
 
 $(STAMP): pyproject.toml emulators/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,8 @@ demo: $(STAMP)
 	$(BIN)/python demo/run.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check operator emulators tests demo
+	$(BIN)/ruff check operator emulators tests demo scripts
+	$(BIN)/python scripts/sync_chart_crds.py --check
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -29,6 +30,10 @@ unit: $(STAMP)
 
 test: lint typecheck
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# Regenerates the chart's copy of crds/ (the single source).
+chart-crds: $(STAMP)
+	$(BIN)/python scripts/sync_chart_crds.py
 
 # Leaves kubesim, azuresim and the operator running and prints how to use them.
 dev: $(STAMP)

@@ -1,0 +1,108 @@
+-- Argo CD health check for batchimage.dev/v1alpha1 BatchPool (batch-image-operator).
+-- Install: resource.customizations.health.batchimage.dev_BatchPool in argocd-cm
+-- (see argocd/argocd-cm-patch.yaml). Lua 5.1, no libraries beyond string.
+local hs = {}
+
+local TERMINAL = {
+  InvalidSpec = "the spec is invalid; fix it and re-apply",
+  ImmutableFieldChanged = "vmSize or image changed; revert it or recreate the pool",
+  ProvisioningFailed = "Azure failed to provision the pool",
+  ImageMissing = "the pool's image is gone, so resizes fail with AllocationFailed",
+}
+local AUTH_MARKERS = {
+  "authorizationfailed", "authenticationfailed", "invalidauthenticationtoken",
+  "linkedauthorizationfailed", ": auth:", "unauthorized", "forbidden",
+  "clientauthenticationerror", "credential",
+}
+
+local function condition(status, ctype)
+  if status == nil or status.conditions == nil then
+    return nil
+  end
+  for _, c in ipairs(status.conditions) do
+    if c.type == ctype then
+      return c
+    end
+  end
+  return nil
+end
+
+local function describe(c)
+  local text = c.reason or "Unknown"
+  if c.message ~= nil and c.message ~= "" then
+    text = text .. ": " .. c.message
+  end
+  return text
+end
+
+local function is_auth_problem(message)
+  local lower = string.lower(message or "")
+  for _, marker in ipairs(AUTH_MARKERS) do
+    if string.find(lower, marker, 1, true) ~= nil then
+      return true
+    end
+  end
+  return false
+end
+
+local annotations = obj.metadata.annotations or {}
+local status = obj.status
+
+if annotations["batchimage.dev/paused"] == "true" then
+  hs.status = "Suspended"
+  hs.message = "Reconciliation paused (annotation batchimage.dev/paused=true)"
+  return hs
+end
+
+if obj.metadata.deletionTimestamp ~= nil then
+  hs.status = "Progressing"
+  hs.message = "Deleting the Azure Batch pool"
+  return hs
+end
+
+local ready = condition(status, "Ready")
+if ready == nil then
+  hs.status = "Progressing"
+  hs.message = "Waiting for the operator to report status"
+  return hs
+end
+
+local generation = obj.metadata.generation
+local observed = status.observedGeneration or ready.observedGeneration
+if generation ~= nil and (observed == nil or observed < generation) then
+  hs.status = "Progressing"
+  hs.message = "Waiting for the operator to observe generation " .. tostring(generation)
+  return hs
+end
+
+local limits = condition(status, "WithinLimits")
+if limits ~= nil and limits.status == "False" then
+  hs.status = "Degraded"
+  hs.message = describe(limits)
+    .. " (custom-image node limits: 2500 dedicated / 1000 low-priority per image lineage)"
+  return hs
+end
+
+if ready.status == "True" then
+  hs.status = "Healthy"
+  hs.message = describe(ready)
+  return hs
+end
+
+if ready.status == "False" then
+  local hint = TERMINAL[ready.reason or ""]
+  if hint ~= nil then
+    hs.status = "Degraded"
+    hs.message = describe(ready) .. " (" .. hint .. ")"
+    return hs
+  end
+  if ready.reason == "AzureError" and is_auth_problem(ready.message) then
+    hs.status = "Degraded"
+    hs.message = describe(ready) .. " (check the operator's Azure identity and role assignments)"
+    return hs
+  end
+end
+
+hs.status = "Progressing"
+hs.message = describe(ready)
+return hs

@@ -1,0 +1,106 @@
+"""`helm install` of the chart through Helm's Go SDK into kubesim, checked with the
+kubernetes client: what an installer sees with `kubectl get` afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import pytest
+from chart_support import CHART, FULLNAME, NAMESPACE, RELEASE, merged
+from kubernetes import client, config
+from kubernetes.client import ApiClient
+
+from harness import Emulator, run_kubesim
+
+
+@pytest.fixture
+def kubesim(tmp_path: Path) -> Iterator[Emulator]:
+    with run_kubesim(tmp_path / "kubesim") as k:
+        yield k
+
+
+@pytest.fixture
+def api(kubesim: Emulator) -> Iterator[ApiClient]:
+    with config.new_client_from_config(str(kubesim.kubeconfig)) as api_client:
+        yield api_client
+
+
+def install(kubesim: Emulator, values: dict[str, Any]) -> dict[str, Any]:
+    with helm.Config(kubeconfig_path=str(kubesim.kubeconfig), namespace=NAMESPACE) as cfg:
+        return cfg.install(CHART, RELEASE, values, create_namespace=True, timeout=60)
+
+
+def test_install_creates_operator_rbac_and_crds(kubesim: Emulator, api: ApiClient) -> None:
+    release = install(kubesim, merged())
+    assert release["status"] == "deployed" and release["revision"] == 1
+    assert f"deployment/{FULLNAME}" in release["notes"]
+
+    crds = {c.metadata.name: c for c in
+            client.ApiextensionsV1Api(api).list_custom_resource_definition().items}
+    assert {"managedimages.batchimage.dev", "batchpools.batchimage.dev"} <= set(crds)
+    assert crds["batchpools.batchimage.dev"].spec.names.short_names == ["bp"]
+
+    deployment = client.AppsV1Api(api).read_namespaced_deployment(FULLNAME, NAMESPACE)
+    assert deployment.spec.replicas == 1 and deployment.spec.strategy.type == "Recreate"
+    pod = deployment.spec.template.spec
+    assert pod.service_account_name == FULLNAME
+    assert pod.containers[0].security_context.read_only_root_filesystem is True
+
+    client.CoreV1Api(api).read_namespaced_service_account(FULLNAME, NAMESPACE)
+    client.CoreV1Api(api).read_namespaced_service(f"{FULLNAME}-metrics", NAMESPACE)
+    rbac = client.RbacAuthorizationV1Api(api)
+    role = rbac.read_cluster_role(FULLNAME)
+    assert any("batchimage.dev" in r.api_groups and "batchpools" in r.resources
+               for r in role.rules)
+    binding = rbac.read_cluster_role_binding(FULLNAME)
+    assert binding.subjects[0].name == FULLNAME
+    assert binding.subjects[0].namespace == NAMESPACE
+
+
+def test_install_namespaced_mode_creates_roles_in_each_namespace(
+        kubesim: Emulator, api: ApiClient) -> None:
+    core = client.CoreV1Api(api)
+    for ns in ("team-a", "team-b"):
+        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
+    install(kubesim, merged({"watchNamespaces": ["team-a", "team-b"]}))
+
+    rbac = client.RbacAuthorizationV1Api(api)
+    for ns in ("team-a", "team-b"):
+        role = rbac.read_namespaced_role(FULLNAME, ns)
+        assert any("managedimages" in r.resources for r in role.rules)
+        rbac.read_namespaced_role_binding(FULLNAME, ns)
+    names = {r.metadata.name for r in rbac.list_cluster_role().items}
+    assert FULLNAME not in names and f"{FULLNAME}-crds" in names
+    deployment = client.AppsV1Api(api).read_namespaced_deployment(FULLNAME, NAMESPACE)
+    env = {e.name: e.value for e in deployment.spec.template.spec.containers[0].env}
+    assert env["BIO_NAMESPACES"] == "team-a,team-b"
+
+
+def test_upgrade_switches_from_cluster_wide_to_namespaced(
+        kubesim: Emulator, api: ApiClient) -> None:
+    client.CoreV1Api(api).create_namespace(
+        client.V1Namespace(metadata=client.V1ObjectMeta(name="team-a")))
+    install(kubesim, merged())
+    with helm.Config(kubeconfig_path=str(kubesim.kubeconfig), namespace=NAMESPACE) as cfg:
+        release = cfg.upgrade(CHART, RELEASE, merged({"watchNamespaces": ["team-a"]}),
+                              timeout=60)
+    assert release["revision"] == 2 and release["status"] == "deployed"
+    rbac = client.RbacAuthorizationV1Api(api)
+    names = {r.metadata.name for r in rbac.list_cluster_role().items}
+    assert FULLNAME not in names  # the cluster-wide grant is gone after the upgrade
+    rbac.read_namespaced_role(FULLNAME, "team-a")
+
+
+def test_uninstall_removes_the_operator_but_keeps_the_crds(
+        kubesim: Emulator, api: ApiClient) -> None:
+    install(kubesim, merged())
+    with helm.Config(kubeconfig_path=str(kubesim.kubeconfig), namespace=NAMESPACE) as cfg:
+        cfg.uninstall(RELEASE, timeout=60)
+        assert cfg.list(all_states=True) == []
+    assert client.AppsV1Api(api).list_namespaced_deployment(NAMESPACE).items == []
+    crds = {c.metadata.name for c in
+            client.ApiextensionsV1Api(api).list_custom_resource_definition().items}
+    assert "managedimages.batchimage.dev" in crds  # Helm never deletes crds/

@@ -1,0 +1,439 @@
+"""The chart, linted and rendered by Helm's Go SDK over a matrix of values.
+
+Each test checks something an installer would notice: which RBAC a mode grants, where
+a credential comes from, that the pod is hardened, that the env the operator reads is
+there.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+import helm_python as helm
+import kubernetes_validate
+import pytest
+import yaml
+from chart_support import (
+    CHART,
+    CLIENT,
+    FULLNAME,
+    NAMESPACE,
+    SUBSCRIPTION,
+    TENANT,
+    chart_crds,
+    container,
+    env,
+    grants,
+    merged,
+    of_kind,
+    one,
+    render,
+    render_files,
+    rules,
+)
+
+KUBE_VERSION = "1.30.0"
+SCOPE = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-batch-images"
+SECRET_VALUE = "s3cr3t-Value~with.odd_chars"
+
+CASES: dict[str, dict[str, Any]] = {
+    "chart-defaults": {},  # `helm install` with no values at all must still lint and render
+    "defaults": merged(),
+    "namespaced": merged({"watchNamespaces": ["team-a", "team-b"]}),
+    "workload-identity": merged({"azure": {"tenantId": TENANT, "clientId": CLIENT,
+                                           "workloadIdentity": {"enabled": True}}}),
+    "existing-secret": merged({"azure": {"tenantId": TENANT, "clientId": CLIENT,
+                                         "clientSecret": {"existingSecret": "sp-cred",
+                                                          "key": "password"}}}),
+    "create-secret": merged({"azure": {"tenantId": TENANT, "clientId": CLIENT,
+                                       "clientSecret": {"create": True,
+                                                        "value": SECRET_VALUE}}}),
+    "service-monitor": merged({"metrics": {"serviceMonitor": {"enabled": True,
+                                                              "labels": {"release": "prom"}}}}),
+    "allow-list": merged({"allowList": {"*": [SCOPE],
+                                        "team-a": [f"/subscriptions/{SUBSCRIPTION}"]}}),
+    "namespace-credentials": merged({"azure": {"namespaceCredentialSecret": "azure-creds"}}),
+    "namespaced-credentials": merged({"watchNamespaces": ["team-a", "team-b"],
+                                      "azure": {"namespaceCredentialSecret": "azure-creds"}}),
+}
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, list[dict[str, Any]]]:
+    return {name: render(values) for name, values in CASES.items()}
+
+
+# --- lint and schema validation of every rendered object -------------------------------
+
+@pytest.mark.parametrize("case", CASES)
+def test_helm_lint_strict_has_no_errors_or_warnings(case: str) -> None:
+    report = helm.lint(CHART, CASES[case], strict=True, namespace=NAMESPACE,
+                       kube_version=f"v{KUBE_VERSION}")
+    problems = [m for m in report["messages"] if m["severity"] >= 2]
+    assert report["errors"] == [] and problems == [], report
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_rendered_object_is_valid_kubernetes(
+        case: str, rendered: dict[str, list[dict[str, Any]]]) -> None:
+    checked = []
+    for doc in rendered[case]:
+        if doc["apiVersion"].startswith("monitoring.coreos.com/"):
+            continue  # prometheus-operator's CRD; kubernetes-validate has no schema for it
+        kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
+        checked.append(doc["kind"])
+    assert {"Deployment", "ServiceAccount", "Service"} <= set(checked)
+
+
+def test_chart_crds_are_valid_apiextensions_v1() -> None:
+    crds = chart_crds()
+    assert sorted(c["metadata"]["name"] for c in crds) == [
+        "batchpools.batchimage.dev", "managedimages.batchimage.dev"]
+    for crd in crds:
+        kubernetes_validate.validate(crd, KUBE_VERSION, strict=True)
+
+
+def test_kubernetes_validate_catches_a_broken_object(
+        rendered: dict[str, list[dict[str, Any]]]) -> None:
+    """The validation above has teeth: a typo in the pod spec is rejected."""
+    deployment = json.loads(json.dumps(one(rendered["defaults"], "Deployment")))
+    deployment["spec"]["template"]["spec"]["containers"][0]["securityContxt"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBE_VERSION, strict=True)
+
+
+# --- values.schema.json ----------------------------------------------------------------
+
+@pytest.mark.parametrize(("values", "needle"), [
+    ({"replicaCount": "1"}, "replicaCount"),
+    ({"replicaCount": 2}, "replicaCount"),
+    ({"replicas": 1}, "replicas"),
+    ({"operator": {"logFormat": "xml"}}, "logFormat"),
+    ({"azure": {"subscriptionId": "not-a-guid"}}, "subscriptionId"),
+    ({"allowList": {"team-a": ["/subscriptions/x/resourceGroups/../../secrets"]}}, "allowList"),
+    ({"watchNamespaces": ["Team_A"]}, "watchNamespaces"),
+    ({"metrics": {"port": 70000}}, "port"),
+], ids=["replicas-string", "replicas-two", "unknown-top-level-key", "log-format",
+        "subscription", "allow-list-scope", "namespace-name", "port-range"])
+def test_schema_rejects_bad_values(values: dict[str, Any], needle: str) -> None:
+    report = helm.lint(CHART, values, namespace=NAMESPACE)
+    assert any(needle in e for e in report["errors"]), report
+    with pytest.raises(helm.HelmError) as exc:
+        render_files(values)
+    assert needle in str(exc.value)
+
+
+def test_schema_accepts_every_case() -> None:
+    with helm.Chart.load(CHART) as chart:
+        for values in CASES.values():
+            chart.validate_schema(values)
+
+
+# --- deployment -------------------------------------------------------------------------
+
+def test_single_replica_recreated_never_rolled(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    spec = one(rendered["defaults"], "Deployment")["spec"]
+    assert spec["replicas"] == 1
+    assert spec["strategy"] == {"type": "Recreate"}
+
+
+def test_pod_is_hardened(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    for docs in rendered.values():
+        pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+        ctx = container(docs)["securityContext"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["runAsUser"] == 65532
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert ctx["runAsNonRoot"] is True and ctx["runAsUser"] == 65532
+        assert ctx["readOnlyRootFilesystem"] is True
+        assert ctx["allowPrivilegeEscalation"] is False
+        assert ctx["capabilities"] == {"drop": ["ALL"]}
+        assert ctx["seccompProfile"] == {"type": "RuntimeDefault"}
+        # a read-only root still needs a writable /tmp
+        tmp = next(m for m in container(docs)["volumeMounts"] if m["mountPath"] == "/tmp")
+        volume = next(v for v in pod["volumes"] if v["name"] == tmp["name"])
+        assert "emptyDir" in volume
+
+
+def test_ports_probes_and_resources(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    docs = rendered["defaults"]
+    c = container(docs)
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    assert ports == {"metrics": 8080, "health": 8081}
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert c[probe]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert c["resources"]["requests"] == {"cpu": "50m", "memory": "128Mi"}
+    assert c["resources"]["limits"] == {"cpu": "500m", "memory": "256Mi"}
+    values = env(docs)
+    assert values["BIO_METRICS_PORT"] == "8080" and values["BIO_HEALTH_PORT"] == "8081"
+
+
+def test_operator_env_from_values() -> None:
+    docs = render(merged({
+        "operator": {"pollInterval": 5, "driftInterval": 600, "blockedRetry": 30,
+                     "logFormat": "json"},
+        "azure": {"tenantId": TENANT, "clientId": CLIENT},
+        "extraEnv": [{"name": "BIO_AZURE_RETRY_TOTAL", "value": "5"}],
+    }))
+    values = env(docs)
+    assert values["AZURE_SUBSCRIPTION_ID"] == SUBSCRIPTION
+    assert values["AZURE_TENANT_ID"] == TENANT
+    assert values["AZURE_CLIENT_ID"] == CLIENT
+    assert values["BIO_POLL_INTERVAL"] == "5"
+    assert values["BIO_DRIFT_INTERVAL"] == "600"
+    assert values["BIO_BLOCKED_RETRY"] == "30"
+    assert values["BIO_LOG_FORMAT"] == "json"
+    assert values["BIO_AZURE_RETRY_TOTAL"] == "5"
+    assert "BIO_NAMESPACES" not in values
+
+
+def test_image_defaults_to_app_version_and_scheduling_values_pass_through() -> None:
+    docs = render(merged({
+        "image": {"repository": "registry.example/bio", "tag": "1.2.3", "pullPolicy": "Always"},
+        "imagePullSecrets": [{"name": "regcred"}],
+        "nodeSelector": {"kubernetes.io/os": "linux"},
+        "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "ops",
+                         "effect": "NoSchedule"}],
+        "podAnnotations": {"example.com/team": "hpc"},
+    }))
+    pod = one(docs, "Deployment")["spec"]["template"]
+    assert container(docs)["image"] == "registry.example/bio:1.2.3"
+    assert container(docs)["imagePullPolicy"] == "Always"
+    assert pod["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
+    assert pod["spec"]["nodeSelector"] == {"kubernetes.io/os": "linux"}
+    assert pod["spec"]["tolerations"][0]["key"] == "dedicated"
+    assert pod["metadata"]["annotations"]["example.com/team"] == "hpc"
+    with helm.Chart.load(CHART) as chart:
+        app_version = chart.metadata["appVersion"]
+    assert container(render(merged()))["image"].endswith(f":{app_version}")
+
+
+# --- RBAC -------------------------------------------------------------------------------
+
+OWN_VERBS = {"get", "list", "watch", "patch"}
+
+
+def _verbs(docs: list[dict[str, Any]], kind: str, group: str, resource: str) -> set[str]:
+    return {v for _, rule in rules(docs, kind)
+            if group in rule["apiGroups"] and resource in rule["resources"]
+            for v in rule["verbs"]}
+
+
+def test_cluster_wide_mode_grants_exactly_what_the_operator_needs(
+        rendered: dict[str, list[dict[str, Any]]]) -> None:
+    docs = rendered["defaults"]
+    assert of_kind(docs, "Role") == [] and of_kind(docs, "RoleBinding") == []
+    for plural in ("managedimages", "batchpools"):
+        assert _verbs(docs, "ClusterRole", "batchimage.dev", plural) == OWN_VERBS
+        assert _verbs(docs, "ClusterRole", "batchimage.dev", f"{plural}/status") == {
+            "get", "patch"}
+    assert _verbs(docs, "ClusterRole", "", "events") == {"create", "patch"}
+    assert _verbs(docs, "ClusterRole", "events.k8s.io", "events") == {"create", "patch"}
+    assert _verbs(docs, "ClusterRole", "apiextensions.k8s.io",
+                  "customresourcedefinitions") == {"get", "list", "watch"}
+    assert _verbs(docs, "ClusterRole", "", "namespaces") == {"get", "list", "watch"}
+    # least privilege: no wildcard, no create/delete on anything but events
+    for _, rule in rules(docs, "ClusterRole"):
+        assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"]
+        assert not {"delete", "deletecollection", "update"} & set(rule["verbs"])
+    binding = one(docs, "ClusterRoleBinding")
+    sa = one(docs, "ServiceAccount")
+    assert binding["roleRef"]["name"] == one(docs, "ClusterRole")["metadata"]["name"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": sa["metadata"]["name"],
+                                    "namespace": NAMESPACE}]
+
+
+def test_namespaced_mode_grants_nothing_cluster_wide_but_crd_discovery(
+        rendered: dict[str, list[dict[str, Any]]]) -> None:
+    docs = rendered["namespaced"]
+    for _, rule in rules(docs, "ClusterRole"):
+        assert rule["apiGroups"] == ["apiextensions.k8s.io"], rule
+        assert set(rule["verbs"]) == {"get", "list", "watch"}
+    assert _verbs(docs, "Role", "", "namespaces") == set()
+    roles = {r["metadata"]["namespace"]: r for r in of_kind(docs, "Role")}
+    bindings = {b["metadata"]["namespace"]: b for b in of_kind(docs, "RoleBinding")}
+    assert set(roles) == set(bindings) == {"team-a", "team-b"}
+    for ns, role in roles.items():
+        own = [r for r in role["rules"] if "batchimage.dev" in r["apiGroups"]]
+        assert any(grants(r, "batchimage.dev", "managedimages", "watch") for r in own)
+        assert any(grants(r, "batchimage.dev", "batchpools/status", "patch") for r in own)
+        assert any(grants(r, "", "events", "create") for r in role["rules"])
+        assert bindings[ns]["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io",
+                                           "kind": "Role", "name": role["metadata"]["name"]}
+        assert bindings[ns]["subjects"][0]["namespace"] == NAMESPACE
+    assert env(docs)["BIO_NAMESPACES"] == "team-a,team-b"
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_secrets_are_readable_only_with_a_namespace_credential_secret(
+        case: str, rendered: dict[str, list[dict[str, Any]]]) -> None:
+    docs = rendered[case]
+    secret_rules = [(role, rule) for kind in ("Role", "ClusterRole")
+                    for role, rule in rules(docs, kind) if "secrets" in rule["resources"]]
+    if "credentials" not in case:
+        assert secret_rules == []
+        assert "BIO_NAMESPACE_CREDENTIAL_SECRET" not in env(docs)
+        return
+    assert env(docs)["BIO_NAMESPACE_CREDENTIAL_SECRET"] == "azure-creds"
+    expected_kind = "Role" if case.startswith("namespaced") else "ClusterRole"
+    assert {role["kind"] for role, _ in secret_rules} == {expected_kind}
+    for _, rule in secret_rules:
+        assert rule["verbs"] == ["get"]
+        assert rule["resourceNames"] == ["azure-creds"]
+    if expected_kind == "Role":
+        assert {role["metadata"]["namespace"] for role, _ in secret_rules} == {"team-a", "team-b"}
+
+
+def test_rbac_can_be_left_to_the_installer() -> None:
+    docs = render(merged({"rbac": {"create": False},
+                          "serviceAccount": {"create": False, "name": "platform-operator"}}))
+    kinds = {d["kind"] for d in docs}
+    assert not kinds & {"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
+                        "ServiceAccount"}
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "platform-operator"
+
+
+# --- Azure credentials ------------------------------------------------------------------
+
+def test_workload_identity_annotates_the_service_account_and_labels_the_pod(
+        rendered: dict[str, list[dict[str, Any]]]) -> None:
+    docs = rendered["workload-identity"]
+    sa = one(docs, "ServiceAccount")
+    assert sa["metadata"]["annotations"]["azure.workload.identity/client-id"] == CLIENT
+    labels = one(docs, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert labels["azure.workload.identity/use"] == "true"
+    assert "AZURE_CLIENT_SECRET" not in env(docs)
+    # and not when it is off
+    plain = rendered["defaults"]
+    assert "azure.workload.identity/client-id" not in (
+        one(plain, "ServiceAccount")["metadata"].get("annotations") or {})
+    assert "azure.workload.identity/use" not in (
+        one(plain, "Deployment")["spec"]["template"]["metadata"]["labels"])
+
+
+def test_workload_identity_needs_a_client_id() -> None:
+    with pytest.raises(helm.HelmError, match=r"azure\.clientId"):
+        render_files(merged({"azure": {"workloadIdentity": {"enabled": True}}}))
+
+
+def test_existing_secret_is_referenced_not_created(
+        rendered: dict[str, list[dict[str, Any]]]) -> None:
+    docs = rendered["existing-secret"]
+    assert of_kind(docs, "Secret") == []
+    assert env(docs)["AZURE_CLIENT_SECRET"] == {
+        "secretKeyRef": {"name": "sp-cred", "key": "password"}}
+
+
+def test_created_secret_holds_the_value_and_the_deployment_never_does(
+        rendered: dict[str, list[dict[str, Any]]]) -> None:
+    docs = rendered["create-secret"]
+    secret = one(docs, "Secret")
+    assert base64.b64decode(secret["data"]["clientSecret"]).decode() == SECRET_VALUE
+    ref = env(docs)["AZURE_CLIENT_SECRET"]["secretKeyRef"]
+    assert ref == {"name": secret["metadata"]["name"], "key": "clientSecret"}
+    deployment_text = yaml.safe_dump(one(docs, "Deployment"))
+    assert SECRET_VALUE not in deployment_text
+    assert secret["data"]["clientSecret"] not in deployment_text
+    assert hashlib.sha256(SECRET_VALUE.encode()).hexdigest() not in deployment_text
+    for doc in docs:
+        if doc["kind"] != "Secret":
+            assert SECRET_VALUE not in json.dumps(doc)
+
+
+def test_created_secret_requires_a_value_and_excludes_existing_secret() -> None:
+    with pytest.raises(helm.HelmError, match=r"clientSecret\.value"):
+        render_files(merged({"azure": {"clientSecret": {"create": True}}}))
+    with pytest.raises(helm.HelmError, match="either existingSecret or create"):
+        render_files(merged({"azure": {"clientSecret": {"create": True, "value": "x",
+                                                        "existingSecret": "y"}}}))
+
+
+def test_no_credentials_means_managed_identity(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    values = env(rendered["defaults"])
+    assert not {"AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID", "AZURE_TENANT_ID"} & set(values)
+    assert of_kind(rendered["defaults"], "Secret") == []
+
+
+# --- allow-list -------------------------------------------------------------------------
+
+def test_allow_list_is_mounted_where_the_env_points(
+        rendered: dict[str, list[dict[str, Any]]]) -> None:
+    docs = rendered["allow-list"]
+    configmap = one(docs, "ConfigMap")
+    assert yaml.safe_load(configmap["data"]["allowlist.yaml"]) == CASES["allow-list"]["allowList"]
+    path = env(docs)["BIO_ALLOWLIST_FILE"]
+    assert path == "/etc/batch-image-operator/allowlist.yaml"
+    mount = next(m for m in container(docs)["volumeMounts"]
+                 if path.startswith(m["mountPath"] + "/"))
+    assert mount["readOnly"] is True
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
+    assert volume["configMap"]["name"] == configmap["metadata"]["name"]
+    item = volume["configMap"]["items"][0]
+    assert mount["mountPath"] + "/" + item["path"] == path
+    assert item["key"] == "allowlist.yaml"
+
+
+def test_allow_list_change_restarts_the_pod(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    def checksum(docs: list[dict[str, Any]]) -> str:
+        annotations = one(docs, "Deployment")["spec"]["template"]["metadata"]["annotations"]
+        return str(annotations["checksum/allowlist"])
+
+    changed = render(merged({"allowList": {"*": [f"/subscriptions/{SUBSCRIPTION}"]}}))
+    assert checksum(rendered["allow-list"]) != checksum(changed)
+
+
+def test_no_allow_list_no_file(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    docs = rendered["defaults"]
+    assert of_kind(docs, "ConfigMap") == []
+    assert "BIO_ALLOWLIST_FILE" not in env(docs)
+
+
+# --- metrics ----------------------------------------------------------------------------
+
+def test_metrics_service_targets_the_metrics_port(
+        rendered: dict[str, list[dict[str, Any]]]) -> None:
+    docs = rendered["defaults"]
+    service = one(docs, "Service")
+    assert service["spec"]["ports"] == [{"name": "metrics", "port": 8080,
+                                         "targetPort": "metrics", "protocol": "TCP"}]
+    pod_labels = one(docs, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    assert of_kind(docs, "ServiceMonitor") == []
+
+
+def test_service_monitor_scrapes_the_metrics_service(
+        rendered: dict[str, list[dict[str, Any]]]) -> None:
+    docs = rendered["service-monitor"]
+    monitor = one(docs, "ServiceMonitor")
+    service = one(docs, "Service")
+    assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
+    assert monitor["metadata"]["labels"]["release"] == "prom"
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= (
+        service["metadata"]["labels"].items())
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": [NAMESPACE]}
+    assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
+    assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
+
+
+# --- names and notes --------------------------------------------------------------------
+
+def test_objects_are_named_after_the_release(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    docs = rendered["defaults"]
+    assert one(docs, "Deployment")["metadata"]["name"] == FULLNAME
+    for doc in docs:
+        if doc["kind"] not in {"ClusterRole", "ClusterRoleBinding"}:
+            assert doc["metadata"]["namespace"] == NAMESPACE
+
+
+def test_notes_say_how_to_check_and_warn_without_subscription() -> None:
+    notes = next(v for k, v in render_files(merged()).items() if k.endswith("NOTES.txt"))
+    assert f"rollout status deployment/{FULLNAME}" in notes
+    assert "kubectl apply -f examples/snapshots/managedimage.yaml" in notes
+    assert "WARNING" not in notes
+    bare = next(v for k, v in render_files({}).items() if k.endswith("NOTES.txt"))
+    assert "WARNING: azure.subscriptionId is empty" in bare
