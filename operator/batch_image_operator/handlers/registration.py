@@ -96,12 +96,12 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
 
     # --- ManagedImage -----------------------------------------------------------------
 
-    def image_context(namespace: str | None, name: str, body: kopf.Body,
+    def image_context(namespace: str | None, name: str, uid: str, body: kopf.Body,
                       pool_refs: kopf.Index[Key, PoolRef]) -> ImageContext:
         return ImageContext(
             namespace=namespace, users=users_of(pool_refs, namespace, name),
             accounts=accounts_of(pool_refs, namespace, name, settings.batch_accounts),
-            status=dict(body.get("status") or {}))
+            status=runtime.status_of(uid, body))
 
     async def image_pass(name: str, namespace: str | None, spec: kopf.Spec, body: kopf.Body,
                          patch: kopf.Patch, uid: str, pool_refs: kopf.Index[Key, PoolRef],
@@ -110,15 +110,17 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
             users = users_of(pool_refs, namespace, name)
             if not force and not runtime.is_due(uid):
                 # Between passes only the reference list can change, and it costs no Azure call.
-                if list((body.get("status") or {}).get("usedBy") or []) != users:
+                status = runtime.status_of(uid, body)
+                if list(status.get("usedBy") or []) != users:
                     patch.status["usedBy"] = users
+                    runtime.remember_status(uid, {**status, "usedBy": users})
                 return
             if _paused(body, patch, uid):
                 return
             assert runtime.image_gateways is not None
             started = time.monotonic()
             outcome = await reconcile_image(
-                name, spec, image_context(namespace, name, body, pool_refs),
+                name, spec, image_context(namespace, name, uid, body, pool_refs),
                 settings=settings, gateways=runtime.image_gateways)
             _finish_pass("ManagedImage", outcome, body, patch, uid, started)
 
@@ -146,7 +148,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
         assert runtime.image_gateways is not None
         started = time.monotonic()
         outcome = await reconcile_image_deletion(
-            name, spec, image_context(namespace, name, body, kwargs["pool_refs"]),
+            name, spec, image_context(namespace, name, uid, body, kwargs["pool_refs"]),
             settings=settings, gateways=runtime.image_gateways)
         _finish_deletion("ManagedImage", outcome, body, patch, uid, started)
 
@@ -163,13 +165,14 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
             assert runtime.pool_gateways is not None
             image_index: kopf.Index[Key, ImageInfo] = indexes["image_index"]
             ref = ((spec.get("image") or {}).get("managedImageRef") or {}).get("name")
+            status = runtime.status_of(uid, body)
             ctx = PoolContext(
                 namespace=namespace,
                 created=str(body.get("metadata", {}).get("creationTimestamp") or ""),
                 image=lookup_image(image_index, namespace, ref) if isinstance(ref, str) else None,
-                had_azure_pool=bool((body.get("status") or {}).get("resourceId")),
+                had_azure_pool=bool(status.get("resourceId")),
                 others=demands(indexes["pool_entries"], image_index, settings.subscription_id),
-                resize_attempts=int((body.get("status") or {}).get("resizeAttempts") or 0),
+                resize_attempts=int(status.get("resizeAttempts") or 0),
                 resize_wait=runtime.resize_wait(uid),
             )
             started = time.monotonic()
@@ -201,17 +204,22 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                                                 pools=runtime.pool_gateways.pools)
         _finish_deletion("BatchPool", outcome, body, patch, uid, started)
 
+    def _apply(outcome: Outcome, body: kopf.Body, patch: kopf.Patch, uid: str) -> None:
+        status = apply_outcome(outcome, body=body, patch=patch,
+                               status=runtime.status_of(uid, body))
+        runtime.remember_status(uid, status)
+
     def _paused(body: kopf.Body, patch: kopf.Patch, uid: str) -> bool:
         """`batchimage.dev/paused: "true"` stops Azure calls (not deletion) until removed."""
-        outcome = pause_outcome(body)
+        outcome = pause_outcome(body, runtime.status_of(uid, body))
         if outcome is not None:
-            apply_outcome(outcome, body=body, patch=patch)
+            _apply(outcome, body, patch, uid)
             runtime.schedule(uid, outcome.requeue)
         return is_paused(body)
 
     def _finish_pass(kind: str, outcome: Outcome, body: kopf.Body, patch: kopf.Patch,
                      uid: str, started: float) -> None:
-        apply_outcome(outcome, body=body, patch=patch)
+        _apply(outcome, body, patch, uid)
         runtime.schedule(uid, outcome.requeue)
         if outcome.next_resize_in is not None:
             runtime.resized(uid, outcome.next_resize_in)
@@ -223,7 +231,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
 
     def _finish_deletion(kind: str, outcome: Outcome, body: kopf.Body, patch: kopf.Patch,
                          uid: str, started: float) -> None:
-        apply_outcome(outcome, body=body, patch=patch)
+        _apply(outcome, body, patch, uid)
         runtime.metrics.reconciled(kind, result_of(outcome), time.monotonic() - started)
         if not outcome.done:
             raise kopf.TemporaryError(WAITING + (outcome.message or "in progress"),

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..azure.clients import AzureClients
 from ..azure.credentials import build_credential
@@ -30,6 +31,8 @@ class Runtime:
     # uid -> monotonic time of the next reconcile pass the timer should make.
     _due: dict[str, float] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    # uid -> the status this process last wrote (newer than a timer tick's body).
+    _status: dict[str, dict[str, Any]] = field(default_factory=dict)
     # uid -> monotonic time before which no further resize is re-issued (backoff).
     _resize_after: dict[str, float] = field(default_factory=dict)
 
@@ -66,6 +69,13 @@ class Runtime:
         delay = self.settings.drift_interval if requeue is None else requeue
         self._due[uid] = time.monotonic() + delay
 
+    def status_of(self, uid: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        cached = self._status.get(uid)
+        return dict(cached) if cached is not None else dict(body.get("status") or {})
+
+    def remember_status(self, uid: str, status: dict[str, Any]) -> None:
+        self._status[uid] = status
+
     def nudge(self, uid: str) -> None:
         """Make the object's next timer tick run a full pass."""
         self._due[uid] = 0.0
@@ -80,3 +90,4 @@ class Runtime:
         self._due.pop(uid, None)
         self._locks.pop(uid, None)
         self._resize_after.pop(uid, None)
+        self._status.pop(uid, None)

@@ -22,9 +22,13 @@ def _comparable(conditions: Any) -> list[tuple[Any, ...]]:
                    c.get("observedGeneration")) for c in conditions or [])
 
 
-def apply_outcome(outcome: Outcome, *, body: kopf.Body, patch: kopf.Patch) -> None:
-    """Write only the status fields that differ; post events when something changed."""
-    status: Mapping[str, Any] = body.get("status") or {}
+def apply_outcome(outcome: Outcome, *, body: kopf.Body, patch: kopf.Patch,
+                  status: Mapping[str, Any]) -> dict[str, Any]:
+    """Write only the status fields that differ from ``status``; post events on change.
+
+    ``status`` is the newest status known (the body of a timer tick can predate the
+    patch of the pass before it). Returns the status as it will be after the patch.
+    """
     generation = body.get("metadata", {}).get("generation")
     old_conditions = status.get("conditions") or []
     new_conditions = merge_conditions(old_conditions, outcome.conditions,
@@ -42,6 +46,7 @@ def apply_outcome(outcome: Outcome, *, body: kopf.Body, patch: kopf.Patch) -> No
         if event.type == "Warning" and not conditions_changed:
             continue
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+    return {**status, **patch.status}
 
 
 PAUSED = f"{GROUP}/paused"
@@ -51,9 +56,9 @@ def is_paused(body: kopf.Body) -> bool:
     return str(body.get("metadata", {}).get("annotations", {}).get(PAUSED, "")).lower() == "true"
 
 
-def pause_outcome(body: kopf.Body) -> Outcome | None:
+def pause_outcome(body: kopf.Body, status: Mapping[str, Any]) -> Outcome | None:
     """The Paused condition to record: set while paused, cleared once, else nothing."""
-    was = find((body.get("status") or {}).get("conditions"), "Paused")
+    was = find(status.get("conditions"), "Paused")
     if is_paused(body):
         return Outcome(conditions=[Condition("Paused", TRUE, "Annotation",
                                              f"{PAUSED}=true: no Azure calls until removed")],
