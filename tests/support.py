@@ -51,26 +51,35 @@ def watch_until(list_func: Callable[..., Any], *args: Any, name: str,
                 ok: Callable[[Obj], bool] | None, timeout: float = 60) -> Obj | None:
     """Watch one object by name until ``ok(obj)`` (or, with ok=None, until it is deleted).
 
-    No sleeps: the server's watch events drive the wait.
+    No sleeps: the server's watch events drive the wait. Like any watch client it
+    re-watches when the server ends a stream early.
     """
+    import time
+
+    import urllib3
+
+    deadline = time.monotonic() + timeout
     last: Obj | None = None
-    w = k8s_watch.Watch()
-    timer = threading.Timer(timeout, w.stop)
-    timer.start()
-    try:
-        for event in w.stream(list_func, *args, field_selector=f"metadata.name={name}",
-                              timeout_seconds=int(timeout) + 1):
-            obj = event["object"]
-            last = obj if isinstance(obj, dict) else obj.to_dict()
-            if ok is None and event["type"] == "DELETED":
-                return None
-            if ok is not None and event["type"] != "DELETED" and ok(last):
-                return last
+    while (left := deadline - time.monotonic()) > 0:
         if ok is None and not _listed(list_func, *args, name=name):
             return None
-    finally:
-        timer.cancel()
-        w.stop()
+        w = k8s_watch.Watch()
+        timer = threading.Timer(left, w.stop)
+        timer.start()
+        try:
+            for event in w.stream(list_func, *args, field_selector=f"metadata.name={name}",
+                                  timeout_seconds=max(1, int(left))):
+                obj = event["object"]
+                last = obj if isinstance(obj, dict) else obj.to_dict()
+                if ok is None and event["type"] == "DELETED":
+                    return None
+                if ok is not None and event["type"] != "DELETED" and ok(last):
+                    return last
+        except urllib3.exceptions.ProtocolError:
+            continue
+        finally:
+            timer.cancel()
+            w.stop()
     raise TimeoutError(f"{name} never reached the expected state; last seen: {last}")
 
 

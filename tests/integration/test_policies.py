@@ -1,0 +1,131 @@
+"""Deletion policies, in-use protection from Azure's side, immutable fields, pausing,
+and picking up after a restart without duplicate Azure resources."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from azure.core.exceptions import ResourceNotFoundError
+from harness import Emulator
+from support import (
+    SUB,
+    CRs,
+    azure_requests,
+    azure_sdk,
+    condition,
+    has_condition,
+    load_example,
+    running_operator,
+)
+
+WRITES = {"PUT", "PATCH", "POST", "DELETE"}
+ACCOUNT = f"/subscriptions/{SUB}/resourceGroups/rg-batch/providers/Microsoft.Batch/batchAccounts/batchdemo"
+
+
+def example(name: str = "snapshots") -> dict[str, dict]:
+    return {d["kind"]: copy.deepcopy(d) for d in load_example(name)}
+
+
+def writes_to(log: list[dict], fragment: str) -> list[dict]:
+    return [e for e in log if e["method"] in WRITES and fragment in e["path"]]
+
+
+def test_retain_leaves_azure_resources(kubesim: Emulator, azuresim: Emulator, crs: CRs) -> None:
+    docs = example()
+    for kind in ("ManagedImage", "BatchPool"):
+        docs[kind]["spec"]["deletionPolicy"] = "Retain"
+    compute, batch = azure_sdk(azuresim.env)
+    with running_operator(kubesim.url, azuresim.env):
+        crs.create(docs["ManagedImage"])
+        crs.create(docs["BatchPool"])
+        crs.wait("batchpools", "render-pool", has_condition("Ready"))
+        crs.delete("batchpools", "render-pool")
+        crs.wait_deleted("batchpools", "render-pool")
+        crs.delete("managedimages", "ubuntu-hpc")
+        crs.wait_deleted("managedimages", "ubuntu-hpc")
+    assert batch.pool.get("rg-batch", "batchdemo", "render-pool").current_dedicated_nodes == 4
+    assert compute.images.get("rg-batch-images", "ubuntu-hpc").provisioning_state == "Succeeded"
+
+
+def test_pools_in_azure_protect_the_image_too(kubesim: Emulator, azuresim: Emulator,
+                                              crs: CRs) -> None:
+    """A pool created outside Kubernetes (or Retained) still needs the image."""
+    docs = example()
+    compute, batch = azure_sdk(azuresim.env)
+    with running_operator(kubesim.url, azuresim.env, BIO_BATCH_ACCOUNTS=ACCOUNT):
+        crs.create(docs["ManagedImage"])
+        image = crs.wait("managedimages", "ubuntu-hpc", has_condition("Ready"))
+        outside = {"properties": {
+            "vmSize": "STANDARD_D2S_V3",
+            "deploymentConfiguration": {"virtualMachineConfiguration": {
+                "imageReference": {"id": image["status"]["imageId"]},
+                "nodeAgentSkuId": "batch.node.ubuntu 22.04"}},
+            "scaleSettings": {"fixedScale": {"targetDedicatedNodes": 1}}}}
+        batch.pool.create("rg-batch", "batchdemo", "handmade", outside)
+        crs.delete("managedimages", "ubuntu-hpc")
+        blocked = crs.wait("managedimages", "ubuntu-hpc", has_condition("DeletionBlocked"))
+        assert "batchdemo/handmade (Azure pool)" in condition(blocked, "DeletionBlocked")["message"]
+        assert compute.images.get("rg-batch-images", "ubuntu-hpc")
+        batch.pool.begin_delete("rg-batch", "batchdemo", "handmade").result()
+        crs.wait_deleted("managedimages", "ubuntu-hpc")
+    with pytest.raises(ResourceNotFoundError):
+        compute.images.get("rg-batch-images", "ubuntu-hpc")
+
+
+def test_immutable_pool_change_is_reported_not_written(kubesim: Emulator, azuresim: Emulator,
+                                                       crs: CRs) -> None:
+    docs = example()
+    _, batch = azure_sdk(azuresim.env)
+    with running_operator(kubesim.url, azuresim.env):
+        crs.create(docs["ManagedImage"])
+        crs.create(docs["BatchPool"])
+        crs.wait("batchpools", "render-pool", has_condition("Ready"))
+        azure_requests(azuresim.admin_url, azuresim.ca_bundle, reset=True)
+        crs.patch("batchpools", "render-pool", {"spec": {"vmSize": "Standard_F8s_v2"}})
+        changed = crs.wait("batchpools", "render-pool",
+                           has_condition("Ready", "False", "ImmutableFieldChanged"))
+        assert "vmSize" in condition(changed, "Ready")["message"]
+        assert any(e["reason"] == "ImmutableFieldChanged" for e in crs.events("render-pool"))
+        log = azure_requests(azuresim.admin_url, azuresim.ca_bundle)
+        assert writes_to(log, "/pools/") == []
+        assert batch.pool.get("rg-batch", "batchdemo", "render-pool").vm_size.lower() == \
+            "standard_d4s_v3"
+        # Reverting the change makes the pool Ready again, still without a write.
+        crs.patch("batchpools", "render-pool", {"spec": {"vmSize": "Standard_D4s_v3"}})
+        crs.wait("batchpools", "render-pool", has_condition("Ready"))
+        assert writes_to(azure_requests(azuresim.admin_url, azuresim.ca_bundle), "/pools/") == []
+
+
+def test_paused_objects_get_no_azure_calls(kubesim: Emulator, azuresim: Emulator,
+                                           crs: CRs) -> None:
+    docs = example()
+    docs["ManagedImage"]["metadata"]["annotations"] = {"batchimage.dev/paused": "true"}
+    azure_requests(azuresim.admin_url, azuresim.ca_bundle, reset=True)
+    with running_operator(kubesim.url, azuresim.env):
+        crs.create(docs["ManagedImage"])
+        crs.wait("managedimages", "ubuntu-hpc", has_condition("Paused"))
+        assert writes_to(azure_requests(azuresim.admin_url, azuresim.ca_bundle), "/images/") \
+            == []
+        crs.patch("managedimages", "ubuntu-hpc",
+                  {"metadata": {"annotations": {"batchimage.dev/paused": None}}})
+        ready = crs.wait("managedimages", "ubuntu-hpc", has_condition("Ready"))
+        assert condition(ready, "Paused")["status"] == "False"
+
+
+def test_restart_picks_up_without_duplicates(kubesim: Emulator, azuresim: Emulator,
+                                             crs: CRs) -> None:
+    docs = example()
+    with running_operator(kubesim.url, azuresim.env):
+        crs.create(docs["ManagedImage"])
+        crs.create(docs["BatchPool"])
+        # Stop as soon as the pool exists in Azure, long before it is Ready.
+        crs.wait("batchpools", "render-pool", lambda o: bool(o.get("status", {}).get(
+            "resourceId")))
+    azure_requests(azuresim.admin_url, azuresim.ca_bundle, reset=True)
+    with running_operator(kubesim.url, azuresim.env):
+        crs.wait("batchpools", "render-pool", has_condition("Ready"))
+        crs.wait("managedimages", "ubuntu-hpc", has_condition("Ready"))
+    log = azure_requests(azuresim.admin_url, azuresim.ca_bundle)
+    # The restarted operator found both resources: no create was issued again.
+    assert [e for e in log if e["method"] == "PUT"] == []
