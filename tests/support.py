@@ -177,11 +177,12 @@ def running_operator(kube_url: str, azure_env: Mapping[str, str],
            "BIO_DRIFT_INTERVAL": "30", "BIO_METRICS_HOST": "127.0.0.1",
            "BIO_METRICS_PORT": "0", **overrides}
     registry = kopf.OperatorRegistry()
-    runtime = register(registry, Settings.from_env(env), env)
 
-    @kopf.on.login(registry=registry)
     def login(**_: Any) -> kopf.ConnectionInfo:
         return kopf.ConnectionInfo(server=kube_url, insecure=True)
+
+    runtime = register(registry, Settings.from_env(env), env, kube_login=login)
+    kopf.on.login(registry=registry)(login)
 
     with KopfRunner(["run", "--standalone", "--all-namespaces"], registry=registry,
                     timeout=60) as runner:

@@ -42,11 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat.JSON
                    if settings.log_format == "json" else kopf.LogFormat.FULL)
     registry = kopf.OperatorRegistry()
-    register(registry, settings, dict(os.environ))
 
-    @kopf.on.login(registry=registry)
-    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    def kube_login(**kwargs: Any) -> kopf.ConnectionInfo | None:
         return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+
+    register(registry, settings, dict(os.environ), kube_login=kube_login)
+    kopf.on.login(registry=registry)(kube_login)
 
     namespaces = list(settings.namespaces)
     asyncio.run(kopf.operator(

@@ -7,6 +7,7 @@ of ours, so the same variables drive real Azure and the project's emulator.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -51,6 +52,10 @@ class Settings:
     # Batch accounts whose pools are checked before an image is deleted, even pools
     # not managed here (and the source of Batch's supported-image list).
     batch_accounts: tuple[ResourceId, ...] = ()
+    # A Secret of this name in an object's namespace supplies that namespace's Azure
+    # credential (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET).
+    namespace_credential_secret: str | None = None
+    secret_cache_seconds: float = 60.0
     allowlist: AllowList = field(default_factory=AllowList)
     limits: Limits = field(default_factory=Limits)
 
@@ -81,6 +86,8 @@ class Settings:
             max_resize_attempts=int(_seconds(env, "BIO_MAX_RESIZE_ATTEMPTS", 10)),
             resize_backoff=_seconds(env, "BIO_RESIZE_BACKOFF", 30.0),
             batch_accounts=_accounts(env.get("BIO_BATCH_ACCOUNTS", "")),
+            namespace_credential_secret=_dns_name(env, "BIO_NAMESPACE_CREDENTIAL_SECRET"),
+            secret_cache_seconds=_seconds(env, "BIO_SECRET_CACHE_SECONDS", 60.0),
             allowlist=_allowlist(env.get("BIO_ALLOWLIST_FILE")),
             limits=Limits(
                 dedicated=int(_seconds(env, "BIO_LIMIT_DEDICATED", 2500)),
@@ -102,6 +109,13 @@ def _seconds(env: Mapping[str, str], key: str, default: float) -> float:
     if value <= 0:
         raise ConfigError(f"{key} must be positive")
     return value
+
+
+def _dns_name(env: Mapping[str, str], key: str) -> str | None:
+    raw = env.get(key) or None
+    if raw is not None and not re.match(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", raw):
+        raise ConfigError(f"{key} must be a Kubernetes object name, got {raw!r}")
+    return raw
 
 
 def _accounts(raw: str) -> tuple[ResourceId, ...]:

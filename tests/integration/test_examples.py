@@ -8,8 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from harness import Emulator
-from support import CRs, ROOT, azure_sdk, condition, has_condition, load_example, running_operator
+from support import ROOT, CRs, azure_sdk, condition, has_condition, load_example, running_operator
 
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
 Check = Callable[[CRs, dict, dict, Emulator], None]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
+
 from harness import Emulator
 from support import (
     CRs,

@@ -7,6 +7,7 @@ import copy
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
+
 from harness import Emulator
 from support import (
     SUB,
@@ -20,7 +21,8 @@ from support import (
 )
 
 WRITES = {"PUT", "PATCH", "POST", "DELETE"}
-ACCOUNT = f"/subscriptions/{SUB}/resourceGroups/rg-batch/providers/Microsoft.Batch/batchAccounts/batchdemo"
+ACCOUNT = (f"/subscriptions/{SUB}/resourceGroups/rg-batch/providers/Microsoft.Batch"
+           "/batchAccounts/batchdemo")
 
 
 def example(name: str = "snapshots") -> dict[str, dict]:

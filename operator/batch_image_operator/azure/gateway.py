@@ -9,7 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+)
 from azure.mgmt.batch.models import Pool
 from azure.mgmt.compute import models as cm
 
@@ -28,6 +32,11 @@ class AzureError(Exception):
 
 
 def wrap_http_error(operation: str, exc: HttpResponseError) -> AzureError:
+    if isinstance(exc, ClientAuthenticationError):
+        # The token request itself was refused (AAD answers 400 invalid_client).
+        detail = str(exc.message or "credential refused").splitlines()[0][:300]
+        return AzureError(operation, classify(401, "AuthenticationFailed",
+                                              f"Azure AD refused the credential: {detail}"))
     status = exc.status_code
     code = getattr(exc.error, "code", None) if exc.error else None
     message = getattr(exc.error, "message", None) if exc.error else None

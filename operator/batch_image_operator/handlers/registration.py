@@ -16,7 +16,9 @@ import kopf
 
 from .. import GROUP, VERSION
 from ..config import Settings
+from ..kube.secrets import Login, SecretError
 from ..models.references import ImageInfo
+from ..reconcilers.common import credential_outcome
 from ..reconcilers.images import ImageContext, reconcile_image, reconcile_image_deletion
 from ..reconcilers.outcome import Outcome, result_of
 from ..reconcilers.pools import PoolContext, reconcile_pool, reconcile_pool_deletion
@@ -32,7 +34,7 @@ from .indexes import (
     pool_refs_of,
     users_of,
 )
-from .runtime import Runtime
+from .runtime import Identity, Runtime
 from .status import apply_outcome, is_paused, pause_outcome
 
 FINALIZER = f"{GROUP}/finalizer"
@@ -67,8 +69,9 @@ def configure_kopf(settings: kopf.OperatorSettings) -> None:
 
 
 def register(registry: kopf.OperatorRegistry, settings: Settings,
-             credential_env: Mapping[str, str]) -> Runtime:
-    runtime = Runtime(settings, credential_env)
+             credential_env: Mapping[str, str], kube_login: Login | None = None) -> Runtime:
+    """Wire every handler; ``kube_login`` is needed only for per-namespace credentials."""
+    runtime = Runtime(settings, credential_env, kube_login)
 
     @kopf.on.startup(id="startup", registry=registry)
     async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -117,11 +120,11 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                 return
             if _paused(body, patch, uid):
                 return
-            assert runtime.image_gateways is not None
             started = time.monotonic()
-            outcome = await reconcile_image(
+            identity = await _identity(namespace)
+            outcome = identity if isinstance(identity, Outcome) else await reconcile_image(
                 name, spec, image_context(namespace, name, uid, body, pool_refs),
-                settings=settings, gateways=runtime.image_gateways)
+                settings=settings, gateways=identity.images)
             _finish_pass("ManagedImage", outcome, body, patch, uid, started)
 
     @kopf.on.resume(GROUP, VERSION, IMAGES, id="reconcile_managedimage", registry=registry)
@@ -145,11 +148,11 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
     async def delete_managedimage(*, name: str, namespace: str | None, spec: kopf.Spec,
                                   body: kopf.Body, patch: kopf.Patch, uid: str,
                                   **kwargs: Any) -> None:
-        assert runtime.image_gateways is not None
         started = time.monotonic()
-        outcome = await reconcile_image_deletion(
+        identity = await _identity(namespace)
+        outcome = identity if isinstance(identity, Outcome) else await reconcile_image_deletion(
             name, spec, image_context(namespace, name, uid, body, kwargs["pool_refs"]),
-            settings=settings, gateways=runtime.image_gateways)
+            settings=settings, gateways=identity.images)
         _finish_deletion("ManagedImage", outcome, body, patch, uid, started)
 
     # --- BatchPool --------------------------------------------------------------------
@@ -162,7 +165,6 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                 return
             if _paused(body, patch, uid):
                 return
-            assert runtime.pool_gateways is not None
             image_index: kopf.Index[Key, ImageInfo] = indexes["image_index"]
             ref = ((spec.get("image") or {}).get("managedImageRef") or {}).get("name")
             status = runtime.status_of(uid, body)
@@ -176,8 +178,9 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                 resize_wait=runtime.resize_wait(uid),
             )
             started = time.monotonic()
-            outcome = await reconcile_pool(name, spec, ctx, settings=settings,
-                                           gateways=runtime.pool_gateways)
+            identity = await _identity(namespace)
+            outcome = identity if isinstance(identity, Outcome) else await reconcile_pool(
+                name, spec, ctx, settings=settings, gateways=identity.pools)
             _finish_pass("BatchPool", outcome, body, patch, uid, started)
 
     @kopf.on.resume(GROUP, VERSION, POOLS, id="reconcile_batchpool", registry=registry)
@@ -196,13 +199,19 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
         await pool_pass(name, namespace, spec, body, patch, uid, kwargs, force=False)
 
     @kopf.on.delete(GROUP, VERSION, POOLS, id="delete_batchpool", registry=registry)
-    async def delete_batchpool(*, name: str, spec: kopf.Spec, body: kopf.Body, patch: kopf.Patch,
-                               uid: str, **_: Any) -> None:
-        assert runtime.pool_gateways is not None
+    async def delete_batchpool(*, name: str, namespace: str | None, spec: kopf.Spec,
+                               body: kopf.Body, patch: kopf.Patch, uid: str, **_: Any) -> None:
         started = time.monotonic()
-        outcome = await reconcile_pool_deletion(name, spec, settings=settings,
-                                                pools=runtime.pool_gateways.pools)
+        identity = await _identity(namespace)
+        outcome = identity if isinstance(identity, Outcome) else await reconcile_pool_deletion(
+            name, spec, settings=settings, pools=identity.pools.pools)
         _finish_deletion("BatchPool", outcome, body, patch, uid, started)
+
+    async def _identity(namespace: str | None) -> Identity | Outcome:
+        try:
+            return await runtime.identity(namespace)
+        except SecretError as exc:
+            return credential_outcome(str(exc), settings)
 
     def _apply(outcome: Outcome, body: kopf.Body, patch: kopf.Patch, uid: str) -> None:
         status = apply_outcome(outcome, body=body, patch=patch,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,18 +15,33 @@ from ..azure.dataplane import BatchAccountGateway
 from ..azure.gateway import ComputeGateway, PoolGateway
 from ..azure.observe import ObservePolicy
 from ..config import CredentialSettings, Settings
+from ..kube.secrets import Login, SecretError, SecretReader
 from ..metrics import Metrics, MetricsServer
 from ..reconcilers.images import ImageGateways
 from ..reconcilers.pools import PoolGateways
+
+SECRET_KEYS = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")
+
+
+@dataclass
+class Identity:
+    """One Azure identity's clients and gateways (the operator's, or a namespace's)."""
+
+    clients: AzureClients
+    images: ImageGateways
+    pools: PoolGateways
 
 
 @dataclass
 class Runtime:
     settings: Settings
     credential_env: Mapping[str, str]
-    clients: AzureClients | None = None
-    image_gateways: ImageGateways | None = None
-    pool_gateways: PoolGateways | None = None
+    # How to reach the Kubernetes API for the per-namespace credential Secret.
+    kube_login: Login | None = None
+    default: Identity | None = None
+    secrets: SecretReader | None = None
+    # sha256 of a namespace Secret's credential -> its identity (made once, reused).
+    _identities: dict[str, Identity] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)
     metrics_server: MetricsServer | None = None
     # uid -> monotonic time of the next reconcile pass the timer should make.
@@ -36,16 +52,46 @@ class Runtime:
     # uid -> monotonic time before which no further resize is re-issued (backoff).
     _resize_after: dict[str, float] = field(default_factory=dict)
 
+    def _identity(self, creds: CredentialSettings, env: Mapping[str, str]) -> Identity:
+        credential = build_credential(creds, ca_bundle=self.settings.ca_bundle, env=env)
+        clients = AzureClients(self.settings, credential,
+                               ObservePolicy(self.metrics.azure_request))
+        compute = ComputeGateway(clients)
+        accounts = BatchAccountGateway(clients, max_age=self.settings.poll_interval / 2)
+        return Identity(clients, ImageGateways(compute, accounts),
+                        PoolGateways(PoolGateway(clients), compute, accounts))
+
+    async def identity(self, namespace: str | None) -> Identity:
+        """The namespace's own credential Secret if configured and present, else ours."""
+        assert self.default is not None
+        name = self.settings.namespace_credential_secret
+        if not name or not namespace:
+            return self.default
+        if self.secrets is None:
+            if self.kube_login is None:
+                raise SecretError("no Kubernetes login to read credential Secrets with")
+            self.secrets = SecretReader(self.kube_login, self.settings.secret_cache_seconds)
+        data = await self.secrets.get(namespace, name)
+        if data is None:
+            return self.default
+        missing = [k for k in SECRET_KEYS if not data.get(k)]
+        if missing:
+            raise SecretError(f"Secret {namespace}/{name} lacks {', '.join(missing)}")
+        key = hashlib.sha256("\0".join(data[k] for k in SECRET_KEYS).encode()).hexdigest()
+        found = self._identities.get(key)
+        if found is None:
+            base = CredentialSettings.from_env(self.credential_env)
+            creds = CredentialSettings(
+                tenant_id=data["AZURE_TENANT_ID"], client_id=data["AZURE_CLIENT_ID"],
+                authority_host=base.authority_host, federated_token_file=None,
+                has_client_secret=True)
+            found = self._identity(creds, {"AZURE_CLIENT_SECRET": data["AZURE_CLIENT_SECRET"]})
+            self._identities[key] = found
+        return found
+
     async def start(self) -> None:
-        creds = CredentialSettings.from_env(self.credential_env)
-        credential = build_credential(creds, ca_bundle=self.settings.ca_bundle,
-                                      env=self.credential_env)
-        self.clients = AzureClients(self.settings, credential,
-                                    ObservePolicy(self.metrics.azure_request))
-        compute = ComputeGateway(self.clients)
-        accounts = BatchAccountGateway(self.clients, max_age=self.settings.poll_interval / 2)
-        self.image_gateways = ImageGateways(compute, accounts)
-        self.pool_gateways = PoolGateways(PoolGateway(self.clients), compute, accounts)
+        self.default = self._identity(CredentialSettings.from_env(self.credential_env),
+                                      self.credential_env)
         if self.settings.metrics_port is not None:
             self.metrics_server = MetricsServer(self.metrics, self.settings.metrics_host,
                                                 self.settings.metrics_port)
@@ -55,9 +101,14 @@ class Runtime:
         if self.metrics_server is not None:
             await self.metrics_server.stop()
             self.metrics_server = None
-        if self.clients is not None:
-            await self.clients.close()
-            self.clients = None
+        for identity in [self.default, *self._identities.values()]:
+            if identity is not None:
+                await identity.clients.close()
+        self.default = None
+        self._identities.clear()
+        if self.secrets is not None:
+            await self.secrets.close()
+            self.secrets = None
 
     def lock(self, uid: str) -> asyncio.Lock:
         return self._locks.setdefault(uid, asyncio.Lock())

@@ -9,6 +9,7 @@ from ..config import Settings
 from ..models.armid import ResourceId
 from ..models.conditions import FALSE, Condition
 from ..models.errors import SpecInvalid
+from ..planning.errors import ErrorKind
 from .outcome import Event, Outcome
 
 
@@ -24,10 +25,15 @@ def invalid_outcome(exc: SpecInvalid, *extra: str) -> Outcome:
 
 
 def azure_error_outcome(exc: AzureError, settings: Settings) -> Outcome:
-    retry = exc.info.retry_after or settings.poll_interval
+    if exc.info.retryable:
+        requeue = exc.info.retry_after or settings.poll_interval
+    elif exc.info.kind is ErrorKind.AUTH:
+        requeue = settings.blocked_retry  # someone is likely fixing RBAC or a credential
+    else:
+        requeue = settings.drift_interval
     return Outcome(
         conditions=[Condition("Ready", FALSE, "AzureError", str(exc))],
-        requeue=retry if exc.info.retryable else settings.drift_interval,
+        requeue=requeue,
         message=str(exc),
     )
 
@@ -37,3 +43,10 @@ def not_allowed_outcome(namespace: str | None, denied: Sequence[ResourceId]) -> 
            "(operator allow-list)")
     return Outcome(conditions=[Condition("Ready", FALSE, "NotAllowed", msg)],
                    events=[Event("Warning", "NotAllowed", msg)], message=msg)
+
+
+def credential_outcome(message: str, settings: Settings) -> Outcome:
+    """The namespace's credential Secret could not be used; nothing was sent to Azure."""
+    return Outcome(conditions=[Condition("Ready", FALSE, "CredentialError", message)],
+                   events=[Event("Warning", "CredentialError", message)],
+                   requeue=settings.blocked_retry, message=message)
