@@ -1,0 +1,1 @@
+"""kubesim: an in-memory Kubernetes API server emulator. See README.md."""
