@@ -1,0 +1,1 @@
+"""azuresim: a loopback Azure emulator (AAD, ARM Compute and Batch, Batch data plane)."""

@@ -1,0 +1,1 @@
+"""Azure Resource Manager surfaces: resource groups, Microsoft.Compute, Microsoft.Batch."""
