@@ -126,6 +126,31 @@ class CRs:
         watch_until(self.api.list_namespaced_custom_object, *self._list_args(plural),
                     name=name, ok=None, timeout=timeout)
 
+    def wait_event(self, name: str, reason: str, timeout: float = 30) -> Obj:
+        """Kopf posts events after the status patch; watch for the one wanted."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            for event in self.events(name):
+                if event["reason"] == reason:
+                    return event
+            w = k8s_watch.Watch()
+            timer = threading.Timer(left, w.stop)
+            timer.start()
+            try:
+                for change in w.stream(self.core.list_namespaced_event, self.namespace,
+                                       timeout_seconds=max(1, int(left))):
+                    obj = change["object"]
+                    if obj.involved_object.name == name and obj.reason == reason:
+                        return dict(obj.to_dict())
+            except Exception:  # a dropped stream: list again, then re-watch
+                continue
+            finally:
+                timer.cancel()
+                w.stop()
+        raise TimeoutError(f"no {reason} event for {name}")
+
     def events(self, name: str) -> list[Obj]:
         return [e.to_dict() for e in self.core.list_namespaced_event(self.namespace).items
                 if e.involved_object.name == name]

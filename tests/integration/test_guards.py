@@ -47,8 +47,7 @@ def test_limit_per_image_lineage_is_enforced_before_azure(kubesim: Emulator, azu
                            has_condition("WithinLimits", "False", "LimitExceeded"))
         assert "2501/2500 dedicated" in condition(refused, "WithinLimits")["message"]
         assert condition(refused, "Ready")["reason"] == "LimitExceeded"
-        assert any(e["reason"] == "LimitExceeded" and e["type"] == "Warning"
-                   for e in crs.events("greedy-pool"))
+        assert crs.wait_event("greedy-pool", "LimitExceeded")["type"] == "Warning"
         log = azure_requests(azuresim.admin_url, azuresim.ca_bundle)
         assert not [e for e in log if "greedy-pool" in e["path"]], log
         with pytest.raises(ResourceNotFoundError):
@@ -59,7 +58,7 @@ def test_limit_per_image_lineage_is_enforced_before_azure(kubesim: Emulator, azu
                   {"spec": {"scale": {"fixed": {"targetDedicatedNodes": 2}}}})
         ok = crs.wait("batchpools", "greedy-pool", has_condition("Ready"))
         assert "6/2500 dedicated" in condition(ok, "WithinLimits")["message"]
-        assert any(e["reason"] == "SharedImage" for e in crs.events("greedy-pool"))
+        assert crs.wait_event("greedy-pool", "SharedImage")["type"] == "Warning"
         assert batch.pool.get("rg-batch", "batchdemo", "greedy-pool").current_dedicated_nodes == 2
 
 

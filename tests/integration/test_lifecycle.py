@@ -54,8 +54,7 @@ def test_image_pool_blocked_deletion_and_cleanup(kubesim: Emulator, azuresim: Em
         blocked = crs.wait("managedimages", IMAGE, has_condition("DeletionBlocked"))
         assert POOL in condition(blocked, "DeletionBlocked")["message"]
         assert blocked["metadata"]["finalizers"]
-        warnings = [e for e in crs.events(IMAGE) if e["reason"] == "DeletionBlocked"]
-        assert warnings and warnings[0]["type"] == "Warning"
+        assert crs.wait_event(IMAGE, "DeletionBlocked")["type"] == "Warning"
         assert compute.images.get("rg-batch-images", IMAGE).id  # still in Azure
 
         # ...and completes by itself once the pool (and its Azure pool) are gone.
@@ -84,6 +83,5 @@ def test_invalid_spec_gets_a_condition_and_no_azure_write(kubesim: Emulator,
         crs.create(image)
         bad = crs.wait("managedimages", "bad-image", has_condition("Ready", "False", "InvalidSpec"))
         assert "snapshotId" in condition(bad, "SourceValid")["message"]
-        assert any(e["reason"] == "InvalidSpec" and e["type"] == "Warning"
-                   for e in crs.events("bad-image"))
+        assert crs.wait_event("bad-image", "InvalidSpec")["type"] == "Warning"
     assert [i.name for i in compute.images.list()] == []

@@ -69,8 +69,7 @@ def test_deleted_image_is_diagnosed_rebuilt_and_the_resize_succeeds(
                            has_condition("Ready", "False", "ImageMissing"))
         message = condition(missing, "Ready")["message"]
         assert "AllocationFailed" in message and "no longer exists" in message
-        assert any(e["reason"] == "ImageMissing" and e["type"] == "Warning"
-                   for e in crs.events("render-pool"))
+        assert crs.wait_event("render-pool", "ImageMissing")["type"] == "Warning"
         # The ManagedImage rebuilds the image from its snapshots; the pool then grows.
         ready = crs.wait("batchpools", "render-pool",
                          lambda o: has_condition("Ready")(o)
