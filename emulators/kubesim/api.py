@@ -3,6 +3,7 @@ status-subresource, finalizer, namespace and CRD rules. HTTP lives in server.py.
 
 from __future__ import annotations
 
+import base64
 import copy
 import random
 import re
@@ -142,6 +143,8 @@ class Api:
         self, rt: ResourceType, obj: Obj, old: Obj | None, opts: WriteOptions
     ) -> None:
         """Decode-time unknown-field handling, then pruning, defaulting, validation."""
+        if rt.kind == "Secret" and not rt.group:
+            _merge_string_data(obj)
         meta = obj["metadata"]
         if rt.schema is not None:
             unknown = schema.unknown_fields(obj, rt.schema)
@@ -695,6 +698,16 @@ class Api:
             self.store.remove(key, obj)
         self.store.drop_key(key)
         self.registry.remove_crd_resources(*key)
+
+
+def _merge_string_data(secret: Obj) -> None:
+    """The API server folds a Secret's write-only stringData into data (base64)."""
+    string_data = secret.pop("stringData", None)
+    if isinstance(string_data, dict):
+        data = secret.setdefault("data", {}) or {}
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        secret["data"] = data
 
 
 def _decode_json(raw: bytes) -> Any:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client, config
+
 from kubesim_support import CONFORMANCE_ENV, FIXTURES, Cluster, harness
 
 

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import yaml
+
 from kubesim_support import Cluster, harness, widget, widgets_path
 
 

@@ -7,6 +7,7 @@ import json
 
 import helm_python as helm
 import pytest
+
 from kubesim_support import FIXTURES, Cluster
 
 

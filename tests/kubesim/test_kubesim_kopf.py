@@ -10,6 +10,7 @@ from typing import Any
 
 import kopf
 import pytest
+
 from kubesim_support import Cluster, widget, widgets_path
 
 FINALIZER = "kubesim.test/kopf-finalizer"

@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from kubesim_support import FIXTURES, KUBECTL, Cluster
 
 WIDGET = (FIXTURES / "widget.yaml").read_text()

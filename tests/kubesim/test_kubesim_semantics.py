@@ -472,3 +472,19 @@ def test_namespace_deletion_waits_for_finalizers(cluster: Cluster, crd: str) -> 
     cluster.request("PATCH", widgets_path(ns, "held"), release, content_type=MERGE)
     cluster.kubectl("wait", "--for=delete", f"namespace/{ns}", "--timeout=30s")
     assert cluster.request("GET", f"/api/v1/namespaces/{ns}").status == 404
+
+
+
+def test_secret_string_data_is_folded_into_data(cluster: Cluster, namespace: str) -> None:
+    import base64
+
+    from kubernetes import client as k8s
+
+    core = k8s.CoreV1Api(k8s.ApiClient(cluster.cfg))
+    core.create_namespaced_secret(namespace, {"metadata": {"name": "sd"},
+                                              "stringData": {"token": "abc"},
+                                              "data": {"other": "eA=="}})
+    secret = core.read_namespaced_secret("sd", namespace)
+    assert base64.b64decode(secret.data["token"]) == b"abc"
+    assert secret.data["other"] == "eA=="
+    assert secret.string_data is None

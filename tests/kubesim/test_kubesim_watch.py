@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from kubesim_support import Cluster, widget, widgets_path
 
 MERGE = "application/merge-patch+json"
