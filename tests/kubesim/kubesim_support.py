@@ -92,6 +92,7 @@ class Cluster:
     is_kubesim: bool
     cfg: client.Configuration
     cache_dir: str
+    kubectl_binary: str = KUBECTL
 
     @property
     def url(self) -> str:
@@ -106,7 +107,8 @@ class Cluster:
     ) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
             # A private discovery cache: kubesim ports are reused between runs.
-            [KUBECTL, "--kubeconfig", str(self.kubeconfig), "--cache-dir", self.cache_dir, *args],
+            [self.kubectl_binary, "--kubeconfig", str(self.kubeconfig), "--cache-dir",
+             self.cache_dir, *args],
             input=input,
             capture_output=True,
             text=True,
