@@ -71,7 +71,8 @@ def test_fixtures_are_valid_objects_of_the_crd(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("reason", ["InvalidSpec", "ImmutableFieldChanged",
-                                    "ProvisioningFailed", "ImageMissing"])
+                                    "ProvisioningFailed", "ImageMissing", "NotAllowed",
+                                    "CredentialError"])
 def test_terminal_reasons_are_degraded_and_others_progress(kind: str, reason: str) -> None:
     obj = load(f"{kind}/no-status.yaml")
     obj["status"] = {"observedGeneration": 1, "conditions": [
@@ -99,3 +100,15 @@ def test_pause_wins_over_everything(kind: str) -> None:
         obj = load(case["inputPath"])
         obj["metadata"].setdefault("annotations", {})["batchimage.dev/paused"] = "true"
         assert health(obj)["status"] == "Suspended", case["inputPath"]
+
+
+@pytest.mark.parametrize(("kind", "reason"), [
+    ("ManagedImage", "PurchasePlan"), ("ManagedImage", "ExtensionsInstalled"),
+    ("ManagedImage", "UnsupportedBaseImage"), ("ManagedImage", "PublishBlocked"),
+    ("BatchPool", "ResizeAttemptsExhausted"), ("BatchPool", "UnusableNodes"),
+])
+def test_kind_specific_dead_ends_are_degraded(kind: str, reason: str) -> None:
+    obj = load(f"{kind}/no-status.yaml")
+    obj["status"] = {"observedGeneration": 1, "conditions": [
+        {"type": "Ready", "status": "False", "reason": reason, "message": "x"}]}
+    assert health(obj)["status"] == "Degraded"

@@ -8,6 +8,10 @@ local TERMINAL = {
   ImmutableFieldChanged = "vmSize or image changed; revert it or recreate the pool",
   ProvisioningFailed = "Azure failed to provision the pool",
   ImageMissing = "the pool's image is gone, so resizes fail with AllocationFailed",
+  NotAllowed = "the operator's allow-list forbids this subscription or resource group",
+  CredentialError = "the namespace's Azure credential Secret is unusable",
+  ResizeAttemptsExhausted = "the pool stayed below target after every resize attempt",
+  UnusableNodes = "nodes are unusable or failed their start task",
 }
 local AUTH_MARKERS = {
   "authorizationfailed", "authenticationfailed", "invalidauthenticationtoken",

@@ -8,6 +8,18 @@ local TERMINAL = {
   ImmutableFieldChanged = "an immutable field changed; revert it or recreate the object",
   ProvisioningFailed = "Azure failed to provision the image",
   ImageMissing = "the Azure image is gone",
+  NotAllowed = "the operator's allow-list forbids this subscription or resource group",
+  CredentialError = "the namespace's Azure credential Secret is unusable",
+  PublishBlocked = "gallery publishing needs a change to the spec",
+  SourceNotFound = "the source VM does not exist",
+  SnapshotNotFound = "a source snapshot does not exist",
+  PurchasePlan = "the source VM's image has a purchase plan",
+  UnmanagedDisks = "the source VM must use managed disks",
+  ExtensionsInstalled = "remove the source VM's extensions",
+  OsDiskEncrypted = "the source VM's OS disk is encrypted",
+  RegionMismatch = "the source is in another region",
+  BaseImageNotMarketplace = "the source VM must come from a Marketplace image",
+  UnsupportedBaseImage = "the source VM's base image is not supported by Batch",
 }
 local AUTH_MARKERS = {
   "authorizationfailed", "authenticationfailed", "invalidauthenticationtoken",
