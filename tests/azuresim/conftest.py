@@ -13,9 +13,28 @@ import pytest
 from azuresim_support import CONFORMANCE_ENV, FAST, Azure, unique
 from harness import read_env_file, run_azuresim
 
+LIVE_KEYS = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET",
+             "AZURE_SUBSCRIPTION_ID")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The whole suite is the live suite: `AZURE_LIVE=1 pytest -m live tests/azuresim`.
+    for item in items:
+        if "tests/azuresim/" in str(item.path).replace("\\", "/"):
+            item.add_marker(pytest.mark.live)
+
 
 @pytest.fixture(scope="session")
 def azure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azure]:
+    if os.environ.get("AZURE_LIVE") == "1":
+        missing = [k for k in LIVE_KEYS if not os.environ.get(k)]
+        if missing:
+            pytest.skip(f"AZURE_LIVE=1 but {', '.join(missing)} not set")
+        env = {k: v for k, v in os.environ.items() if k.startswith("AZURE_")}
+        env.setdefault("AZURE_AUTHORITY_HOST", "https://login.microsoftonline.com")
+        env.setdefault("AZURE_RESOURCE_MANAGER_ENDPOINT", "https://management.azure.com")
+        yield Azure(env)
+        return
     real = os.environ.get(CONFORMANCE_ENV)
     if real:
         yield Azure(read_env_file(Path(real)))
