@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?= -n 3
 
-.PHONY: demo test install lint typecheck unit dev clean chart-crds
+.PHONY: demo test install lint typecheck unit dev clean chart-crds bench
 
 $(STAMP): pyproject.toml emulators/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ unit: $(STAMP)
 
 test: lint typecheck
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# N BatchPools over M ManagedImages against kubesim + azuresim, operator as a subprocess;
+# prints a table and writes bench/results/latest.json. e.g. make bench BENCH_ARGS="--pools 400"
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # Regenerates the chart's copy of crds/ (the single source).
 chart-crds: $(STAMP)

@@ -1,0 +1,27 @@
+"""Emulator behaviour the reliability suites needed and found missing (xfail until fixed)."""
+
+from __future__ import annotations
+
+import pytest
+from azure.identity import ClientSecretCredential
+from azure.mgmt.compute import ComputeManagementClient
+
+from harness import Emulator
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "azuresim bug: arm/gallery.py list_ asserts route.resource_group is not None, so the "
+    "subscription-wide GET /subscriptions/{sub}/providers/Microsoft.Compute/galleries "
+    "answers 500 InternalServerError instead of listing the galleries of every group"))
+def test_galleries_list_by_subscription(azuresim: Emulator) -> None:
+    env = azuresim.env
+    cred = ClientSecretCredential(
+        env["AZURE_TENANT_ID"], env["AZURE_CLIENT_ID"], env["AZURE_CLIENT_SECRET"],
+        authority=env["AZURE_AUTHORITY_HOST"], connection_verify=env["AZURE_CA_BUNDLE"],
+        disable_instance_discovery=True)
+    compute = ComputeManagementClient(
+        cred, env["AZURE_SUBSCRIPTION_ID"], base_url=env["AZURE_RESOURCE_MANAGER_ENDPOINT"],
+        connection_verify=env["AZURE_CA_BUNDLE"], polling_interval=0.2, retry_total=0)
+    compute.galleries.begin_create_or_update(
+        "rg-batch-images", "gal", {"location": "westeurope"}).result()
+    assert [g.name for g in compute.galleries.list()] == ["gal"]
