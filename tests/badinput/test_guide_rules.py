@@ -63,22 +63,9 @@ def duplicate_luns(image: Obj, pool: Obj) -> Obj:
 Case = Callable[[Obj, Obj], Obj]
 CASES = [
     pytest.param(duplicate_luns, id="duplicate-data-disk-luns"),
-    pytest.param(foreign_pool_image, id="pool-image-in-foreign-subscription", marks=(
-        pytest.mark.xfail(strict=True, reason=(
-            "operator bug: reconcilers/pools.py reconcile_pool does not check that "
-            "spec.image.id is in the Batch account's subscription (a guide rule); it PUTs "
-            "the pool and Azure answers 400, so the refusal costs an Azure write and shows "
-            "as AzureError instead of InvalidSpec")))),
-    pytest.param(foreign_snapshot, id="snapshot-in-foreign-subscription", marks=(
-        pytest.mark.xfail(strict=True, reason=(
-            "operator bug: models/managedimage.py accepts a source snapshot id in a "
-            "subscription other than the image's, and reconcilers/sources.py GETs it, so a "
-            "foreign subscription id reaches a URL (the allow-list, off by default, is the "
-            "only guard)")))),
-    pytest.param(short_resize_timeout, id="resize-timeout-under-5-minutes", marks=(
-        pytest.mark.xfail(strict=True, reason=(
-            "operator bug: models/batchpool.py accepts resizeTimeout PT1M (Batch's minimum is "
-            "5 minutes), so the pool PUT is sent and refused by Azure with 400")))),
+    pytest.param(foreign_pool_image, id="pool-image-in-foreign-subscription"),
+    pytest.param(foreign_snapshot, id="snapshot-in-foreign-subscription"),
+    pytest.param(short_resize_timeout, id="resize-timeout-under-5-minutes"),
     pytest.param(inverted_nat_range, id="nat-frontend-range-inverted"),
 ]
 

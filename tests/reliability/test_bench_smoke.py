@@ -92,11 +92,6 @@ def test_idle_operator_writes_soon_after_creation(report: dict[str, Any]) -> Non
     assert probe["p99"] is not None and probe["p99"] <= 1.0, probe
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "operator bug: azure/dataplane.py BatchAccountGateway.account() and node_counts() cache "
-    "only after a reply, with no single-flight, so pools whose passes overlap each read the "
-    "same Batch account (and nodecounts) again: 20 pools on one account make ~19 account "
-    "GETs instead of 1"))
 def test_batch_account_is_read_once(report: dict[str, Any]) -> None:
     assert report["create"]["accountLevelCalls"].get("batchAccounts.get") == 1, \
         report["create"]["accountLevelCalls"]

@@ -1,18 +1,13 @@
-"""Emulator behaviour the reliability suites needed and found missing (xfail until fixed)."""
+"""Emulator behaviour the reliability suites needed (once missing, now emulated)."""
 
 from __future__ import annotations
 
-import pytest
 from azure.identity import ClientSecretCredential
 from azure.mgmt.compute import ComputeManagementClient
 
 from harness import Emulator
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "azuresim bug: arm/gallery.py list_ asserts route.resource_group is not None, so the "
-    "subscription-wide GET /subscriptions/{sub}/providers/Microsoft.Compute/galleries "
-    "answers 500 InternalServerError instead of listing the galleries of every group"))
 def test_galleries_list_by_subscription(azuresim: Emulator) -> None:
     env = azuresim.env
     cred = ClientSecretCredential(

@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import itertools
 
-import pytest
 import requests
 
 from harness import Emulator
@@ -88,11 +87,6 @@ def test_429_storm_converges_without_multiplying_calls(kubesim: Emulator, azures
     assert sorted(gaps)[1] >= 0.98, gaps
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "operator bug: handlers/registration.py pool_pass (and image_pass) run a forced pass "
-    "(create/update/resume handler) as soon as they get the per-object lock, ignoring the "
-    "Retry-After schedule the previous pass set: when the object's first timer pass is "
-    "throttled, a queued create/update-handler pass re-sends the PUT ~20 ms later"))
 def test_429_retry_after_is_honoured_between_passes(kubesim: Emulator, azuresim: Emulator,
                                                      crs: CRs) -> None:
     puts, _ = storm(kubesim, azuresim, crs)

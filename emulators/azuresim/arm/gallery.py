@@ -236,7 +236,9 @@ def _register(rtype: str, label: str) -> None:
 
     @handles("GET", key, "collection", f"{label}.list")
     async def list_(sim: Sim, request: web.Request, route: Route) -> web.Response:
-        assert route.resource_group is not None
+        if route.resource_group is None:  # subscription-wide: every group's galleries
+            items = sim.store.of_type(rtype, f"/subscriptions/{route.subscription}")
+            return json_response({"value": [_view(sim, r, None) for r in items]})
         scope = f"/subscriptions/{route.subscription}/resourceGroups/{route.resource_group}"
         if route.names:
             parent_type = rtype.rsplit("/", 1)[0]

@@ -6,10 +6,12 @@ share it instead of paying one read per pool. Accounts don't move, so each is re
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from azure.core.exceptions import HttpResponseError
 
@@ -29,6 +31,7 @@ class _Cached:
 
 
 SUPPORTED_IMAGES_MAX_AGE = 3600.0
+T = TypeVar("T")
 
 
 def account_of(rid: ResourceId) -> ResourceId:
@@ -43,6 +46,16 @@ class BatchAccountGateway:
         self._accounts: dict[str, dict[str, Any]] = {}
         self._counts: dict[str, _Cached] = {}
         self._supported: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+        self._inflight: dict[str, asyncio.Future[Any]] = {}
+
+    async def _once(self, key: str, fetch: Callable[[], Awaitable[T]]) -> T:
+        """Concurrent callers share one request per key instead of each sending one."""
+        task = self._inflight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(fetch())
+            self._inflight[key] = task
+            task.add_done_callback(lambda _t: self._inflight.pop(key, None))
+        return cast(T, await asyncio.shield(task))
 
     async def account(self, rid: ResourceId) -> dict[str, Any]:
         account_id = account_of(rid)
@@ -50,6 +63,10 @@ class BatchAccountGateway:
         cached = self._accounts.get(key)
         if cached is not None:
             return cached
+        return await self._once(f"account:{key}", lambda: self._read_account(rid, key))
+
+    async def _read_account(self, rid: ResourceId, key: str) -> dict[str, Any]:
+        account_id = account_of(rid)
         try:
             account = as_dict(await self._clients.batch(rid.subscription_id).batch_account.get(
                 rid.resource_group, account_id.name))
@@ -92,15 +109,19 @@ class BatchAccountGateway:
         endpoint = await self.endpoint(pool)
         cached = self._counts.get(endpoint)
         if cached is None or time.monotonic() - cached.at > self._max_age:
-            client = self._clients.batch_data(f"https://{endpoint}")
-            counts: dict[str, dict[str, Any]] = {}
-            try:
-                async for entry in client.list_pool_node_counts():
-                    data = as_dict(entry)
-                    counts[str(data.get("poolId", ""))] = data
-            except HttpResponseError as exc:
-                raise wrap_http_error("nodecounts.list", exc) from exc
-            cached = _Cached(time.monotonic(), counts)
-            self._counts[endpoint] = cached
+            cached = await self._once(f"counts:{endpoint}", lambda: self._read_counts(endpoint))
         return cached.counts.get(pool.name)
+
+    async def _read_counts(self, endpoint: str) -> _Cached:
+        client = self._clients.batch_data(f"https://{endpoint}")
+        counts: dict[str, dict[str, Any]] = {}
+        try:
+            async for entry in client.list_pool_node_counts():
+                data = as_dict(entry)
+                counts[str(data.get("poolId", ""))] = data
+        except HttpResponseError as exc:
+            raise wrap_http_error("nodecounts.list", exc) from exc
+        cached = _Cached(time.monotonic(), counts)
+        self._counts[endpoint] = cached
+        return cached
 

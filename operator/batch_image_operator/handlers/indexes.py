@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import kopf
 
@@ -19,34 +17,54 @@ Key = tuple[str | None, str]
 ALL = "*"
 
 
+# Which image a pool boots from: ("ref", namespace, ManagedImage name) or ("id", ARM id).
+ImageKey = tuple[str | None, ...]
+
+
 @dataclass(frozen=True)
 class PoolEntry:
-    """A BatchPool as the limit check needs it; lineage is resolved at check time."""
+    """A BatchPool's node demand, parsed once per change (not once per pass)."""
 
     namespace: str | None
     name: str
     created: str
-    spec: Mapping[str, Any]
+    dedicated: int
+    low_priority: int
+    nat_port_capacity: int | None
 
 
-def pool_entry_of(namespace: str | None, name: str, meta: kopf.Meta,
-                  spec: kopf.Spec) -> dict[str, PoolEntry]:
-    return {ALL: PoolEntry(namespace, name, str(meta.get("creationTimestamp") or ""),
-                           dict(spec))}
+def pool_entry_of(namespace: str | None, name: str, meta: kopf.Meta, spec: kopf.Spec,
+                  default_subscription: str) -> dict[ImageKey, PoolEntry]:
+    """Indexed by image, so the limit check visits only the images, not every pool."""
+    try:
+        parsed = parse_batch_pool(name, spec, default_subscription=default_subscription)
+    except SpecInvalid:
+        return {}  # an invalid pool never reaches Azure, so it claims no nodes
+    if parsed.image.managed_image_ref is not None:
+        key: ImageKey = ("ref", namespace, parsed.image.managed_image_ref)
+    elif parsed.image.image_id is not None:
+        key = ("id", str(parsed.image.image_id).lower())
+    else:
+        return {}  # Marketplace images carry no custom-image limit
+    me = demand(parsed, namespace, name, str(meta.get("creationTimestamp") or ""), None)
+    return {key: PoolEntry(namespace, name, me.created, me.dedicated, me.low_priority,
+                           me.nat_port_capacity)}
 
 
-def demands(pool_entries: kopf.Index[str, PoolEntry], image_index: kopf.Index[Key, ImageInfo],
-            default_subscription: str) -> list[PoolDemand]:
+def demands_sharing(lineage: frozenset[str], pool_entries: kopf.Index[ImageKey, PoolEntry],
+                    image_index: kopf.Index[Key, ImageInfo]) -> list[PoolDemand]:
+    """Pools whose image lineage meets ``lineage``: O(images) + O(pools that share)."""
     result = []
-    for entry in pool_entries.get(ALL, []):
-        try:
-            spec = parse_batch_pool(entry.name, entry.spec,
-                                    default_subscription=default_subscription)
-        except SpecInvalid:
-            continue  # an invalid pool never reaches Azure, so it claims no nodes
-        ref = spec.image.managed_image_ref
-        image = lookup_image(image_index, entry.namespace, ref) if ref else None
-        result.append(demand(spec, entry.namespace, entry.name, entry.created, image))
+    for key in pool_entries:
+        if key[0] == "ref":
+            image = lookup_image(image_index, key[1], str(key[2]))
+            theirs = image.lineage if image is not None else frozenset()
+        else:
+            theirs = frozenset({str(key[1])})
+        if theirs & lineage:
+            result += [PoolDemand(e.namespace or "", e.name, e.created, theirs, e.dedicated,
+                                  e.low_priority, e.nat_port_capacity)
+                       for e in pool_entries[key]]
     return result
 
 

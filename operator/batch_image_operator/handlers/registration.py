@@ -23,11 +23,12 @@ from ..reconcilers.images import ImageContext, reconcile_image, reconcile_image_
 from ..reconcilers.outcome import Outcome, result_of
 from ..reconcilers.pools import PoolContext, reconcile_pool, reconcile_pool_deletion
 from .indexes import (
+    ImageKey,
     Key,
     PoolEntry,
     PoolRef,
     accounts_of,
-    demands,
+    demands_sharing,
     image_info_of,
     lookup_image,
     pool_entry_of,
@@ -42,16 +43,19 @@ WAITING = "waiting: "
 IMAGES, POOLS = "managedimages", "batchpools"
 
 
-class _DemoteWaiting(logging.Filter):
-    """Kopf logs every deliberate retry as an error and posts it as an Error event.
-
-    Our waits (blocked deletion, Azure still deleting) are normal; the condition and
-    one event already tell the user, so those retries are logged at debug level.
+class _DemoteRoutine(logging.Filter):
+    """Kopf logs every deliberate retry as an error (and posts it as an Error event) and
+    every timer tick at info. Our waits (blocked deletion, Azure still deleting) are
+    normal and already shown by a condition and one event, and a tick per object per
+    poll interval drowns everything else: both go to debug level.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.ERROR and f"failed temporarily: {WAITING}" in str(
-                record.msg):
+        msg = str(record.msg)
+        waiting = record.levelno >= logging.ERROR and f"failed temporarily: {WAITING}" in msg
+        tick = record.levelno == logging.INFO and msg.startswith("Timer ") and \
+            msg.endswith("succeeded.")
+        if waiting or tick:
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
         return True
 
@@ -63,7 +67,7 @@ def configure_kopf(settings: kopf.OperatorSettings) -> None:
         prefix=GROUP, key="last-handled-configuration")
     # Our own events say what happened; Kopf's "handler succeeded" notes are noise.
     settings.posting.level = logging.WARNING
-    logging.getLogger("kopf.objects").addFilter(_DemoteWaiting())
+    logging.getLogger("kopf.objects").addFilter(_DemoteRoutine())
     # azure-core logs every request and its headers at INFO: noise, and a leak risk.
     logging.getLogger("azure").setLevel(logging.WARNING)
 
@@ -89,8 +93,8 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
 
     @kopf.index(GROUP, VERSION, POOLS, id="pool_entries", registry=registry)
     def pool_entries(*, namespace: str | None, name: str, meta: kopf.Meta, spec: kopf.Spec,
-                     **_: Any) -> dict[str, PoolEntry]:
-        return pool_entry_of(namespace, name, meta, spec)
+                     **_: Any) -> dict[ImageKey, PoolEntry]:
+        return pool_entry_of(namespace, name, meta, spec, settings.subscription_id)
 
     @kopf.index(GROUP, VERSION, IMAGES, id="image_index", registry=registry)
     def image_index(*, namespace: str | None, name: str, meta: kopf.Meta, status: kopf.Status,
@@ -111,7 +115,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                          force: bool) -> None:
         async with runtime.lock(uid):
             users = users_of(pool_refs, namespace, name)
-            if not force and not runtime.is_due(uid):
+            if (not force and not runtime.is_due(uid)) or runtime.held_off(uid):
                 # Between passes only the reference list can change, and it costs no Azure call.
                 status = runtime.status_of(uid, body)
                 if list(status.get("usedBy") or []) != users:
@@ -161,7 +165,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                         patch: kopf.Patch, uid: str, indexes: Mapping[str, Any],
                         force: bool) -> None:
         async with runtime.lock(uid):
-            if not force and not runtime.is_due(uid):
+            if (not force and not runtime.is_due(uid)) or runtime.held_off(uid):
                 return
             if _paused(body, patch, uid):
                 return
@@ -173,7 +177,8 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                 created=str(body.get("metadata", {}).get("creationTimestamp") or ""),
                 image=lookup_image(image_index, namespace, ref) if isinstance(ref, str) else None,
                 had_azure_pool=bool(status.get("resourceId")),
-                others=demands(indexes["pool_entries"], image_index, settings.subscription_id),
+                others=lambda lineage: demands_sharing(lineage, indexes["pool_entries"],
+                                                       image_index),
                 resize_attempts=int(status.get("resizeAttempts") or 0),
                 resize_wait=runtime.resize_wait(uid),
             )
@@ -230,6 +235,8 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                      uid: str, started: float) -> None:
         _apply(outcome, body, patch, uid)
         runtime.schedule(uid, outcome.requeue)
+        if outcome.hold_off:
+            runtime.hold_off(uid, outcome.hold_off)
         if outcome.next_resize_in is not None:
             runtime.resized(uid, outcome.next_resize_in)
         for other in outcome.nudge:

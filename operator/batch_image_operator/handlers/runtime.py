@@ -51,6 +51,8 @@ class Runtime:
     _status: dict[str, dict[str, Any]] = field(default_factory=dict)
     # uid -> monotonic time before which no further resize is re-issued (backoff).
     _resize_after: dict[str, float] = field(default_factory=dict)
+    # uid -> monotonic time before which Azure asked not to be called (Retry-After).
+    _hold_until: dict[str, float] = field(default_factory=dict)
 
     def _identity(self, creds: CredentialSettings, env: Mapping[str, str]) -> Identity:
         credential = build_credential(creds, ca_bundle=self.settings.ca_bundle, env=env)
@@ -127,6 +129,13 @@ class Runtime:
     def remember_status(self, uid: str, status: dict[str, Any]) -> None:
         self._status[uid] = status
 
+    def hold_off(self, uid: str, seconds: float) -> None:
+        self._hold_until[uid] = time.monotonic() + seconds
+
+    def held_off(self, uid: str) -> bool:
+        """Within a Retry-After Azure gave this object: even an edit waits for the timer."""
+        return time.monotonic() < self._hold_until.get(uid, 0.0)
+
     def nudge(self, uid: str) -> None:
         """Make the object's next timer tick run a full pass."""
         self._due[uid] = 0.0
@@ -142,3 +151,4 @@ class Runtime:
         self._locks.pop(uid, None)
         self._resize_after.pop(uid, None)
         self._status.pop(uid, None)
+        self._hold_until.pop(uid, None)

@@ -88,12 +88,16 @@ def _int(raw: Mapping[str, Any], key: str, default: int, lo: int, hi: int, path:
 
 
 def _duration(raw: Mapping[str, Any], key: str, default: str, path: str,
-              errors: list[FieldError]) -> str:
+              errors: list[FieldError], minimum: int = 0) -> str:
     value = raw.get(key, default)
-    if not isinstance(value, str) or duration_seconds(value) is None:
+    seconds = duration_seconds(value) if isinstance(value, str) else None
+    if seconds is None:
         errors.append(FieldError(f"{path}.{key}", "must be an ISO 8601 duration such as PT20M"))
         return default
-    return value
+    if seconds < minimum:
+        errors.append(FieldError(f"{path}.{key}",
+                                 f"Batch requires at least {minimum // 60} minutes"))
+    return str(value)
 
 
 def _parse_image(raw: Any, errors: list[FieldError]) -> ImageSource:
@@ -177,7 +181,8 @@ def parse_batch_pool(name: str, spec: Mapping[str, Any], *,
         fixed = FixedScale(
             target_dedicated=_int(raw, "targetDedicatedNodes", 0, 0, 2500, path, errors),
             target_low_priority=_int(raw, "targetLowPriorityNodes", 0, 0, 1000, path, errors),
-            resize_timeout=_duration(raw, "resizeTimeout", DEFAULT_RESIZE_TIMEOUT, path, errors),
+            resize_timeout=_duration(raw, "resizeTimeout", DEFAULT_RESIZE_TIMEOUT, path, errors,
+                                     minimum=300),
             node_deallocation_option=raw.get("nodeDeallocationOption"),
         )
     elif isinstance(scale.get("autoScale"), Mapping):
@@ -187,7 +192,7 @@ def parse_batch_pool(name: str, spec: Mapping[str, Any], *,
             errors.append(FieldError("spec.scale.autoScale.formula", "Required value"))
             formula = ""
         auto = AutoScale(formula, _duration(raw, "evaluationInterval", "PT15M",
-                                            "spec.scale.autoScale", errors))
+                                            "spec.scale.autoScale", errors, minimum=300))
 
     slots = _int(spec, "taskSlotsPerNode", 1, 1, 256, "spec", errors)
     inc = str(spec.get("interNodeCommunication") or "Disabled")
@@ -209,6 +214,11 @@ def parse_batch_pool(name: str, spec: Mapping[str, Any], *,
             errors.append(FieldError("spec.network.subnetId", str(exc)))
     nat_pools = tuple(p for p in network.get("inboundNatPools") or [] if isinstance(p, Mapping))
     start_task = spec.get("startTask") if isinstance(spec.get("startTask"), Mapping) else None
+    if image.image_id is not None and sub and \
+            image.image_id.subscription_id.lower() != sub.lower():
+        # The guide: the image must be in the Batch account's subscription.
+        errors.append(FieldError("spec.image.id",
+                                 "the image must be in the Batch account's subscription"))
     if errors:
         raise SpecInvalid(errors)
     return BatchPoolSpec(

@@ -277,6 +277,15 @@ def parse_managed_image(name: str, spec: Mapping[str, Any], *,
             kind = "Vhd"
             vhd = _parse_vhd(source["vhd"], errors)
     gallery = _parse_gallery(spec.get("gallery"), rg, location, errors)
+    sources = [("spec.source.snapshots", i) for i in snapshots.snapshot_ids()] \
+        if snapshots else []
+    if vm is not None:
+        sources.append(("spec.source.virtualMachine.id", str(vm.vm_id)))
+    for field_path, source_id in sources:
+        if sub and source_id.split("/")[2].lower() != sub.lower():
+            # The guide: image, its sources and the pools share one subscription.
+            errors.append(FieldError(field_path, f"{source_id} is in another subscription "
+                                     f"than the image ({sub})"))
     if image_name and not _IMAGE_NAME.match(image_name):
         errors.append(FieldError("spec.imageName", "1-80 letters, digits, '.', '-' or '_', "
                                  "starting with a letter or digit"))

@@ -35,6 +35,7 @@ def azure_error_outcome(exc: AzureError, settings: Settings) -> Outcome:
         conditions=[Condition("Ready", FALSE, "AzureError", str(exc))],
         requeue=requeue,
         message=str(exc),
+        hold_off=exc.info.retry_after,
     )
 
 

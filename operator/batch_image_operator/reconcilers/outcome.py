@@ -27,6 +27,8 @@ class Outcome:
     message: str = ""
     # Set when this pass issued a resize: when the next one may be issued.
     next_resize_in: float | None = None
+    # Azure said Retry-After: no pass (not even one an edit triggers) before this.
+    hold_off: float | None = None
     # Objects (by uid) that should be looked at on their next timer tick.
     nudge: list[str] = field(default_factory=list)
 

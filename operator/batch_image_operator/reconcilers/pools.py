@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..azure.dataplane import BatchAccountGateway
@@ -31,7 +31,8 @@ class PoolContext:
     created: str = ""
     image: ImageInfo | None = None
     had_azure_pool: bool = False
-    others: Sequence[PoolDemand] = field(default_factory=tuple)
+    # Pools whose image lineage meets the given one (from an index; no API call).
+    others: Callable[[frozenset[str]], Sequence[PoolDemand]] = lambda _lineage: ()
     resize_attempts: int = 0      # from status: resizes issued for the current target
     resize_wait: float = 0.0      # seconds before another resize may be issued
 
@@ -126,7 +127,7 @@ def _guard(spec: BatchPoolSpec, name: str, ctx: PoolContext, settings: Settings,
            resolved: Condition) -> tuple[Outcome, bool]:
     """Checks that refuse before any Azure call: the node limits of the image lineage."""
     me = demand(spec, ctx.namespace, name, ctx.created, ctx.image)
-    verdict = check_limits(me, ctx.others, settings.limits)
+    verdict = check_limits(me, ctx.others(me.lineage) if me.lineage else (), settings.limits)
     if not verdict.within:
         return Outcome(
             status={"poolId": spec.pool_id},
