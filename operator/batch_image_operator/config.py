@@ -42,6 +42,8 @@ class Settings:
     blocked_retry: float = 15.0
     namespaces: tuple[str, ...] = ()  # empty: all namespaces
     retry_total: int = 3
+    # Concurrent connections to Azure per identity (one shared, bounded pool).
+    azure_connections: int = 32
     metrics_host: str = "0.0.0.0"
     metrics_port: int | None = 8080  # None: no metrics endpoint; 0: any free port
     health_port: int | None = 8081
@@ -79,6 +81,7 @@ class Settings:
             blocked_retry=_seconds(env, "BIO_BLOCKED_RETRY", 15.0),
             namespaces=namespaces,
             retry_total=int(_seconds(env, "BIO_AZURE_RETRY_TOTAL", 3)),
+            azure_connections=int(_seconds(env, "BIO_AZURE_CONNECTIONS", 32)),
             metrics_host=env.get("BIO_METRICS_HOST", "0.0.0.0"),
             metrics_port=_port(env, "BIO_METRICS_PORT", 8080),
             health_port=_port(env, "BIO_HEALTH_PORT", 8081),

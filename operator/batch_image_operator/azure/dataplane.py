@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from azure.core.exceptions import HttpResponseError
+from azure.core.exceptions import AzureError as CoreError
 
 from ..models.armid import ResourceId
 from ..planning.errors import Classified, ErrorKind
@@ -70,7 +70,7 @@ class BatchAccountGateway:
         try:
             account = as_dict(await self._clients.batch(rid.subscription_id).batch_account.get(
                 rid.resource_group, account_id.name))
-        except HttpResponseError as exc:
+        except CoreError as exc:
             raise wrap_http_error("batchAccounts.get", exc) from exc
         endpoint = str((account.get("properties") or {}).get("accountEndpoint") or "")
         if not _ENDPOINT.match(endpoint):
@@ -92,7 +92,7 @@ class BatchAccountGateway:
         client = self._clients.batch_data(f"https://{endpoint}")
         try:
             images = [as_dict(i) async for i in client.list_supported_images()]
-        except HttpResponseError as exc:
+        except CoreError as exc:
             raise wrap_http_error("supportedimages.list", exc) from exc
         self._supported[endpoint] = (time.monotonic(), images)
         return images
@@ -102,7 +102,7 @@ class BatchAccountGateway:
             return [as_dict(p) async for p in self._clients.batch(
                 account.subscription_id).pool.list_by_batch_account(
                     account.resource_group, account.name)]
-        except HttpResponseError as exc:
+        except CoreError as exc:
             raise wrap_http_error("pools.list", exc) from exc
 
     async def node_counts(self, pool: ResourceId) -> dict[str, Any] | None:
@@ -119,7 +119,7 @@ class BatchAccountGateway:
             async for entry in client.list_pool_node_counts():
                 data = as_dict(entry)
                 counts[str(data.get("poolId", ""))] = data
-        except HttpResponseError as exc:
+        except CoreError as exc:
             raise wrap_http_error("nodecounts.list", exc) from exc
         cached = _Cached(time.monotonic(), counts)
         self._counts[endpoint] = cached

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from azure.core.exceptions import AzureError as CoreError
 from azure.core.exceptions import (
     ClientAuthenticationError,
     HttpResponseError,
@@ -31,12 +32,16 @@ class AzureError(Exception):
         super().__init__(f"{operation}: {info.code or info.kind.value}: {info.message}")
 
 
-def wrap_http_error(operation: str, exc: HttpResponseError) -> AzureError:
+def wrap_http_error(operation: str, exc: CoreError) -> AzureError:
+    """Classify any azure-core error; no response (connection failures) is transient."""
     if isinstance(exc, ClientAuthenticationError):
         # The token request itself was refused (AAD answers 400 invalid_client).
         detail = str(exc.message or "credential refused").splitlines()[0][:300]
         return AzureError(operation, classify(401, "AuthenticationFailed",
                                               f"Azure AD refused the credential: {detail}"))
+    if not isinstance(exc, HttpResponseError):
+        text = str(exc.message or type(exc).__name__).splitlines()[0][:300]
+        return AzureError(operation, classify(None, "ServiceUnavailable", text))
     status = exc.status_code
     code = getattr(exc.error, "code", None) if exc.error else None
     message = getattr(exc.error, "message", None) if exc.error else None
@@ -86,8 +91,8 @@ class ComputeGateway:
             return as_dict(await ops.get(*args, **kwargs))
         except ResourceNotFoundError:
             return None
-        except HttpResponseError as exc:
-            if exc.status_code == 404:
+        except CoreError as exc:
+            if getattr(exc, "status_code", None) == 404:
                 return None
             raise wrap_http_error(f"{attr}.get", exc) from exc
 
@@ -99,7 +104,7 @@ class ComputeGateway:
         try:
             poller = await ops.begin_create_or_update(*args, model(dict(body)), polling=False)
             return as_dict(await poller.result())
-        except HttpResponseError as exc:
+        except CoreError as exc:
             raise wrap_http_error(f"{attr}.put", exc) from exc
 
     async def begin_delete(self, rid: ResourceId) -> None:
@@ -108,8 +113,8 @@ class ComputeGateway:
             await ops.begin_delete(*args, polling=False)
         except ResourceNotFoundError:
             return
-        except HttpResponseError as exc:
-            if exc.status_code == 404:
+        except CoreError as exc:
+            if getattr(exc, "status_code", None) == 404:
                 return
             raise wrap_http_error(f"{attr}.delete", exc) from exc
 
@@ -127,8 +132,8 @@ class PoolGateway:
             pool = await self._clients.batch(rid.subscription_id).pool.get(*self._parts(rid))
         except ResourceNotFoundError:
             return None
-        except HttpResponseError as exc:
-            if exc.status_code == 404:
+        except CoreError as exc:
+            if getattr(exc, "status_code", None) == 404:
                 return None
             raise wrap_http_error("pools.get", exc) from exc
         return as_dict(pool)
@@ -137,7 +142,7 @@ class PoolGateway:
         try:
             pool = await self._clients.batch(rid.subscription_id).pool.create(
                 *self._parts(rid), Pool(dict(body)))
-        except HttpResponseError as exc:
+        except CoreError as exc:
             raise wrap_http_error("pools.create", exc) from exc
         return as_dict(pool)
 
@@ -145,7 +150,7 @@ class PoolGateway:
         try:
             pool = await self._clients.batch(rid.subscription_id).pool.update(
                 *self._parts(rid), Pool(dict(body)))
-        except HttpResponseError as exc:
+        except CoreError as exc:
             raise wrap_http_error("pools.update", exc) from exc
         return as_dict(pool)
 
@@ -155,7 +160,7 @@ class PoolGateway:
                 *self._parts(rid), polling=False)
         except ResourceNotFoundError:
             return
-        except HttpResponseError as exc:
-            if exc.status_code == 404:
+        except CoreError as exc:
+            if getattr(exc, "status_code", None) == 404:
                 return
             raise wrap_http_error("pools.delete", exc) from exc
