@@ -1,0 +1,40 @@
+"""The fixtures every operator-level suite uses: a fresh kubesim and azuresim per test
+(seeded like the demo) and the CRDs installed. A suite's conftest imports them and may
+override ``azuresim_speed``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness import Emulator, run_azuresim, run_kubesim
+from support import SEED, SUB, CRs, install_crds, kube_api
+
+
+@pytest.fixture
+def azuresim_speed() -> tuple[str, str]:
+    """Simulated (LRO seconds, allocation seconds)."""
+    return ("0.3", "1")
+
+
+@pytest.fixture
+def kubesim(tmp_path: Path) -> Iterator[Emulator]:
+    with run_kubesim(tmp_path / "kubesim") as sim:
+        yield sim
+
+
+@pytest.fixture
+def azuresim(tmp_path: Path, azuresim_speed: tuple[str, str]) -> Iterator[Emulator]:
+    lro, allocation = azuresim_speed
+    with run_azuresim(tmp_path / "azuresim", "--seed", str(SEED), "--subscription-id", SUB,
+                      "--lro-seconds", lro, "--allocation-seconds", allocation) as sim:
+        yield sim
+
+
+@pytest.fixture
+def crs(kubesim: Emulator) -> CRs:
+    api = kube_api(kubesim.kubeconfig)
+    install_crds(api)
+    return CRs(api)
