@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from typing import Any
 
 import aiohttp
@@ -41,18 +42,19 @@ class AzureClients:
             "credential_scopes": [self._settings.arm_scope],
             "retry_total": self._settings.retry_total,
         }
-        if self._settings.ca_bundle:
-            kwargs["connection_verify"] = self._settings.ca_bundle
         if self._observe is not None:
             # Per-retry, so every HTTP attempt (including SDK retries) is counted.
             kwargs["per_retry_policies"] = [self._observe]
         if self._session is None:
-            # Created on first use, inside the operator's event loop.
+            # Created on first use, inside the operator's event loop. The CA bundle goes
+            # into one SSL context on the connector: given as `connection_verify`,
+            # azure-core builds a new context per request, which aiohttp cannot match to
+            # a pooled connection, so every call opened (and kept) a new TLS connection.
+            tls = ssl.create_default_context(cafile=self._settings.ca_bundle) \
+                if self._settings.ca_bundle else True
             self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(
-                limit=self._settings.azure_connections, keepalive_timeout=30))
-        kwargs["transport"] = AioHttpTransport(
-            session=self._session, session_owner=False,
-            connection_verify=self._settings.ca_bundle or True)
+                limit=self._settings.azure_connections, keepalive_timeout=30, ssl=tls))
+        kwargs["transport"] = AioHttpTransport(session=self._session, session_owner=False)
         return kwargs
 
     def compute(self, subscription_id: str) -> ComputeManagementClient:
