@@ -203,11 +203,13 @@ def running_operator(kube_url: str, azure_env: Mapping[str, str],
            "BIO_METRICS_PORT": "0", **overrides}
     registry = kopf.OperatorRegistry()
 
-    def login(**_: Any) -> kopf.ConnectionInfo:
+    def login(*, settings: kopf.OperatorSettings, **_: Any) -> kopf.ConnectionInfo:
+        # Kopf's own login functions require `settings`; so does this one, so that every
+        # caller (Kopf, and the credential Secret reader) is held to the same contract.
+        assert isinstance(settings, kopf.OperatorSettings)
         return kopf.ConnectionInfo(server=kube_url, insecure=True)
 
     runtime = register(registry, Settings.from_env(env), env, kube_login=login)
-    kopf.on.login(registry=registry)(login)
 
     with KopfRunner(["run", "--standalone", "--all-namespaces"], registry=registry,
                     timeout=60) as runner:

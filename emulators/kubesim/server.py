@@ -62,6 +62,8 @@ class Fault:
     count: int
     reason: str
     message: str
+    # Delay before answering; with no status, the request then proceeds normally.
+    latency_ms: int = 0
 
 
 def parse_resource_path(path: str) -> Target | None:
@@ -139,7 +141,9 @@ class KubeSim:
             if path == "/version":
                 return _json(VERSION_INFO)
             fault = self._take_fault(request)
-            if fault is not None:
+            if fault is not None and fault.latency_ms:
+                await asyncio.sleep(fault.latency_ms / 1000)
+            if fault is not None and fault.status:
                 return _json(
                     errors.status_object(fault.status, fault.reason, fault.message),
                     status=fault.status,
@@ -609,7 +613,8 @@ class KubeSim:
             return _json({"expireNext": self.expire_next_watches})
         if path == "/_kubesim/faults":
             body = await _optional_json(request)
-            status = int(body.get("status", 500))
+            latency = int(body.get("latencyMs", 0))
+            status = int(body.get("status", 0 if latency else 500))
             reason = body.get("reason") or _REASONS.get(status, "InternalError")
             fault = Fault(
                 method=str(body.get("method", "*")).upper(),
@@ -618,6 +623,7 @@ class KubeSim:
                 count=int(body.get("count", 1)),
                 reason=reason,
                 message=body.get("message") or f"kubesim injected fault ({status})",
+                latency_ms=latency,
             )
             self.faults.append(fault)
             return _json({"faults": len(self.faults)})

@@ -47,7 +47,6 @@ def main(argv: list[str] | None = None) -> int:
         return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
 
     register(registry, settings, dict(os.environ), kube_login=kube_login)
-    kopf.on.login(registry=registry)(kube_login)
 
     namespaces = list(settings.namespaces)
     asyncio.run(kopf.operator(

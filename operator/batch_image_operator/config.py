@@ -44,6 +44,8 @@ class Settings:
     retry_total: int = 3
     # Concurrent connections to Azure per identity (one shared, bounded pool).
     azure_connections: int = 32
+    # Concurrent Kubernetes API requests (watch streams not counted).
+    kube_connections: int = 16
     metrics_host: str = "0.0.0.0"
     metrics_port: int | None = 8080  # None: no metrics endpoint; 0: any free port
     health_port: int | None = 8081
@@ -82,6 +84,7 @@ class Settings:
             namespaces=namespaces,
             retry_total=int(_seconds(env, "BIO_AZURE_RETRY_TOTAL", 3)),
             azure_connections=int(_seconds(env, "BIO_AZURE_CONNECTIONS", 32)),
+            kube_connections=int(_seconds(env, "BIO_KUBE_CONNECTIONS", 16)),
             metrics_host=env.get("BIO_METRICS_HOST", "0.0.0.0"),
             metrics_port=_port(env, "BIO_METRICS_PORT", 8080),
             health_port=_port(env, "BIO_HEALTH_PORT", 8081),

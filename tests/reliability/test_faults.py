@@ -176,3 +176,18 @@ def test_watch_drops_and_410_expired_converge(kubesim: Emulator, azuresim: Emula
     assert rewatches <= 2 * 5 * 2, counters
     azure = azure_requests(azuresim.admin_url, azuresim.ca_bundle)
     assert len([e for e in azure if e["operation"] == "pools.create"]) == 1
+
+
+def test_a_failed_status_write_is_not_replayed_over_a_newer_one(
+        kubesim: Emulator, azuresim: Emulator, crs: CRs) -> None:
+    """The API server refuses the image's first three status writes (503, as a busy
+    server does) while the image builds. The writes are retried, none is replayed over
+    a newer one, and the image ends Ready with Azure's final state."""
+    image, _ = example()
+    name = image["metadata"]["name"]
+    kube(kubesim, "POST", "faults", {"method": "PATCH", "count": 3, "status": 503,
+                                     "pathRegex": f"/managedimages/{name}/status$"})
+    with running_operator(kubesim.url, azuresim.env):
+        crs.create(image)
+        crs.wait("managedimages", name, lambda o: has_condition("Ready")(o)
+                 and o["status"].get("provisioningState") == "Succeeded", timeout=30)

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
+import aiohttp
 import kopf
 
 from .. import GROUP, VERSION
 from ..config import Settings
-from ..kube.secrets import Login, SecretError
+from ..kube.api import KubeApi, KubeApiError
+from ..kube.secrets import SecretError
+from ..kube.session import bounded_session
 from ..models.references import ImageInfo
 from ..reconcilers.common import credential_outcome
 from ..reconcilers.images import ImageContext, reconcile_image, reconcile_image_deletion
@@ -36,11 +40,12 @@ from .indexes import (
     users_of,
 )
 from .runtime import Identity, Runtime
-from .status import apply_outcome, is_paused, pause_outcome
+from .status import is_paused, pause_outcome, post_events, status_changes
 
 FINALIZER = f"{GROUP}/finalizer"
 WAITING = "waiting: "
 IMAGES, POOLS = "managedimages", "batchpools"
+KINDS = {IMAGES: "ManagedImage", POOLS: "BatchPool"}
 
 
 class _DemoteRoutine(logging.Filter):
@@ -72,14 +77,27 @@ def configure_kopf(settings: kopf.OperatorSettings) -> None:
     logging.getLogger("azure").setLevel(logging.WARNING)
 
 
+KubeLogin = Callable[..., kopf.ConnectionInfo | None]
+
+
 def register(registry: kopf.OperatorRegistry, settings: Settings,
-             credential_env: Mapping[str, str], kube_login: Login | None = None) -> Runtime:
-    """Wire every handler; ``kube_login`` is needed only for per-namespace credentials."""
-    runtime = Runtime(settings, credential_env, kube_login)
+             credential_env: Mapping[str, str], kube_login: KubeLogin) -> Runtime:
+    """Wire every handler. ``kube_login`` takes Kopf's login kwargs and says how to reach
+    the API server (Kopf's login, the status writes and the credential Secrets use it).
+    """
+    runtime = Runtime(settings, credential_env)
+
+    @kopf.on.login(id="login", registry=registry)
+    async def login(**kwargs: Any) -> kopf.AiohttpSession | None:
+        info = kube_login(**kwargs)
+        return bounded_session(info, settings.kube_connections) if info else None
 
     @kopf.on.startup(id="startup", registry=registry)
-    async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+    async def startup(settings: kopf.OperatorSettings, logger: kopf.Logger,
+                      **_: Any) -> None:
         configure_kopf(settings)
+        runtime.kube = KubeApi(partial(kube_login, settings=settings, logger=logger),
+                               runtime.settings.kube_connections)
         await runtime.start()
 
     @kopf.on.cleanup(id="cleanup", registry=registry)
@@ -119,17 +137,16 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                 # Between passes only the reference list can change, and it costs no Azure call.
                 status = runtime.status_of(uid, body)
                 if list(status.get("usedBy") or []) != users:
-                    patch.status["usedBy"] = users
-                    runtime.remember_status(uid, {**status, "usedBy": users})
+                    await _write(IMAGES, body, uid, status, {"usedBy": users})
                 return
-            if _paused(body, patch, uid):
+            if await _paused(IMAGES, body, uid):
                 return
             started = time.monotonic()
             identity = await _identity(namespace)
             outcome = identity if isinstance(identity, Outcome) else await reconcile_image(
                 name, spec, image_context(namespace, name, uid, body, pool_refs),
                 settings=settings, gateways=identity.images)
-            _finish_pass("ManagedImage", outcome, body, patch, uid, started)
+            await _finish_pass(IMAGES, outcome, body, uid, started)
 
     @kopf.on.resume(GROUP, VERSION, IMAGES, id="reconcile_managedimage", registry=registry)
     @kopf.on.create(GROUP, VERSION, IMAGES, id="reconcile_managedimage", registry=registry)
@@ -152,12 +169,14 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
     async def delete_managedimage(*, name: str, namespace: str | None, spec: kopf.Spec,
                                   body: kopf.Body, patch: kopf.Patch, uid: str,
                                   **kwargs: Any) -> None:
-        started = time.monotonic()
-        identity = await _identity(namespace)
-        outcome = identity if isinstance(identity, Outcome) else await reconcile_image_deletion(
-            name, spec, image_context(namespace, name, uid, body, kwargs["pool_refs"]),
-            settings=settings, gateways=identity.images)
-        _finish_deletion("ManagedImage", outcome, body, patch, uid, started)
+        async with runtime.lock(uid):
+            started = time.monotonic()
+            identity = await _identity(namespace)
+            outcome = identity if isinstance(identity, Outcome) else \
+                await reconcile_image_deletion(
+                    name, spec, image_context(namespace, name, uid, body, kwargs["pool_refs"]),
+                    settings=settings, gateways=identity.images)
+            await _finish_deletion(IMAGES, outcome, body, uid, started)
 
     # --- BatchPool --------------------------------------------------------------------
 
@@ -167,7 +186,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
         async with runtime.lock(uid):
             if (not force and not runtime.is_due(uid)) or runtime.held_off(uid):
                 return
-            if _paused(body, patch, uid):
+            if await _paused(POOLS, body, uid):
                 return
             image_index: kopf.Index[Key, ImageInfo] = indexes["image_index"]
             ref = ((spec.get("image") or {}).get("managedImageRef") or {}).get("name")
@@ -186,7 +205,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
             identity = await _identity(namespace)
             outcome = identity if isinstance(identity, Outcome) else await reconcile_pool(
                 name, spec, ctx, settings=settings, gateways=identity.pools)
-            _finish_pass("BatchPool", outcome, body, patch, uid, started)
+            await _finish_pass(POOLS, outcome, body, uid, started)
 
     @kopf.on.resume(GROUP, VERSION, POOLS, id="reconcile_batchpool", registry=registry)
     @kopf.on.create(GROUP, VERSION, POOLS, id="reconcile_batchpool", registry=registry)
@@ -206,11 +225,13 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
     @kopf.on.delete(GROUP, VERSION, POOLS, id="delete_batchpool", registry=registry)
     async def delete_batchpool(*, name: str, namespace: str | None, spec: kopf.Spec,
                                body: kopf.Body, patch: kopf.Patch, uid: str, **_: Any) -> None:
-        started = time.monotonic()
-        identity = await _identity(namespace)
-        outcome = identity if isinstance(identity, Outcome) else await reconcile_pool_deletion(
-            name, spec, settings=settings, pools=identity.pools.pools)
-        _finish_deletion("BatchPool", outcome, body, patch, uid, started)
+        async with runtime.lock(uid):
+            started = time.monotonic()
+            identity = await _identity(namespace)
+            outcome = identity if isinstance(identity, Outcome) else \
+                await reconcile_pool_deletion(name, spec, settings=settings,
+                                              pools=identity.pools.pools)
+            await _finish_deletion(POOLS, outcome, body, uid, started)
 
     async def _identity(namespace: str | None) -> Identity | Outcome:
         try:
@@ -218,22 +239,39 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
         except SecretError as exc:
             return credential_outcome(str(exc), settings)
 
-    def _apply(outcome: Outcome, body: kopf.Body, patch: kopf.Patch, uid: str) -> None:
-        status = apply_outcome(outcome, body=body, patch=patch,
-                               status=runtime.status_of(uid, body))
-        runtime.remember_status(uid, status)
+    async def _write(plural: str, body: kopf.Body, uid: str, status: dict[str, Any],
+                     changes: dict[str, Any]) -> None:
+        """Write ``changes`` now, under the object's lock, and remember the result."""
+        if changes:
+            assert runtime.kube is not None
+            meta = body.get("metadata", {})
+            try:
+                await runtime.kube.patch_status(GROUP, VERSION, plural, meta.get("namespace"),
+                                                meta["name"], changes)
+            except (KubeApiError, aiohttp.ClientError, TimeoutError) as exc:
+                # Not remembered, so the next pass (due at once) writes it again.
+                raise kopf.TemporaryError(f"writing status: {exc}",
+                                          delay=settings.poll_interval) from exc
+        runtime.remember_status(uid, {**status, **changes})
 
-    def _paused(body: kopf.Body, patch: kopf.Patch, uid: str) -> bool:
+    async def _apply(plural: str, outcome: Outcome, body: kopf.Body, uid: str) -> None:
+        status = runtime.status_of(uid, body)
+        changes, conditions_changed = status_changes(
+            outcome, generation=body.get("metadata", {}).get("generation"), status=status)
+        await _write(plural, body, uid, status, changes)
+        post_events(outcome, body, conditions_changed=conditions_changed)
+
+    async def _paused(plural: str, body: kopf.Body, uid: str) -> bool:
         """`batchimage.dev/paused: "true"` stops Azure calls (not deletion) until removed."""
         outcome = pause_outcome(body, runtime.status_of(uid, body))
         if outcome is not None:
-            _apply(outcome, body, patch, uid)
+            await _apply(plural, outcome, body, uid)
             runtime.schedule(uid, outcome.requeue)
         return is_paused(body)
 
-    def _finish_pass(kind: str, outcome: Outcome, body: kopf.Body, patch: kopf.Patch,
-                     uid: str, started: float) -> None:
-        _apply(outcome, body, patch, uid)
+    async def _finish_pass(plural: str, outcome: Outcome, body: kopf.Body, uid: str,
+                           started: float) -> None:
+        await _apply(plural, outcome, body, uid)
         runtime.schedule(uid, outcome.requeue)
         if outcome.hold_off:
             runtime.hold_off(uid, outcome.hold_off)
@@ -241,18 +279,18 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
             runtime.resized(uid, outcome.next_resize_in)
         for other in outcome.nudge:
             runtime.nudge(other)
-        runtime.metrics.reconciled(kind, result_of(outcome), time.monotonic() - started)
+        runtime.metrics.reconciled(KINDS[plural], result_of(outcome), time.monotonic() - started)
         ready = next((c.status for c in outcome.conditions if c.type == "Ready"), "Unknown")
-        runtime.metrics.object_ready(uid, kind, ready)
+        runtime.metrics.object_ready(uid, KINDS[plural], ready)
 
-    def _finish_deletion(kind: str, outcome: Outcome, body: kopf.Body, patch: kopf.Patch,
-                         uid: str, started: float) -> None:
-        _apply(outcome, body, patch, uid)
-        runtime.metrics.reconciled(kind, result_of(outcome), time.monotonic() - started)
+    async def _finish_deletion(plural: str, outcome: Outcome, body: kopf.Body, uid: str,
+                               started: float) -> None:
+        await _apply(plural, outcome, body, uid)
+        runtime.metrics.reconciled(KINDS[plural], result_of(outcome), time.monotonic() - started)
         if not outcome.done:
             raise kopf.TemporaryError(WAITING + (outcome.message or "in progress"),
                                       delay=outcome.requeue or settings.poll_interval)
         runtime.forget(uid)
-        runtime.metrics.object_ready(uid, kind, None)
+        runtime.metrics.object_ready(uid, KINDS[plural], None)
 
     return runtime

@@ -15,7 +15,8 @@ from ..azure.dataplane import BatchAccountGateway
 from ..azure.gateway import ComputeGateway, PoolGateway
 from ..azure.observe import ObservePolicy
 from ..config import CredentialSettings, Settings
-from ..kube.secrets import Login, SecretError, SecretReader
+from ..kube.api import KubeApi
+from ..kube.secrets import SecretError, SecretReader
 from ..metrics import Metrics, MetricsServer
 from ..reconcilers.images import ImageGateways
 from ..reconcilers.pools import PoolGateways
@@ -36,8 +37,8 @@ class Identity:
 class Runtime:
     settings: Settings
     credential_env: Mapping[str, str]
-    # How to reach the Kubernetes API for the per-namespace credential Secret.
-    kube_login: Login | None = None
+    # The operator's own Kubernetes calls (status writes, credential Secrets); set at startup.
+    kube: KubeApi | None = None
     default: Identity | None = None
     secrets: SecretReader | None = None
     # sha256 of a namespace Secret's credential -> its identity (made once, reused).
@@ -70,9 +71,9 @@ class Runtime:
         if not name or not namespace:
             return self.default
         if self.secrets is None:
-            if self.kube_login is None:
+            if self.kube is None:
                 raise SecretError("no Kubernetes login to read credential Secrets with")
-            self.secrets = SecretReader(self.kube_login, self.settings.secret_cache_seconds)
+            self.secrets = SecretReader(self.kube, self.settings.secret_cache_seconds)
         data = await self.secrets.get(namespace, name)
         if data is None:
             return self.default
@@ -108,9 +109,9 @@ class Runtime:
                 await identity.clients.close()
         self.default = None
         self._identities.clear()
-        if self.secrets is not None:
-            await self.secrets.close()
-            self.secrets = None
+        self.secrets = None
+        if self.kube is not None:
+            await self.kube.close()
 
     def lock(self, uid: str) -> asyncio.Lock:
         return self._locks.setdefault(uid, asyncio.Lock())

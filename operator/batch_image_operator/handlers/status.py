@@ -22,31 +22,34 @@ def _comparable(conditions: Any) -> list[tuple[Any, ...]]:
                    c.get("observedGeneration")) for c in conditions or [])
 
 
-def apply_outcome(outcome: Outcome, *, body: kopf.Body, patch: kopf.Patch,
-                  status: Mapping[str, Any]) -> dict[str, Any]:
-    """Write only the status fields that differ from ``status``; post events on change.
+def status_changes(outcome: Outcome, *, generation: int | None,
+                   status: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The status fields that differ from ``status``, and whether conditions changed.
 
     ``status`` is the newest status known (the body of a timer tick can predate the
-    patch of the pass before it). Returns the status as it will be after the patch.
+    write of the pass before it).
     """
-    generation = body.get("metadata", {}).get("generation")
+    changes: dict[str, Any] = {}
     old_conditions = status.get("conditions") or []
     new_conditions = merge_conditions(old_conditions, outcome.conditions,
                                       generation=generation, now=now())
     conditions_changed = _comparable(old_conditions) != _comparable(new_conditions)
     if conditions_changed:
-        patch.status["conditions"] = new_conditions
+        changes["conditions"] = new_conditions
     for key, value in outcome.status.items():
         if status.get(key) != value:
-            patch.status[key] = value
+            changes[key] = value
     if generation is not None and status.get("observedGeneration") != generation:
-        patch.status["observedGeneration"] = generation
+        changes["observedGeneration"] = generation
+    return changes, conditions_changed
+
+
+def post_events(outcome: Outcome, body: kopf.Body, *, conditions_changed: bool) -> None:
     for event in outcome.events:
         # Warnings repeat a condition; post them once per change, not once per pass.
         if event.type == "Warning" and not conditions_changed:
             continue
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
-    return {**status, **patch.status}
 
 
 PAUSED = f"{GROUP}/paused"
