@@ -41,6 +41,21 @@ def test_fault_injection(kubesim_only: Cluster, crd: str, namespace: str) -> Non
     assert cluster.request("POST", widgets_path(namespace), widget("f")).status == 201
 
 
+def test_latency_fault_delays_then_serves(kubesim_only: Cluster, crd: str,
+                                          namespace: str) -> None:
+    cluster = kubesim_only
+    cluster.request("POST", widgets_path(namespace), widget("slow"))
+    cluster.admin("POST", "/_kubesim/faults",
+                  {"method": "GET", "pathRegex": "/widgets/slow$", "latencyMs": 400})
+    started = time.monotonic()
+    resp = cluster.request("GET", widgets_path(namespace, "slow"))
+    assert resp.status == 200 and resp.json["metadata"]["name"] == "slow"
+    assert time.monotonic() - started >= 0.4
+    started = time.monotonic()
+    assert cluster.request("GET", widgets_path(namespace, "slow")).status == 200
+    assert time.monotonic() - started < 0.4  # one request only (count defaults to 1)
+
+
 def test_close_and_expire_watches(kubesim_only: Cluster, crd: str, namespace: str) -> None:
     cluster = kubesim_only
     created = cluster.request("POST", widgets_path(namespace), widget("w")).json
