@@ -1,8 +1,10 @@
 """Wire Kopf to the reconcilers. Registered at startup, so nothing reads the env at import.
 
-Each kind gets: create/update/resume handlers that run one reconcile pass, a timer
-that runs the next pass when it is due (operation in flight, or drift check), and a
-delete handler. Passes for one object are serialised by a per-object lock.
+Each kind gets: create/update/resume handlers that run one reconcile pass, something
+that runs the next pass when it is due (operation in flight, or drift check) and a
+delete handler. For a ManagedImage that is a timer, which also keeps `usedBy` in step
+with its pools; for the many BatchPools, a daemon that sleeps until the pass is due.
+Passes for one object are serialised by a per-object lock.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ class _DemoteRoutine(logging.Filter):
             msg.endswith("succeeded.")
         if waiting or tick:
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            # The level was checked before this filter ran: drop it unless debugging.
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
         return True
 
 
@@ -217,12 +221,18 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                                   **kwargs: Any) -> None:
         await pool_pass(name, namespace, spec, body, patch, uid, kwargs, force=True)
 
-    @kopf.timer(GROUP, VERSION, POOLS, interval=settings.poll_interval, id="batchpool_timer",
-                registry=registry)
-    async def batchpool_timer(*, name: str, namespace: str | None, spec: kopf.Spec,
-                              body: kopf.Body, patch: kopf.Patch, uid: str,
-                              **kwargs: Any) -> None:
-        await pool_pass(name, namespace, spec, body, patch, uid, kwargs, force=False)
+    # A daemon, not a timer: it sleeps until the pool's next pass is due (or an edit
+    # reschedules it). A thousand timers ticking each poll interval to find nothing due
+    # cost more CPU than the passes themselves. Cancelled at once on deletion and exit:
+    # a pass is safe to interrupt (nothing is remembered until its status is written).
+    @kopf.daemon(GROUP, VERSION, POOLS, id="batchpool_daemon", cancellation_timeout=10.0,
+                 registry=registry)
+    async def batchpool_daemon(*, name: str, namespace: str | None, spec: kopf.Spec,
+                               body: kopf.Body, patch: kopf.Patch, uid: str,
+                               stopped: kopf.DaemonStopped, **kwargs: Any) -> None:
+        while not stopped:
+            await runtime.until_due(uid)
+            await pool_pass(name, namespace, spec, body, patch, uid, kwargs, force=False)
 
     @kopf.on.delete(GROUP, VERSION, POOLS, id="delete_batchpool", registry=registry)
     async def delete_batchpool(*, name: str, namespace: str | None, spec: kopf.Spec,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import time
 from collections.abc import Mapping
@@ -54,6 +55,8 @@ class Runtime:
     _resize_after: dict[str, float] = field(default_factory=dict)
     # uid -> monotonic time before which Azure asked not to be called (Retry-After).
     _hold_until: dict[str, float] = field(default_factory=dict)
+    # uid -> set when a daemon's object is rescheduled or nudged (see until_due).
+    _wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
 
     def _identity(self, creds: CredentialSettings, env: Mapping[str, str]) -> Identity:
         credential = build_credential(creds, ca_bundle=self.settings.ca_bundle, env=env)
@@ -122,6 +125,31 @@ class Runtime:
     def schedule(self, uid: str, requeue: float | None) -> None:
         delay = self.settings.drift_interval if requeue is None else requeue
         self._due[uid] = time.monotonic() + delay
+        self._wake(uid)
+
+    def _wake(self, uid: str) -> None:
+        event = self._wakeups.get(uid)
+        if event is not None:
+            event.set()
+
+    async def until_due(self, uid: str) -> None:
+        """Sleep until the object's next pass is due and no Retry-After holds it.
+
+        Waits for the first pass (by a create/update/resume handler) to schedule one, so
+        a new object is not passed twice; ``schedule`` and ``nudge`` wake it early.
+        """
+        event = self._wakeups.setdefault(uid, asyncio.Event())
+        while True:
+            event.clear()
+            if uid not in self._due:
+                await event.wait()
+                continue
+            at = max(self._due[uid], self._hold_until.get(uid, 0.0))
+            delay = at - time.monotonic()
+            if delay <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), delay)
 
     def status_of(self, uid: str, body: Mapping[str, Any]) -> dict[str, Any]:
         cached = self._status.get(uid)
@@ -138,8 +166,9 @@ class Runtime:
         return time.monotonic() < self._hold_until.get(uid, 0.0)
 
     def nudge(self, uid: str) -> None:
-        """Make the object's next timer tick run a full pass."""
+        """Make the object's next timer tick (or its daemon, at once) run a full pass."""
         self._due[uid] = 0.0
+        self._wake(uid)
 
     def resize_wait(self, uid: str) -> float:
         return max(0.0, self._resize_after.get(uid, 0.0) - time.monotonic())
@@ -153,3 +182,4 @@ class Runtime:
         self._resize_after.pop(uid, None)
         self._status.pop(uid, None)
         self._hold_until.pop(uid, None)
+        self._wakeups.pop(uid, None)
