@@ -233,7 +233,9 @@ async def reconcile_pool(name: str, raw_spec: Mapping[str, Any], ctx: PoolContex
             assert observed is not None
             observed = await _handle_short(spec, observed, image_ref, ctx, out, settings, gw)
         out.status = {**_status(spec, observed, image_ref), **out.status}
-        counts = await _node_counts(gw, spec, observed)
+        # A pool created in this pass has no nodes yet: no data-plane read for it.
+        counts = None if plan.action is PoolAction.CREATE else \
+            await _node_counts(gw, spec, observed)
         if counts is not None:
             out.status["nodeCounts"] = counts
         _conclude(plan, out, unusable_nodes(counts or {}), settings)
