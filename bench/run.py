@@ -278,6 +278,12 @@ def operator_metrics(port: int) -> dict[str, float]:
     return dict(calls)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/<pid>/stat, clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def vm_hwm_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -374,8 +380,14 @@ def run(args: argparse.Namespace) -> Obj:
                 wait_operator_watching(kube, proc)
                 azure_post(azure, "/reset-counters")
                 requests.post(f"{kube.url}/_kubesim/reset", timeout=30)
+                procs = {"operator": proc.pid, "kubesim": kube.process.pid,
+                         "azuresim": azure.process.pid}
+                cpu_before = {k: cpu_seconds(pid) for k, pid in procs.items()}
                 report |= create_phase(args, custom, pools_t, images_t, azure, kube, port,
                                        workdir)
+                # Who was busy during the burst: all three share the machine's cores.
+                report["create"]["cpuSeconds"] = {
+                    k: round(cpu_seconds(pid) - cpu_before[k], 1) for k, pid in procs.items()}
                 save(args.out, report)  # partial: a later phase may still time out
                 report |= steady_phase(args, azure, kube, port, n, m)
                 save(args.out, report)
@@ -567,6 +579,10 @@ def table(r: Obj) -> str:
         ("steady: reads/pool/drift interval", s["poolReadsPerPoolPerInterval"], ""),
         ("steady: reads/image/drift interval", s["imageReadsPerImagePerInterval"], ""),
         ("operator peak RSS (MB)", r["operator"]["peakRssMb"], ""),
+        ("CPU s during create (op/kube/azure)",
+         "/".join(str(v) for v in c["cpuSeconds"].values()),
+         f"operator {1000 * c['cpuSeconds']['operator'] / (p['pools'] + p['images']):.1f}"
+         " ms per resource"),
         ("image create->first write p50/p99 (s)",
          f"{c['imageCreateToFirstWriteSeconds']['p50']}/"
          f"{c['imageCreateToFirstWriteSeconds']['p99']}", "under load"),
