@@ -9,6 +9,7 @@ Passes for one object are serialised by a per-object lock.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -231,7 +232,10 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                                body: kopf.Body, patch: kopf.Patch, uid: str,
                                stopped: kopf.DaemonStopped, **kwargs: Any) -> None:
         while not stopped:
-            await runtime.until_due(uid)
+            try:
+                await runtime.until_due(uid)
+            except asyncio.CancelledError:
+                return  # stopped while asleep (deletion, exit): a normal end, not an error
             await pool_pass(name, namespace, spec, body, patch, uid, kwargs, force=False)
 
     @kopf.on.delete(GROUP, VERSION, POOLS, id="delete_batchpool", registry=registry)
