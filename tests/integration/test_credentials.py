@@ -47,7 +47,7 @@ def test_namespace_credential_secret(kubesim: Emulator, azuresim: Emulator, crs:
         team_b.create(mine)
         # team-b's (wrong) credential is refused by Azure AD: an auth error, no image.
         refused = team_b.wait("managedimages", "ubuntu-hpc",
-                              has_condition("Ready", "False", "AzureError"))
+                              has_condition("Ready", "False", "AzureAuthError"))
         assert "auth" in condition(refused, "Ready")["message"].lower()
         # The default namespace has no such Secret and uses the operator's identity.
         crs.create(copy.deepcopy(image))

@@ -10,13 +10,9 @@ local TERMINAL = {
   ImageMissing = "the pool's image is gone, so resizes fail with AllocationFailed",
   NotAllowed = "the operator's allow-list forbids this subscription or resource group",
   CredentialError = "the namespace's Azure credential Secret is unusable",
+  AzureAuthError = "check the operator's Azure identity and role assignments",
   ResizeAttemptsExhausted = "the pool stayed below target after every resize attempt",
   UnusableNodes = "nodes are unusable or failed their start task",
-}
-local AUTH_MARKERS = {
-  "authorizationfailed", "authenticationfailed", "invalidauthenticationtoken",
-  "linkedauthorizationfailed", ": auth:", "unauthorized", "forbidden",
-  "clientauthenticationerror", "credential",
 }
 
 local function condition(status, ctype)
@@ -39,15 +35,6 @@ local function describe(c)
   return text
 end
 
-local function is_auth_problem(message)
-  local lower = string.lower(message or "")
-  for _, marker in ipairs(AUTH_MARKERS) do
-    if string.find(lower, marker, 1, true) ~= nil then
-      return true
-    end
-  end
-  return false
-end
 
 local annotations = obj.metadata.annotations or {}
 local status = obj.status
@@ -98,11 +85,6 @@ if ready.status == "False" then
   if hint ~= nil then
     hs.status = "Degraded"
     hs.message = describe(ready) .. " (" .. hint .. ")"
-    return hs
-  end
-  if ready.reason == "AzureError" and is_auth_problem(ready.message) then
-    hs.status = "Degraded"
-    hs.message = describe(ready) .. " (check the operator's Azure identity and role assignments)"
     return hs
   end
 end

@@ -10,6 +10,7 @@ local TERMINAL = {
   ImageMissing = "the Azure image is gone",
   NotAllowed = "the operator's allow-list forbids this subscription or resource group",
   CredentialError = "the namespace's Azure credential Secret is unusable",
+  AzureAuthError = "check the operator's Azure identity and role assignments",
   PublishBlocked = "gallery publishing needs a change to the spec",
   SourceNotFound = "the source VM does not exist",
   SnapshotNotFound = "a source snapshot does not exist",
@@ -20,11 +21,6 @@ local TERMINAL = {
   RegionMismatch = "the source is in another region",
   BaseImageNotMarketplace = "the source VM must come from a Marketplace image",
   UnsupportedBaseImage = "the source VM's base image is not supported by Batch",
-}
-local AUTH_MARKERS = {
-  "authorizationfailed", "authenticationfailed", "invalidauthenticationtoken",
-  "linkedauthorizationfailed", ": auth:", "unauthorized", "forbidden",
-  "clientauthenticationerror", "credential",
 }
 
 local function condition(status, ctype)
@@ -47,15 +43,6 @@ local function describe(c)
   return text
 end
 
-local function is_auth_problem(message)
-  local lower = string.lower(message or "")
-  for _, marker in ipairs(AUTH_MARKERS) do
-    if string.find(lower, marker, 1, true) ~= nil then
-      return true
-    end
-  end
-  return false
-end
 
 local annotations = obj.metadata.annotations or {}
 local status = obj.status
@@ -104,11 +91,6 @@ if ready.status == "False" then
   if hint ~= nil then
     hs.status = "Degraded"
     hs.message = describe(ready) .. " (" .. hint .. ")"
-    return hs
-  end
-  if ready.reason == "AzureError" and is_auth_problem(ready.message) then
-    hs.status = "Degraded"
-    hs.message = describe(ready) .. " (check the operator's Azure identity and role assignments)"
     return hs
   end
 end

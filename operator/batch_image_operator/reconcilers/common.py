@@ -31,8 +31,11 @@ def azure_error_outcome(exc: AzureError, settings: Settings) -> Outcome:
         requeue = settings.blocked_retry  # someone is likely fixing RBAC or a credential
     else:
         requeue = settings.drift_interval
+    # Auth failures get their own reason: retrying cannot fix them, and tools (Argo CD's
+    # health check) must not have to recognise them by message text.
+    reason = "AzureAuthError" if exc.info.kind is ErrorKind.AUTH else "AzureError"
     return Outcome(
-        conditions=[Condition("Ready", FALSE, "AzureError", str(exc))],
+        conditions=[Condition("Ready", FALSE, reason, str(exc))],
         requeue=requeue,
         message=str(exc),
         hold_off=exc.info.retry_after,

@@ -47,6 +47,6 @@ def result_of(outcome: Outcome) -> str:
         return "ready"
     if ready.reason == "InvalidSpec":
         return "invalid"
-    if ready.reason == "AzureError":
+    if ready.reason in ("AzureError", "AzureAuthError"):
         return "error"
     return "progressing"
