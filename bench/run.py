@@ -12,7 +12,9 @@ creates M ManagedImages and N one-node BatchPools and measures:
 - the operator's peak RSS (VmHWM);
 - creation -> first Azure write latency (p50/p99), matched from azuresim's own log of
   requests (its stderr log: the admin request log has no timestamps and keeps only the
-  last 500 entries), for the images under load and for probe pools on an idle operator.
+  last 500 entries), for the images under load, for probe pools beside the drift
+  re-reads of every pool, and for probe pools on an idle operator (restarted with the
+  production drift interval once it has resumed every object).
 
 Writes bench/results/latest.json (or --out) and prints a table. Exit code 0 unless the
 run itself failed (goals are reported, not enforced; tests/reliability enforces the
@@ -278,6 +280,12 @@ def operator_metrics(port: int) -> dict[str, float]:
     return dict(calls)
 
 
+def reconcile_passes(port: int) -> float:
+    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+    return sum(float(m[1]) for m in re.finditer(
+        r"^batchimage_reconciles_total\{[^}]*\} ([0-9.e+]+)$", text, re.M))
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (/proc/<pid>/stat, clock ticks)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -314,12 +322,12 @@ def diff(after: dict[str, Any], before: dict[str, Any]) -> dict[str, int]:
 
 @contextlib.contextmanager
 def operator(workdir: Path, kube: Emulator, azure: Emulator, *, poll: float, drift: float,
-             metrics_port: int) -> Iterator[subprocess.Popen[bytes]]:
+             metrics_port: int, log: str = "operator.log") -> Iterator[subprocess.Popen[bytes]]:
     env = {**os.environ, **azure.env, "KUBECONFIG": str(kube.kubeconfig),
            "BIO_POLL_INTERVAL": str(poll), "BIO_DRIFT_INTERVAL": str(drift),
            "BIO_BLOCKED_RETRY": str(poll), "BIO_METRICS_HOST": "127.0.0.1",
            "BIO_METRICS_PORT": str(metrics_port), "BIO_HEALTH_PORT": "off"}
-    with (workdir / "operator.log").open("wb") as out:
+    with (workdir / log).open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "batch_image_operator"], env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -360,6 +368,7 @@ def run(args: argparse.Namespace) -> Obj:
         "allocationSeconds": args.allocation_seconds, "armLatencyMs": args.latency_ms,
         "pollInterval": args.poll, "driftInterval": args.drift,
         "steadyIntervals": args.steady_intervals, "probes": args.probes,
+        "idleDriftInterval": args.idle_drift,
         "cpus": os.cpu_count()}, "workdir": str(workdir)}
     with run_kubesim(workdir / "kubesim") as kube, run_azuresim(
             workdir / "azuresim", "--seed", str(seed), "--subscription-id", SUB,
@@ -391,12 +400,14 @@ def run(args: argparse.Namespace) -> Obj:
                 save(args.out, report)  # partial: a later phase may still time out
                 report |= steady_phase(args, azure, kube, port, n, m)
                 save(args.out, report)
-                report |= probe_phase(args, custom, pools_t, azure, workdir)
+                report["driftLoadProbe"] = probe_phase(args, custom, pools_t, workdir,
+                                                       "load-probe")
                 report["operator"] = {"peakRssMb": round(vm_hwm_mb(proc.pid), 1),
                                       "exitCode": None}
                 if proc.poll() is not None:
                     raise RuntimeError(f"operator died (exit {proc.returncode})")
             report["operator"]["exitCode"] = proc.returncode
+            report["idleProbe"] = idle_probe_phase(args, custom, pools_t, kube, azure, workdir)
         finally:
             pools_t.stop()
             images_t.stop()
@@ -498,16 +509,35 @@ def steady_phase(args: argparse.Namespace, azure: Emulator, kube: Emulator, port
     }}
 
 
+def idle_probe_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, pools_t: Tracker,
+                     kube: Emulator, azure: Emulator, workdir: Path) -> Obj:
+    """The probes again on an idle operator: restarted with the production drift interval
+    (the bench's 5 s drift re-reads every pool 200 times a second at N=1,000), once its
+    resume passes over every existing object are done."""
+    port = free_port()
+    objects = args.pools + args.images + args.probes
+    requests.post(f"{kube.url}/_kubesim/reset", timeout=30)  # watch counters: new operator
+    with operator(workdir, kube, azure, poll=args.poll, drift=args.idle_drift,
+                  metrics_port=port, log="operator-idle.log") as proc:
+        wait_operator_watching(kube, proc)
+        deadline = time.monotonic() + args.timeout
+        while reconcile_passes(port) < objects:  # no event to await: the passes are counted
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise TimeoutError("the restarted operator never resumed every object")
+            time.sleep(0.5)
+        return probe_phase(args, custom, pools_t, workdir, "idle-probe")
+
+
 def probe_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, pools_t: Tracker,
-                azure: Emulator, workdir: Path) -> Obj:
-    """Creation -> first Azure write, one pool at a time, on an otherwise idle operator."""
+                workdir: Path, prefix: str) -> Obj:
+    """Creation -> first Azure write, one pool at a time."""
     created: dict[str, float] = {}
     missed = []
     budget = time.monotonic() + 4 * args.probe_timeout  # keeps the whole run bounded
     for i in range(args.probes):
         if time.monotonic() > budget:
             break
-        name = f"probe-pool-{i:03d}"
+        name = f"{prefix}-{i:03d}"
         custom.create_namespaced_custom_object(GROUP, VERSION, NS, "batchpools",
                                                pool_manifest(name, image_name(i % args.images)))
         created[name] = time.time()
@@ -519,11 +549,10 @@ def probe_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, pools_t:
             missed.append(name)  # counted as a miss; the next probe still runs
     firsts = first_writes(azuresim_log(workdir / "azuresim" / "azuresim.log"), "pools")
     lat = [firsts[name] - at for name, at in created.items() if name in firsts]
-    return {"idleProbe": {"count": len(lat), "missed": missed,
-                          "missedAfterSeconds": args.probe_timeout,
-                          "createToFirstWriteSeconds": {
-                              "p50": pct(lat, 50), "p99": pct(lat, 99) if not missed else None,
-                              "max": round(max(lat), 3) if lat else None}}}
+    return {"count": len(lat), "missed": missed, "missedAfterSeconds": args.probe_timeout,
+            "createToFirstWriteSeconds": {
+                "p50": pct(lat, 50), "p99": pct(lat, 99) if not missed else None,
+                "max": round(max(lat), 3) if lat else None}}
 
 
 def save(out: str, report: Obj) -> None:
@@ -586,10 +615,15 @@ def table(r: Obj) -> str:
         ("image create->first write p50/p99 (s)",
          f"{c['imageCreateToFirstWriteSeconds']['p50']}/"
          f"{c['imageCreateToFirstWriteSeconds']['p99']}", "under load"),
+        ("pool create->first write p50/p99 (s)",
+         f"{r['driftLoadProbe']['createToFirstWriteSeconds']['p50']}/"
+         f"{r['driftLoadProbe']['createToFirstWriteSeconds']['p99']}",
+         f"{r['driftLoadProbe']['count']} probes beside the {p['driftInterval']} s drift"),
         ("idle pool create->first write p50/p99 (s)",
          f"{r['idleProbe']['createToFirstWriteSeconds']['p50']}/"
          f"{r['idleProbe']['createToFirstWriteSeconds']['p99']}",
-         f"{r['idleProbe']['count']} probes"),
+         f"{r['idleProbe']['count']} probes, restarted operator, drift "
+         f"{p['idleDriftInterval']} s"),
     ]
     width = max(len(a) for a, _, _ in rows)
     lines += [f"{a:<{width}}  {b!s:>10}  {note}" for a, b, note in rows]
@@ -610,6 +644,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--allocation-seconds", type=float, default=0.5)
     parser.add_argument("--poll", type=float, default=1.0, help="BIO_POLL_INTERVAL")
     parser.add_argument("--drift", type=float, default=5.0, help="BIO_DRIFT_INTERVAL")
+    parser.add_argument("--idle-drift", type=float, default=300.0,
+                        help="BIO_DRIFT_INTERVAL of the restarted operator the idle probes use")
     parser.add_argument("--steady-intervals", type=int, default=3)
     parser.add_argument("--probes", type=int, default=20)
     parser.add_argument("--probe-timeout", type=float, default=60,

@@ -49,6 +49,7 @@ def test_report_has_its_shape(report: dict[str, Any]) -> None:
     assert report["operator"]["peakRssMb"] > 0
     assert report["operator"]["exitCode"] == 0  # stopped cleanly by SIGTERM
     assert report["idleProbe"]["count"] == report["params"]["probes"]
+    assert report["driftLoadProbe"]["count"] == report["params"]["probes"]
     assert set(report["goals"]) == {
         "readyWithin5xFloor", "poolCallsPerPoolMax3", "steadyAzureWrites0",
         "readsPerResourcePerDriftInterval1", "peakRssMb200", "idleCreateToFirstWriteP99Max1s"}
