@@ -1,9 +1,10 @@
 """Kopf's Kubernetes API session, with a bound on concurrent requests.
 
-Kopf's own session has an unbounded connection pool: a thousand timers patching at once
-open a thousand TLS connections, and asyncio gives each a 256 KiB buffer (gigabytes at
-a thousand pools). Watch streams stay unbounded: they hold their connection for as long
-as they run, and queueing them behind patches would stall the operator.
+Kopf's own session has an unbounded connection pool: a thousand pools patching at once
+open a thousand TLS connections, and asyncio gives each a 256 KiB buffer. A slot is held
+from sending a request until its response headers arrive, so at most ``limit``
+connections are busy with requests at a time. Watch streams bypass the slots, and the
+connector itself stays unbounded, so an open watch never makes a patch wait.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ def is_watch(request: aiohttp.ClientRequest) -> bool:
 
 
 class RequestLimit:
-    """aiohttp client middleware: at most ``limit`` non-watch requests in flight."""
+    """aiohttp client middleware: at most ``limit`` non-watch requests awaiting a reply."""
 
     def __init__(self, limit: int) -> None:
         self._slots = asyncio.Semaphore(limit)

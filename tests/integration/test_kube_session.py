@@ -1,0 +1,61 @@
+"""Kopf's API session as the operator builds it: non-watch requests are bounded, watch
+streams are not (a long watch must never hold a slot that patches wait for)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import kopf
+from aiohttp import web
+
+from batch_image_operator.kube.session import bounded_session
+
+
+async def test_requests_are_bounded_and_watches_are_not() -> None:
+    in_flight, peak = 0, 0
+    watches_open = asyncio.Event()
+    release = asyncio.Event()
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        nonlocal in_flight, peak
+        if request.query.get("watch") == "true":
+            response = web.StreamResponse()
+            await response.prepare(request)
+            watches_open.set()
+            await release.wait()  # a watch stays open for as long as the test runs
+            return response
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.02)
+        in_flight -= 1
+        return web.json_response({"kind": "Status"})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    context = bounded_session(kopf.ConnectionInfo(server=f"http://127.0.0.1:{port}"), 3)
+    session = context.aiohttp_session
+    try:
+        watches = [asyncio.ensure_future(session.get(
+            f"http://127.0.0.1:{port}/apis/x/v1/things", params={"watch": "true"}))
+            for _ in range(5)]
+        await asyncio.wait_for(watches_open.wait(), 5)
+
+        async def patch(i: int) -> int:
+            async with session.patch(f"http://127.0.0.1:{port}/apis/x/v1/things/{i}") as r:
+                return r.status
+
+        # Five open watches and a limit of 3: the 30 patches still all go through.
+        statuses = await asyncio.wait_for(asyncio.gather(*(patch(i) for i in range(30))), 10)
+        assert statuses == [200] * 30
+        assert peak == 3
+    finally:
+        release.set()
+        for watch in watches:
+            (await watch).close()
+        await session.close()
+        await runner.cleanup()
