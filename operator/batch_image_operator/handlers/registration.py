@@ -113,17 +113,17 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
     # whose hand-offs cost more than the indexing itself at a thousand objects.
     @kopf.index(GROUP, VERSION, POOLS, id="pool_refs", registry=registry)
     async def pool_refs(*, namespace: str | None, name: str, spec: kopf.Spec,
-                  **_: Any) -> dict[Key, PoolRef]:
+                        **_: Any) -> dict[Key, PoolRef]:
         return pool_refs_of(namespace, name, spec, settings.subscription_id)
 
     @kopf.index(GROUP, VERSION, POOLS, id="pool_entries", registry=registry)
-    async def pool_entries(*, namespace: str | None, name: str, meta: kopf.Meta, spec: kopf.Spec,
-                     **_: Any) -> dict[ImageKey, PoolEntry]:
+    async def pool_entries(*, namespace: str | None, name: str, meta: kopf.Meta,
+                           spec: kopf.Spec, **_: Any) -> dict[ImageKey, PoolEntry]:
         return pool_entry_of(namespace, name, meta, spec, settings.subscription_id)
 
     @kopf.index(GROUP, VERSION, IMAGES, id="image_index", registry=registry)
-    async def image_index(*, namespace: str | None, name: str, meta: kopf.Meta, status: kopf.Status,
-                    **_: Any) -> dict[Key, ImageInfo]:
+    async def image_index(*, namespace: str | None, name: str, meta: kopf.Meta,
+                          status: kopf.Status, **_: Any) -> dict[Key, ImageInfo]:
         return image_info_of(namespace, name, meta, status)
 
     # --- ManagedImage -----------------------------------------------------------------
