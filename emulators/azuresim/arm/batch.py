@@ -15,7 +15,6 @@ from ..errors import ArmError, not_found
 from . import gallery
 from .common import (
     api_version,
-    canonical_rg,
     handles,
     json_response,
     new_record,
@@ -23,6 +22,7 @@ from .common import (
     read_json,
     require_location,
     require_resource_group,
+    route_id,
 )
 from .compute import image_snapshots
 from .ids import ResourceId, Route, parse_id
@@ -45,16 +45,6 @@ _FORMULA_RE = re.compile(r"\$(TargetDedicatedNodes|TargetLowPriorityNodes)\s*=\s
 def data_plane_path(rid: ResourceId) -> str:
     """Where this account's Batch data plane lives on the emulator (see README)."""
     return f"{DATA_PLANE_PREFIX}/{rid.subscription}/{rid.resource_group}/{rid.name}"
-
-
-def _rid(sim: Sim, route: Route, rtype: str, names: list[str] | None = None) -> ResourceId:
-    assert route.resource_group is not None
-    return ResourceId(
-        route.subscription,
-        canonical_rg(sim, route.subscription, route.resource_group),
-        rtype,
-        tuple(names if names is not None else route.names),
-    )
 
 
 # Batch accounts ----------------------------------------------------------------------------
@@ -112,7 +102,7 @@ def put_account(sim: Sim, rid: ResourceId, body: dict[str, Any]) -> tuple[Record
 @handles("PUT", "microsoft.batch/batchaccounts", "item", "batchAccounts.create")
 async def account_put(sim: Sim, request: web.Request, route: Route) -> web.Response:
     api_version(request)
-    record, _ = put_account(sim, _rid(sim, route, ACCOUNTS), await read_json(request))
+    record, _ = put_account(sim, route_id(sim, route, ACCOUNTS), await read_json(request))
     return json_response(public(record))
 
 
@@ -124,7 +114,7 @@ async def account_get(sim: Sim, request: web.Request, route: Route) -> web.Respo
 @handles("DELETE", "microsoft.batch/batchaccounts", "item", "batchAccounts.delete")
 async def account_delete(sim: Sim, request: web.Request, route: Route) -> web.Response:
     version = api_version(request)
-    rid = _rid(sim, route, ACCOUNTS)
+    rid = route_id(sim, route, ACCOUNTS)
     record = sim.store.get(str(rid))
     if record is None:
         return web.Response(status=204)
@@ -143,7 +133,7 @@ async def account_list(sim: Sim, request: web.Request, route: Route) -> web.Resp
 
 
 def _account(sim: Sim, route: Route) -> Record:
-    rid = _rid(sim, route, ACCOUNTS, route.names[:1])
+    rid = route_id(sim, route, ACCOUNTS, route.names[:1])
     require_resource_group(sim, rid.subscription, rid.resource_group)
     record = sim.store.get(str(rid))
     if record is None:
@@ -362,7 +352,7 @@ def update_pool(sim: Sim, pool: Record, props_in: dict[str, Any]) -> None:
 
 
 def _pool_rid(sim: Sim, route: Route) -> ResourceId:
-    return _rid(sim, route, POOLS)
+    return route_id(sim, route, POOLS)
 
 
 def _pool(sim: Sim, route: Route) -> Record:

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ..errors import ArmError, resource_group_not_found
-from .ids import Route, resource_group_id
+from .. import lro
+from ..errors import ArmError, not_found, resource_group_not_found
+from .ids import ResourceId, Route, resource_group_id
 
 if TYPE_CHECKING:
     from ..sim import Sim
@@ -106,3 +107,51 @@ def json_response(
     data: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
     return web.json_response(data, status=status, headers=headers)
+
+
+def missing_parameter(name: str) -> ArmError:
+    return ArmError(
+        400, "InvalidParameter", f"Required parameter '{name}' is missing (null).", target=name
+    )
+
+
+def route_id(sim: Sim, route: Route, rtype: str, names: list[str] | None = None) -> ResourceId:
+    """The resource id a route addresses, with the resource group's canonical casing."""
+    assert route.resource_group is not None
+    return ResourceId(
+        route.subscription,
+        canonical_rg(sim, route.subscription, route.resource_group),
+        rtype,
+        tuple(names if names is not None else route.names),
+    )
+
+
+def get_record(sim: Sim, route: Route, rtype: str) -> Record:
+    rid = route_id(sim, route, rtype)
+    record = sim.store.get(str(rid))
+    if record is None:
+        raise not_found(rtype, rid.name, rid.resource_group)
+    return record
+
+
+def list_records(sim: Sim, route: Route, rtype: str) -> web.Response:
+    """A resource group's (or, without one, the subscription's) resources of a type."""
+    if route.resource_group is not None:
+        require_resource_group(sim, route.subscription, route.resource_group)
+        scope = f"/subscriptions/{route.subscription}/resourceGroups/{route.resource_group}"
+    else:
+        scope = f"/subscriptions/{route.subscription}"
+    return json_response({"value": [public(r) for r in sim.store.of_type(rtype, scope)]})
+
+
+def lro_put_response(
+    sim: Sim, record: Record, created: bool, version: str, namespace: str
+) -> web.Response:
+    """The answer to a PUT that starts a long-running create: 201 when new, else 200,
+    with the operation headers the SDK pollers follow."""
+    op = lro.start(
+        sim, "create", record["id"], namespace, record["location"], sim.settings.lro_seconds
+    )
+    return json_response(
+        public(record), status=201 if created else 200, headers=lro.headers(sim, op, version)
+    )

@@ -7,17 +7,21 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .. import lro
-from ..errors import ArmError, bad_request, not_found
+from ..errors import ArmError, bad_request
 from .common import (
     api_version,
-    canonical_rg,
+    get_record,
     handles,
     json_response,
+    list_records,
+    lro_put_response,
+    missing_parameter,
     new_record,
     public,
     read_json,
     require_location,
     require_resource_group,
+    route_id,
 )
 from .ids import ResourceId, Route, parse_id
 
@@ -32,22 +36,6 @@ OS_TYPES = {"windows": "Windows", "linux": "Linux"}
 OS_STATES = {"generalized": "Generalized", "specialized": "Specialized"}
 
 
-def _missing(name: str) -> ArmError:
-    return ArmError(
-        400, "InvalidParameter", f"Required parameter '{name}' is missing (null).", target=name
-    )
-
-
-def _rid(sim: Sim, route: Route, rtype: str) -> ResourceId:
-    assert route.resource_group is not None
-    return ResourceId(
-        route.subscription,
-        canonical_rg(sim, route.subscription, route.resource_group),
-        rtype,
-        tuple(route.names),
-    )
-
-
 # Snapshots ---------------------------------------------------------------------------------
 def put_snapshot(sim: Sim, rid: ResourceId, body: dict[str, Any]) -> tuple[Record, bool]:
     location = require_location(body)
@@ -55,17 +43,17 @@ def put_snapshot(sim: Sim, rid: ResourceId, body: dict[str, Any]) -> tuple[Recor
     props = dict(body.get("properties") or {})
     creation = props.get("creationData")
     if not isinstance(creation, dict) or not creation.get("createOption"):
-        raise _missing("creationData.createOption")
+        raise missing_parameter("creationData.createOption")
     option = str(creation["createOption"])
     if option.lower() == "copy":
         if not creation.get("sourceResourceId"):
-            raise _missing("creationData.sourceResourceId")
+            raise missing_parameter("creationData.sourceResourceId")
         source = parse_id(str(creation["sourceResourceId"]))
         if source is None or sim.store.get(str(source)) is None:
             name = source.name if source else creation["sourceResourceId"]
             raise ArmError(404, "NotFound", f"Resource {name} is not found.")
     if option.lower() == "import" and not creation.get("sourceUri"):
-        raise _missing("creationData.sourceUri")
+        raise missing_parameter("creationData.sourceUri")
     existing = sim.store.get(str(rid))
     record = existing or new_record(str(rid), rid.name, SNAPSHOTS, body)
     record["location"] = location
@@ -89,19 +77,19 @@ def put_snapshot(sim: Sim, rid: ResourceId, body: dict[str, Any]) -> tuple[Recor
 @handles("PUT", "microsoft.compute/snapshots", "item", "snapshots.create")
 async def snapshot_put(sim: Sim, request: web.Request, route: Route) -> web.Response:
     api_version(request)
-    record, _created = put_snapshot(sim, _rid(sim, route, SNAPSHOTS), await read_json(request))
+    record, _created = put_snapshot(sim, route_id(sim, route, SNAPSHOTS), await read_json(request))
     # Synchronous: ARM answers 202 + polling, but a 200 with Succeeded is also accepted.
     return json_response(public(record), status=200)
 
 
 @handles("GET", "microsoft.compute/snapshots", "item", "snapshots.get")
 async def snapshot_get(sim: Sim, request: web.Request, route: Route) -> web.Response:
-    return json_response(public(_get(sim, route, SNAPSHOTS)))
+    return json_response(public(get_record(sim, route, SNAPSHOTS)))
 
 
 @handles("DELETE", "microsoft.compute/snapshots", "item", "snapshots.delete")
 async def snapshot_delete(sim: Sim, request: web.Request, route: Route) -> web.Response:
-    rid = _rid(sim, route, SNAPSHOTS)
+    rid = route_id(sim, route, SNAPSHOTS)
     if sim.store.get(str(rid)) is None:
         return web.Response(status=204)
     sim.store.delete(str(rid))
@@ -110,7 +98,7 @@ async def snapshot_delete(sim: Sim, request: web.Request, route: Route) -> web.R
 
 @handles("GET", "microsoft.compute/snapshots", "collection", "snapshots.list")
 async def snapshot_list(sim: Sim, request: web.Request, route: Route) -> web.Response:
-    return _list(sim, route, SNAPSHOTS)
+    return list_records(sim, route, SNAPSHOTS)
 
 
 # Images ------------------------------------------------------------------------------------
@@ -122,7 +110,7 @@ def _source(sim: Sim, disk: dict[str, Any], where: str) -> None:
             continue
         ref_id = ref.get("id") if isinstance(ref, dict) else None
         if not ref_id:
-            raise _missing(f"{where}.{key}.id")
+            raise missing_parameter(f"{where}.{key}.id")
         parsed = parse_id(str(ref_id))
         if parsed is None:
             raise ArmError(
@@ -151,13 +139,13 @@ def put_image(sim: Sim, rid: ResourceId, body: dict[str, Any]) -> tuple[Record, 
     profile = props.get("storageProfile")
     source_vm = props.get("sourceVirtualMachine")
     if not isinstance(profile, dict) and not source_vm:
-        raise _missing("storageProfile")
+        raise missing_parameter("storageProfile")
     if isinstance(profile, dict):
         os_disk = profile.get("osDisk")
         if not isinstance(os_disk, dict):
-            raise _missing("storageProfile.osDisk")
+            raise missing_parameter("storageProfile.osDisk")
         if not os_disk.get("osType"):
-            raise _missing("osDisk.osType")
+            raise missing_parameter("osDisk.osType")
         if str(os_disk["osType"]).lower() not in OS_TYPES:
             raise bad_request(
                 "InvalidParameter",
@@ -165,7 +153,7 @@ def put_image(sim: Sim, rid: ResourceId, body: dict[str, Any]) -> tuple[Record, 
                 target="osDisk.osType",
             )
         if not os_disk.get("osState"):
-            raise _missing("osDisk.osState")
+            raise missing_parameter("osDisk.osState")
         if str(os_disk["osState"]).lower() not in OS_STATES:
             raise bad_request(
                 "InvalidParameter",
@@ -180,7 +168,7 @@ def put_image(sim: Sim, rid: ResourceId, body: dict[str, Any]) -> tuple[Record, 
         luns: set[int] = set()
         for disk in profile.get("dataDisks") or []:
             if not isinstance(disk, dict) or disk.get("lun") is None:
-                raise _missing("dataDisks.lun")
+                raise missing_parameter("dataDisks.lun")
             if disk["lun"] in luns:
                 raise bad_request(
                     "InvalidParameter",
@@ -247,18 +235,15 @@ def image_snapshots(record: Record) -> set[str]:
 @handles("PUT", "microsoft.compute/images", "item", "images.create")
 async def image_put(sim: Sim, request: web.Request, route: Route) -> web.Response:
     version = api_version(request)
-    record, created = put_image(sim, _rid(sim, route, IMAGES), await read_json(request))
-    op = lro.start(sim, "create", record["id"], NS, record["location"], sim.settings.lro_seconds)
-    return json_response(
-        public(record), status=201 if created else 200, headers=lro.headers(sim, op, version)
-    )
+    record, created = put_image(sim, route_id(sim, route, IMAGES), await read_json(request))
+    return lro_put_response(sim, record, created, version, NS)
 
 
 @handles("PATCH", "microsoft.compute/images", "item", "images.update")
 async def image_patch(sim: Sim, request: web.Request, route: Route) -> web.Response:
     """Tags (and hyperVGeneration) can change in place; the source cannot."""
     version = api_version(request)
-    record = _get(sim, route, IMAGES)
+    record = get_record(sim, route, IMAGES)
     body = await read_json(request)
     if "tags" in body:
         record["tags"] = dict(body["tags"] or {})
@@ -275,19 +260,18 @@ async def image_patch(sim: Sim, request: web.Request, route: Route) -> web.Respo
         record["properties"]["hyperVGeneration"] = props["hyperVGeneration"]
     record["properties"]["provisioningState"] = "Updating"
     sim.store.touch()
-    op = lro.start(sim, "create", record["id"], NS, record["location"], sim.settings.lro_seconds)
-    return json_response(public(record), headers=lro.headers(sim, op, version))
+    return lro_put_response(sim, record, False, version, NS)
 
 
 @handles("GET", "microsoft.compute/images", "item", "images.get")
 async def image_get(sim: Sim, request: web.Request, route: Route) -> web.Response:
-    return json_response(public(_get(sim, route, IMAGES)))
+    return json_response(public(get_record(sim, route, IMAGES)))
 
 
 @handles("DELETE", "microsoft.compute/images", "item", "images.delete")
 async def image_delete(sim: Sim, request: web.Request, route: Route) -> web.Response:
     version = api_version(request)
-    record = sim.store.get(str(_rid(sim, route, IMAGES)))
+    record = sim.store.get(str(route_id(sim, route, IMAGES)))
     if record is None:
         return web.Response(status=204)
     record["properties"]["provisioningState"] = "Deleting"
@@ -297,22 +281,4 @@ async def image_delete(sim: Sim, request: web.Request, route: Route) -> web.Resp
 
 @handles("GET", "microsoft.compute/images", "collection", "images.list")
 async def image_list(sim: Sim, request: web.Request, route: Route) -> web.Response:
-    return _list(sim, route, IMAGES)
-
-
-# Shared ------------------------------------------------------------------------------------
-def _get(sim: Sim, route: Route, rtype: str) -> Record:
-    rid = _rid(sim, route, rtype)
-    record = sim.store.get(str(rid))
-    if record is None:
-        raise not_found(rtype, rid.name, rid.resource_group)
-    return record
-
-
-def _list(sim: Sim, route: Route, rtype: str) -> web.Response:
-    if route.resource_group is not None:
-        require_resource_group(sim, route.subscription, route.resource_group)
-        scope = f"/subscriptions/{route.subscription}/resourceGroups/{route.resource_group}"
-    else:
-        scope = f"/subscriptions/{route.subscription}"
-    return json_response({"value": [public(r) for r in sim.store.of_type(rtype, scope)]})
+    return list_records(sim, route, IMAGES)

@@ -11,14 +11,15 @@ from .. import lro
 from ..errors import ArmError, bad_request, not_found
 from .common import (
     api_version,
-    canonical_rg,
     handles,
     json_response,
+    missing_parameter,
     new_record,
     public,
     read_json,
     require_location,
     require_resource_group,
+    route_id,
 )
 from .compute import IMAGES, OS_STATES, OS_TYPES, image_snapshots
 from .ids import ResourceId, Route, parse_id
@@ -35,12 +36,6 @@ GALLERY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.]{0,78}[A-Za-z0-9]$|^[A-Za-z
 VERSION_NAME = re.compile(r"^\d+\.\d+\.\d+$")
 
 
-def _rid(sim: Sim, route: Route, rtype: str) -> ResourceId:
-    assert route.resource_group is not None
-    rg = canonical_rg(sim, route.subscription, route.resource_group)
-    return ResourceId(route.subscription, rg, rtype, tuple(route.names))
-
-
 def _parent(rid: ResourceId, parent_type: str) -> str:
     return str(ResourceId(rid.subscription, rid.resource_group, parent_type, rid.names[:-1]))
 
@@ -55,12 +50,6 @@ def _require_parent(sim: Sim, rid: ResourceId, parent_type: str) -> Record:
             f"'{'/'.join(rid.names[:-1])}' not found.",
         )
     return parent
-
-
-def _missing(name: str) -> ArmError:
-    return ArmError(
-        400, "InvalidParameter", f"Required parameter '{name}' is missing (null).", target=name
-    )
 
 
 def put_gallery(sim: Sim, rid: ResourceId, body: dict[str, Any]) -> tuple[Record, bool]:
@@ -87,11 +76,11 @@ def put_definition(sim: Sim, rid: ResourceId, body: dict[str, Any]) -> tuple[Rec
     props = dict(body.get("properties") or {})
     for key in ("osType", "osState", "identifier"):
         if not props.get(key):
-            raise _missing(key)
+            raise missing_parameter(key)
     ident = props["identifier"]
     for key in ("publisher", "offer", "sku"):
         if not ident.get(key):
-            raise _missing(f"identifier.{key}")
+            raise missing_parameter(f"identifier.{key}")
     if str(props["osType"]).lower() not in OS_TYPES:
         raise bad_request("InvalidParameter", "osType must be Windows or Linux.", "osType")
     if str(props["osState"]).lower() not in OS_STATES:
@@ -120,7 +109,7 @@ def put_version(sim: Sim, rid: ResourceId, body: dict[str, Any]) -> tuple[Record
     props = dict(body.get("properties") or {})
     source = ((props.get("storageProfile") or {}).get("source") or {}).get("id")
     if not source:
-        raise _missing("storageProfile.source.id")
+        raise missing_parameter("storageProfile.source.id")
     parsed = parse_id(str(source))
     if parsed is None or parsed.type != IMAGES:
         raise bad_request(
@@ -199,7 +188,7 @@ def _register(rtype: str, label: str) -> None:
     @handles("PUT", key, "item", f"{label}.create")
     async def put(sim: Sim, request: web.Request, route: Route) -> web.Response:
         version = api_version(request)
-        record, created = PUTTERS[rtype](sim, _rid(sim, route, rtype), await read_json(request))
+        record, created = PUTTERS[rtype](sim, route_id(sim, route, rtype), await read_json(request))
         op = lro.start(
             sim, "create", record["id"], NS, record["location"], sim.settings.lro_seconds
         )
@@ -209,7 +198,7 @@ def _register(rtype: str, label: str) -> None:
 
     @handles("GET", key, "item", f"{label}.get")
     async def get(sim: Sim, request: web.Request, route: Route) -> web.Response:
-        rid = _rid(sim, route, rtype)
+        rid = route_id(sim, route, rtype)
         record = sim.store.get(str(rid))
         if record is None:
             raise not_found(rtype, "/".join(rid.names), rid.resource_group)
@@ -218,7 +207,7 @@ def _register(rtype: str, label: str) -> None:
     @handles("DELETE", key, "item", f"{label}.delete")
     async def delete(sim: Sim, request: web.Request, route: Route) -> web.Response:
         version = api_version(request)
-        record = sim.store.get(str(_rid(sim, route, rtype)))
+        record = sim.store.get(str(route_id(sim, route, rtype)))
         if record is None:
             return web.Response(status=204)
         child = CHILD.get(rtype)

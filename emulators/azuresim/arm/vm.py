@@ -11,14 +11,17 @@ from .. import lro
 from ..errors import ArmError, bad_request, not_found
 from .common import (
     api_version,
-    canonical_rg,
+    get_record,
     handles,
     json_response,
+    lro_put_response,
+    missing_parameter,
     new_record,
     public,
     read_json,
     require_location,
     require_resource_group,
+    route_id,
 )
 from .compute import OS_TYPES
 from .ids import ResourceId, Route, parse_id
@@ -32,18 +35,6 @@ DISKS = "Microsoft.Compute/disks"
 VMS = "Microsoft.Compute/virtualMachines"
 EXTENSIONS = "Microsoft.Compute/virtualMachines/extensions"
 CREATE_OPTIONS = {"empty", "fromimage", "import", "copy", "attach", "upload"}
-
-
-def _rid(sim: Sim, route: Route, rtype: str) -> ResourceId:
-    assert route.resource_group is not None
-    rg = canonical_rg(sim, route.subscription, route.resource_group)
-    return ResourceId(route.subscription, rg, rtype, tuple(route.names))
-
-
-def _missing(name: str) -> ArmError:
-    return ArmError(
-        400, "InvalidParameter", f"Required parameter '{name}' is missing (null).", target=name
-    )
 
 
 def _existing(sim: Sim, ref_id: str, where: str) -> Record:
@@ -62,7 +53,7 @@ def put_disk(sim: Sim, rid: ResourceId, body: dict[str, Any]) -> tuple[Record, b
     props = dict(body.get("properties") or {})
     creation = props.get("creationData")
     if not isinstance(creation, dict) or not creation.get("createOption"):
-        raise _missing("creationData.createOption")
+        raise missing_parameter("creationData.createOption")
     option = str(creation["createOption"]).lower()
     if option not in CREATE_OPTIONS:
         raise bad_request(
@@ -71,7 +62,7 @@ def put_disk(sim: Sim, rid: ResourceId, body: dict[str, Any]) -> tuple[Record, b
             "creationData.createOption",
         )
     if option == "empty" and not props.get("diskSizeGB"):
-        raise _missing("diskSizeGB")
+        raise missing_parameter("diskSizeGB")
     if option == "copy":
         _existing(sim, str(creation.get("sourceResourceId") or ""), "sourceResourceId")
     existing = sim.store.get(str(rid))
@@ -112,10 +103,10 @@ def put_vm(sim: Sim, rid: ResourceId, body: dict[str, Any]) -> tuple[Record, boo
     require_resource_group(sim, rid.subscription, rid.resource_group)
     props = dict(body.get("properties") or {})
     if not (props.get("hardwareProfile") or {}).get("vmSize"):
-        raise _missing("hardwareProfile.vmSize")
+        raise missing_parameter("hardwareProfile.vmSize")
     storage = props.get("storageProfile")
     if not isinstance(storage, dict) or not isinstance(storage.get("osDisk"), dict):
-        raise _missing("storageProfile.osDisk")
+        raise missing_parameter("storageProfile.osDisk")
     os_disk = storage["osDisk"]
     disks: list[tuple[dict[str, Any], Record, str]] = []
     suffix = secrets.token_hex(16)
@@ -141,7 +132,7 @@ def put_vm(sim: Sim, rid: ResourceId, body: dict[str, Any]) -> tuple[Record, boo
             },
         )
     else:
-        raise _missing("storageProfile.osDisk.managedDisk.id")
+        raise missing_parameter("storageProfile.osDisk.managedDisk.id")
     os_type = os_disk.get("osType") or disk["properties"].get("osType") or "Linux"
     if str(os_type).lower() not in OS_TYPES:
         raise bad_request("InvalidParameter", f"osType '{os_type}' is not valid.", "osDisk.osType")
@@ -214,7 +205,7 @@ def put_extension(sim: Sim, rid: ResourceId, body: dict[str, Any]) -> tuple[Reco
     props = dict(body.get("properties") or {})
     for required in ("publisher", "type", "typeHandlerVersion"):
         if not props.get(required):
-            raise _missing(f"properties.{required}")
+            raise missing_parameter(f"properties.{required}")
     existing = sim.store.get(str(rid))
     record = existing or new_record(str(rid), rid.names[-1], EXTENSIONS, body)
     props["provisioningState"] = "Succeeded"
@@ -226,18 +217,18 @@ def put_extension(sim: Sim, rid: ResourceId, body: dict[str, Any]) -> tuple[Reco
 @handles("PUT", "microsoft.compute/disks", "item", "disks.create")
 async def disk_put(sim: Sim, request: web.Request, route: Route) -> web.Response:
     api_version(request)
-    record, _ = put_disk(sim, _rid(sim, route, DISKS), await read_json(request))
+    record, _ = put_disk(sim, route_id(sim, route, DISKS), await read_json(request))
     return json_response(public(record))
 
 
 @handles("GET", "microsoft.compute/disks", "item", "disks.get")
 async def disk_get(sim: Sim, request: web.Request, route: Route) -> web.Response:
-    return json_response(public(_get(sim, route, DISKS)))
+    return json_response(public(get_record(sim, route, DISKS)))
 
 
 @handles("DELETE", "microsoft.compute/disks", "item", "disks.delete")
 async def disk_delete(sim: Sim, request: web.Request, route: Route) -> web.Response:
-    record = sim.store.get(str(_rid(sim, route, DISKS)))
+    record = sim.store.get(str(route_id(sim, route, DISKS)))
     if record is None:
         return web.Response(status=204)
     if record.get("managedBy"):
@@ -253,43 +244,37 @@ async def disk_delete(sim: Sim, request: web.Request, route: Route) -> web.Respo
 @handles("PUT", "microsoft.compute/virtualmachines", "item", "virtualMachines.create")
 async def vm_put(sim: Sim, request: web.Request, route: Route) -> web.Response:
     version = api_version(request)
-    record, created = put_vm(sim, _rid(sim, route, VMS), await read_json(request))
-    op = lro.start(sim, "create", record["id"], NS, record["location"], sim.settings.lro_seconds)
-    return json_response(
-        public(record), status=201 if created else 200, headers=lro.headers(sim, op, version)
-    )
+    record, created = put_vm(sim, route_id(sim, route, VMS), await read_json(request))
+    return lro_put_response(sim, record, created, version, NS)
 
 
 @handles("GET", "microsoft.compute/virtualmachines", "item", "virtualMachines.get")
 async def vm_get(sim: Sim, request: web.Request, route: Route) -> web.Response:
-    return json_response(vm_view(sim, _get(sim, route, VMS)))
+    return json_response(vm_view(sim, get_record(sim, route, VMS)))
 
 
 @handles("PUT", "microsoft.compute/virtualmachines/extensions", "item", "extensions.create")
 async def extension_put(sim: Sim, request: web.Request, route: Route) -> web.Response:
     version = api_version(request)
-    record, created = put_extension(sim, _rid(sim, route, EXTENSIONS), await read_json(request))
-    op = lro.start(sim, "create", record["id"], NS, record["location"], sim.settings.lro_seconds)
-    return json_response(
-        public(record), status=201 if created else 200, headers=lro.headers(sim, op, version)
-    )
+    record, created = put_extension(sim, route_id(sim, route, EXTENSIONS), await read_json(request))
+    return lro_put_response(sim, record, created, version, NS)
 
 
 @handles("GET", "microsoft.compute/virtualmachines/extensions", "item", "extensions.get")
 async def extension_get(sim: Sim, request: web.Request, route: Route) -> web.Response:
-    return json_response(public(_get(sim, route, EXTENSIONS)))
+    return json_response(public(get_record(sim, route, EXTENSIONS)))
 
 
 @handles("DELETE", "microsoft.compute/virtualmachines/extensions", "item", "extensions.delete")
 async def extension_delete(sim: Sim, request: web.Request, route: Route) -> web.Response:
-    sim.store.delete(str(_rid(sim, route, EXTENSIONS)))
+    sim.store.delete(str(route_id(sim, route, EXTENSIONS)))
     return web.Response(status=200)
 
 
 @handles("DELETE", "microsoft.compute/virtualmachines", "item", "virtualMachines.delete")
 async def vm_delete(sim: Sim, request: web.Request, route: Route) -> web.Response:
     version = api_version(request)
-    record = sim.store.get(str(_rid(sim, route, VMS)))
+    record = sim.store.get(str(route_id(sim, route, VMS)))
     if record is None:
         return web.Response(status=204)
     # Azure's default: disks survive the VM, detached.
@@ -300,11 +285,3 @@ async def vm_delete(sim: Sim, request: web.Request, route: Route) -> web.Respons
     record["properties"]["provisioningState"] = "Deleting"
     op = lro.start(sim, "delete", record["id"], NS, record["location"], sim.settings.lro_seconds)
     return web.Response(status=202, headers=lro.headers(sim, op, version))
-
-
-def _get(sim: Sim, route: Route, rtype: str) -> Record:
-    rid = _rid(sim, route, rtype)
-    record = sim.store.get(str(rid))
-    if record is None:
-        raise not_found(rtype, rid.name, rid.resource_group)
-    return record
