@@ -17,6 +17,8 @@ from urllib.parse import quote
 import aiohttp
 import kopf
 
+from .session import client_session
+
 Login = Callable[[], kopf.ConnectionInfo | None]
 
 
@@ -72,11 +74,8 @@ class KubeApi:
             if info is None:
                 raise KubeApiError("no Kubernetes credentials")
             self._server = info.server
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connections,
-                                               ssl=info.as_ssl_context()),
-                headers=info.as_http_headers(), proxy=info.proxy_url,
-                trust_env=info.trust_env, timeout=aiohttp.ClientTimeout(total=30))
+            self._session = client_session(info, connections=self._connections,
+                                           timeout=aiohttp.ClientTimeout(total=30))
         return self._server, self._session
 
     async def close(self) -> None:

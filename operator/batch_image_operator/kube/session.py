@@ -10,6 +10,7 @@ connector itself stays unbounded, so an open watch never makes a patch wait.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import aiohttp
 import kopf
@@ -33,15 +34,19 @@ class RequestLimit:
             return await handler(request)
 
 
+def client_session(info: kopf.ConnectionInfo, *, connections: int,
+                   **extra: Any) -> aiohttp.ClientSession:
+    """A session with the TLS, auth, proxy and env settings Kopf derives from ``info``
+    (its own helpers, so embedded certificates work too). Call inside the event loop."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=connections, ssl=info.as_ssl_context()),
+        headers=info.as_http_headers(), proxy=info.proxy_url, trust_env=info.trust_env,
+        **extra)
+
+
 def bounded_session(info: kopf.ConnectionInfo, limit: int) -> kopf.AiohttpSession:
-    """The session Kopf would build from ``info``, plus the request bound. Call in the loop."""
-    session = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=0, ssl=info.as_ssl_context()),
-        headers=info.as_http_headers(),
-        proxy=info.proxy_url,
-        trust_env=info.trust_env,
-        middlewares=(RequestLimit(limit),),
-    )
+    """The session Kopf would build from ``info``, plus the request bound."""
+    session = client_session(info, connections=0, middlewares=(RequestLimit(limit),))
     return kopf.AiohttpSession(aiohttp_session=session, server=info.server,
                                default_namespace=info.default_namespace,
                                priority=info.priority, expiration=info.expiration)
