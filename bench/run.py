@@ -30,7 +30,6 @@ import contextlib
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -48,7 +47,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes import watch as k8s_watch
 
-from simlaunch import Emulator, run_azuresim, run_kubesim
+from simlaunch import Emulator, run_azuresim, run_kubesim, spawn_operator, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
@@ -327,19 +326,11 @@ def operator(workdir: Path, kube: Emulator, azure: Emulator, *, poll: float, dri
            "BIO_POLL_INTERVAL": str(poll), "BIO_DRIFT_INTERVAL": str(drift),
            "BIO_BLOCKED_RETRY": str(poll), "BIO_METRICS_HOST": "127.0.0.1",
            "BIO_METRICS_PORT": str(metrics_port), "BIO_HEALTH_PORT": "off"}
-    with (workdir / log).open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "batch_image_operator"], env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
+    proc = spawn_operator(env, workdir / log)
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc, timeout=30)
 
 
 def wait_operator_watching(kube: Emulator, proc: subprocess.Popen[bytes],

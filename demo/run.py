@@ -25,7 +25,7 @@ from azure.identity import ClientSecretCredential
 from azure.mgmt.batch import BatchManagementClient
 from azure.mgmt.compute import ComputeManagementClient
 
-from simlaunch import Emulator, run_azuresim, run_kubesim
+from simlaunch import Emulator, run_azuresim, run_kubesim, spawn_operator, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
@@ -66,19 +66,11 @@ def run_operator(workdir: Path, kube: Emulator, azure: Emulator) -> Iterator[Pat
         # Emulated Azure is fast; look again every second instead of every ten.
         "BIO_POLL_INTERVAL": "1", "BIO_BLOCKED_RETRY": "1", "BIO_DRIFT_INTERVAL": "60",
     }
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "batch_image_operator"], env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
+    proc = spawn_operator(env, log)
     try:
         yield log
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc, timeout=20)
 
 
 def azure_clients(azure: Emulator) -> tuple[ComputeManagementClient, BatchManagementClient]:

@@ -12,9 +12,10 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 READY_TIMEOUT = 60.0
 
@@ -71,14 +72,27 @@ def _wait_ready(proc: subprocess.Popen[str], marker: str) -> str:
     return result["url"]
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
+def stop(proc: subprocess.Popen[Any], timeout: float = 15) -> None:
+    """SIGTERM, then SIGKILL if the process has not exited within ``timeout`` seconds."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(timeout=15)
+            proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def spawn_operator(env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``python -m batch_image_operator`` with ``env``, its output in ``log`` (a process,
+    not an import: callers see the operator only as the wheel's entry point)."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "batch_image_operator"],
+            env=dict(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def _spawn(module: str, args: Sequence[str], log: Path) -> subprocess.Popen[str]:
@@ -104,7 +118,7 @@ def run_kubesim(workdir: Path, *extra: str) -> Iterator[Emulator]:
         url = _wait_ready(proc, "KUBESIM READY")
         yield Emulator("kubesim", url, proc, files={"kubeconfig": kubeconfig})
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 @contextlib.contextmanager
@@ -118,8 +132,6 @@ def run_azuresim(workdir: Path, *extra: str) -> Iterator[Emulator]:
     )
     try:
         url = _wait_ready(proc, "AZURESIM READY")
-        yield Emulator(
-            "azuresim", url, proc, files={"env": env_file}, env=read_env_file(env_file)
-        )
+        yield Emulator("azuresim", url, proc, files={"env": env_file}, env=read_env_file(env_file))
     finally:
-        _stop(proc)
+        stop(proc)

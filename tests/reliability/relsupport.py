@@ -9,7 +9,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import Emulator
+from simlaunch import spawn_operator, stop
 from support import azure_sdk, load_example
 
 WRITES = {"PUT", "PATCH", "POST", "DELETE"}
@@ -45,10 +45,7 @@ class OperatorProcess:
     def start(self) -> None:
         assert self.proc is None or self.proc.poll() is not None
         self.starts += 1
-        log = (self.workdir / f"operator-{self.starts}.log").open("wb")
-        with log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "batch_image_operator"],
-                                         env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.proc = spawn_operator(self.env, self.workdir / f"operator-{self.starts}.log")
 
     def kill9(self) -> None:
         assert self.proc is not None
@@ -56,13 +53,8 @@ class OperatorProcess:
         self.proc.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop(self.proc, timeout=20)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
