@@ -29,6 +29,17 @@ def _connection(cluster: Cluster) -> kopf.ConnectionInfo:
     )
 
 
+def _registry(cluster: Cluster) -> kopf.OperatorRegistry:
+    """A registry whose Kopf logs in to ``cluster``."""
+    registry = kopf.OperatorRegistry()
+
+    @kopf.on.login(registry=registry)
+    def login(**_: Any) -> kopf.ConnectionInfo:
+        return _connection(cluster)
+
+    return registry
+
+
 async def _await_event(
     cluster: Cluster, path: str, rv: str, predicate: Callable[[dict[str, Any]], bool]
 ) -> dict[str, Any]:
@@ -48,14 +59,10 @@ async def test_kopf_operator_lifecycle(
 ) -> None:
     # Namespaced: Kopf watches /api/v1/namespaces to find matching namespaces.
     # Cluster-wide: Kopf lists and watches /apis/kubesim.test/v1/widgets across namespaces.
-    registry = kopf.OperatorRegistry()
+    registry = _registry(cluster)
     ns = namespace
     calls: list[tuple[str, str]] = []
     updated = asyncio.Event()
-
-    @kopf.on.login(registry=registry)
-    def login(**_: Any) -> kopf.ConnectionInfo:
-        return _connection(cluster)
 
     @kopf.on.startup(registry=registry)
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -151,14 +158,10 @@ async def test_kopf_survives_closed_and_expired_watches(
     kubesim_only: Cluster, crd: str, namespace: str
 ) -> None:
     cluster = kubesim_only
-    registry = kopf.OperatorRegistry()
+    registry = _registry(cluster)
     calls: list[tuple[str, Any]] = []
     seen = asyncio.Queue[tuple[str, Any]]()
     ns = namespace
-
-    @kopf.on.login(registry=registry)
-    def login(**_: Any) -> kopf.ConnectionInfo:
-        return _connection(cluster)
 
     @kopf.on.startup(registry=registry)
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
