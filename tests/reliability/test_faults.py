@@ -178,11 +178,12 @@ def test_watch_drops_and_410_expired_converge(kubesim: Emulator, azuresim: Emula
     assert len([e for e in azure if e["operation"] == "pools.create"]) == 1
 
 
-def test_a_failed_status_write_is_not_replayed_over_a_newer_one(
+def test_refused_status_writes_are_written_again_by_the_next_pass(
         kubesim: Emulator, azuresim: Emulator, crs: CRs) -> None:
     """The API server refuses the image's first three status writes (503, as a busy
-    server does) while the image builds. The writes are retried, none is replayed over
-    a newer one, and the image ends Ready with Azure's final state."""
+    server does) while the image builds. A refused write is not taken as written: the
+    next pass writes the status again, and the image ends Ready with Azure's final state.
+    (Remembering a refused write would leave the status empty for good.)"""
     image, _ = example()
     name = image["metadata"]["name"]
     kube(kubesim, "POST", "faults", {"method": "PATCH", "count": 3, "status": 503,
