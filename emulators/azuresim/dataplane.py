@@ -7,6 +7,7 @@ every account.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -253,14 +254,23 @@ def _page(request: web.Request, items: list[Any], path: str) -> tuple[list[Any],
     return page, f"{_base(request)}{path}?{urlencode(query)}"
 
 
-async def list_nodes(sim: Sim, request: web.Request) -> web.Response:
-    _, pool = _pool(sim, request)
-    nodes = pool["sys"].get("nodes", [])
-    page, next_link = _page(request, nodes, f"/pools/{pool['name']}/nodes")
-    body: dict[str, Any] = {"value": [node_view(sim, request, pool, n) for n in page]}
+def _paged(
+    request: web.Request, items: list[Any], path: str, view: Callable[[Any], Any] | None = None
+) -> web.Response:
+    """A Batch list answer: one page of ``items`` (through ``view``) and its nextLink."""
+    page, next_link = _page(request, items, path)
+    body: dict[str, Any] = {"value": [view(i) for i in page] if view else page}
     if next_link:
         body["odata.nextLink"] = next_link
     return _json(body)
+
+
+async def list_nodes(sim: Sim, request: web.Request) -> web.Response:
+    _, pool = _pool(sim, request)
+    nodes = pool["sys"].get("nodes", [])
+    return _paged(
+        request, nodes, f"/pools/{pool['name']}/nodes", lambda n: node_view(sim, request, pool, n)
+    )
 
 
 async def get_node(sim: Sim, request: web.Request) -> web.Response:
@@ -283,20 +293,12 @@ async def node_counts(sim: Sim, request: web.Request) -> web.Response:
         values.append(
             {"poolId": pool["name"], "dedicated": counts[True], "lowPriority": counts[False]}
         )
-    page, next_link = _page(request, values, "/nodecounts")
-    body: dict[str, Any] = {"value": page}
-    if next_link:
-        body["odata.nextLink"] = next_link
-    return _json(body)
+    return _paged(request, values, "/nodecounts")
 
 
 async def supported_images(sim: Sim, request: web.Request) -> web.Response:
     _account(sim, request)
-    page, next_link = _page(request, SUPPORTED_IMAGES, "/supportedimages")
-    body: dict[str, Any] = {"value": page}
-    if next_link:
-        body["odata.nextLink"] = next_link
-    return _json(body)
+    return _paged(request, SUPPORTED_IMAGES, "/supportedimages")
 
 
 async def resize_pool(sim: Sim, request: web.Request) -> web.Response:
