@@ -389,6 +389,8 @@ def run(args: argparse.Namespace) -> Obj:
                 report["create"]["cpuSeconds"] = {
                     k: round(cpu_seconds(pid) - cpu_before[k], 1) for k, pid in procs.items()}
                 save(args.out, report)  # partial: a later phase may still time out
+                if args.create_only:
+                    return report
                 report |= steady_phase(args, azure, kube, port, n, m)
                 save(args.out, report)
                 report["driftLoadProbe"] = probe_phase(args, custom, pools_t, workdir,
@@ -643,6 +645,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds a probe pool may take to reach Azure before it is a miss")
     parser.add_argument("--workers", type=int, default=16, help="client threads creating CRs")
     parser.add_argument("--timeout", type=float, default=480, help="seconds to all Ready")
+    parser.add_argument("--create-only", action="store_true",
+                        help="stop after the create burst (for profiling; no goals, no table)")
     parser.add_argument("--workdir")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "latest.json"))
     args = parser.parse_args(argv)
@@ -650,6 +654,9 @@ def main(argv: list[str] | None = None) -> int:
         args.pools, args.images, args.drift, args.probes = 20, 4, 2.0, 10
     report = run(args)
     save(args.out, report)
+    if args.create_only:
+        print(json.dumps(report["create"], indent=2))
+        return 0
     print(table(report))
     print(f"\nreport: {args.out}")
     return 0
