@@ -11,6 +11,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import uvloop
 from aiohttp import web
 
 from .aad import Identity
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
-    return asyncio.run(serve(parse_args(argv)))
+    return uvloop.run(serve(parse_args(argv)))
 
 
 if __name__ == "__main__":

@@ -130,6 +130,7 @@ def start_resize(
                 ],
             }
         )
+    sim.allocating.add(pool["id"].lower())
     pool["sys"]["resize"] = {
         "active": True,
         "start": now,
@@ -164,6 +165,7 @@ def stop_resize(sim: Sim, pool: Record) -> None:
     pool["properties"]["allocationState"] = "Stopping"
     pool["properties"]["allocationStateTransitionTime"] = sim.clock.iso(now)
     # Stopping is brief: nodes being allocated are let go, then the pool is Steady.
+    sim.allocating.add(pool["id"].lower())
     pool["sys"]["stoppingUntil"] = now + min(
         sim.settings.lro_seconds, sim.settings.allocation_seconds
     )
@@ -172,8 +174,13 @@ def stop_resize(sim: Sim, pool: Record) -> None:
 
 
 def settle(sim: Sim) -> None:
-    for pool in sim.store.of_type(POOLS):
-        settle_pool(sim, pool)
+    for key in list(sim.allocating):
+        pool = sim.store.get(key)
+        if pool is not None:
+            settle_pool(sim, pool)
+        if pool is None or not (pool["sys"].get("stoppingUntil")
+                                or (pool["sys"].get("resize") or {}).get("active")):
+            sim.allocating.discard(key)
 
 
 def settle_pool(sim: Sim, pool: Record) -> None:

@@ -17,6 +17,9 @@ Record = dict[str, Any]
 class Store:
     def __init__(self, state_file: Path | None = None) -> None:
         self.resources: dict[str, Record] = {}
+        # lower-cased type -> key -> record: a thousand pools are not found by scanning
+        # every resource on every request.
+        self._by_type: dict[str, dict[str, Record]] = {}
         self.operations: dict[str, Record] = {}
         self.state_file = state_file
         self.dirty = False
@@ -26,28 +29,40 @@ class Store:
         return self.resources.get(resource_id.lower())
 
     def put(self, record: Record) -> None:
-        self.resources[record["id"].lower()] = record
+        key = record["id"].lower()
+        self._unindex(key)
+        self.resources[key] = record
+        self._by_type.setdefault(record["type"].lower(), {})[key] = record
         self.dirty = True
 
     def delete(self, resource_id: str) -> None:
         """Delete a resource and everything below it (pools go with their account)."""
         key = resource_id.lower()
         for other in [k for k in self.resources if k == key or k.startswith(key + "/")]:
+            self._unindex(other)
             del self.resources[other]
         self.dirty = True
+
+    def _unindex(self, key: str) -> None:
+        old = self.resources.get(key)
+        if old is not None:
+            self._by_type.get(old["type"].lower(), {}).pop(key, None)
 
     def of_type(self, resource_type: str, scope: str = "") -> list[Record]:
         """Resources of one type whose id lies under ``scope`` (sorted by id, like ARM)."""
         scope_key = scope.lower().rstrip("/") + "/"
-        wanted = resource_type.lower()
         return sorted(
             (
                 r
-                for k, r in self.resources.items()
-                if r["type"].lower() == wanted and (not scope or k.startswith(scope_key))
+                for k, r in self._by_type.get(resource_type.lower(), {}).items()
+                if not scope or k.startswith(scope_key)
             ),
             key=lambda r: str(r["id"]).lower(),
         )
+
+    def each_of_type(self, resource_type: str) -> list[Record]:
+        """Every resource of one type, in no particular order (for scans that sum)."""
+        return list(self._by_type.get(resource_type.lower(), {}).values())
 
     def touch(self) -> None:
         self.dirty = True
@@ -61,7 +76,11 @@ class Store:
         if self.state_file is None or not self.state_file.exists():
             return {}
         data: dict[str, Any] = json.loads(self.state_file.read_text())
-        self.resources = data.get("resources", {})
+        self.resources = {}
+        self._by_type = {}
+        for record in data.get("resources", {}).values():
+            self.put(record)
+        self.dirty = False
         self.operations = data.get("operations", {})
         log.info("loaded %d resources from %s", len(self.resources), self.state_file)
         return data

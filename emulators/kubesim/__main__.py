@@ -11,6 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import uvloop
 import yaml
 from aiohttp import web
 
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         level=args.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    asyncio.run(serve(args))
+    uvloop.run(serve(args))
     return 0
 
 

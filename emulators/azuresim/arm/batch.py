@@ -237,8 +237,9 @@ def _check_limits(sim: Sim, pool_id: str, image_ref: str | None, dedicated: int,
         return
     lineage = _lineage(sim, image_ref)
     total_d, total_l = dedicated, low
-    for other in sim.store.of_type(POOLS):
-        if other["id"].lower() == pool_id.lower() or not allocation.custom_image(other):
+    for other in sim.store.each_of_type(POOLS):
+        # A pool's lineage is recorded at creation iff it boots a custom image (immutable).
+        if not other["sys"].get("lineage") or other["id"].lower() == pool_id.lower():
             continue
         if lineage & set(other["sys"].get("lineage") or []):
             other_d, other_l = allocation.target(other)
