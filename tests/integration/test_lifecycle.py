@@ -85,3 +85,48 @@ def test_invalid_spec_gets_a_condition_and_no_azure_write(kubesim: Emulator,
         assert "snapshotId" in condition(bad, "SourceValid")["message"]
         assert crs.wait_event("bad-image", "InvalidSpec")["type"] == "Warning"
     assert [i.name for i in compute.images.list()] == []
+
+
+def pool_passes(metrics: str) -> float:
+    return sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+               if line.startswith('batchimage_reconciles_total{kind="BatchPool"'))
+
+
+@pytest.mark.parametrize("azuresim_speed", [("3", "0.3")])
+def test_a_pool_sleeps_until_its_image_is_ready(kubesim: Emulator, azuresim: Emulator,
+                                                crs: CRs, azuresim_speed: tuple[str, str]
+                                                ) -> None:
+    """A pool applied before its image does not poll for it (a thousand such pools would
+    be a thousand passes per poll interval): the image's changes wake it, at once."""
+    image, pool = manifests()
+    with running_operator(kubesim.url, azuresim.env, BIO_DRIFT_INTERVAL="300") as op:
+        crs.create(pool)
+        crs.wait("batchpools", POOL, has_condition("ImageResolved", "False", "ImageNotFound"))
+        crs.create(image)
+        crs.wait("managedimages", IMAGE, has_condition("Ready"))
+        # The image took 3 s to build; at a 0.3 s poll interval, polling made ~10 passes.
+        waiting = pool_passes(op.metrics())
+        crs.wait("batchpools", POOL, has_condition("Ready"), timeout=20)
+    assert waiting <= 4, f"{waiting} passes while waiting for the image"
+
+
+def test_no_bookkeeping_annotations(kubesim: Emulator, azuresim: Emulator, crs: CRs) -> None:
+    """The operator keeps Kopf's bookkeeping in memory: the objects users and Argo CD see
+    carry only their own annotations and our finalizer."""
+    image, pool = manifests()
+    pool["metadata"]["annotations"] = {"team": "render"}
+    with running_operator(kubesim.url, azuresim.env):
+        crs.create(image)
+        crs.create(pool)
+        crs.wait("batchpools", POOL, has_condition("Ready"))
+        # An edit is still noticed without the last-handled-configuration annotation.
+        crs.patch("batchpools", POOL, {"spec": {"scale": {"fixed": {
+            "targetDedicatedNodes": 2}}}})
+        done = crs.wait("batchpools", POOL, lambda o: has_condition("Ready")(o) and o.get(
+            "status", {}).get("currentDedicatedNodes") == 2)
+        image_obj = crs.wait("managedimages", IMAGE, has_condition("Ready"))
+    for obj in (done, image_obj):
+        annotations = obj["metadata"].get("annotations") or {}
+        assert not [k for k in annotations if k.startswith("batchimage.dev/")], annotations
+        assert obj["metadata"]["finalizers"] == ["batchimage.dev/finalizer"]
+    assert done["metadata"]["annotations"] == {"team": "render"}

@@ -131,3 +131,27 @@ def test_restart_picks_up_without_duplicates(kubesim: Emulator, azuresim: Emulat
     log = azure_requests(azuresim.admin_url, azuresim.ca_bundle)
     # The restarted operator found both resources: no create was issued again.
     assert [e for e in log if e["method"] == "PUT"] == []
+
+
+def test_pausing_a_pool_is_seen_at_once(kubesim: Emulator, azuresim: Emulator,
+                                        crs: CRs) -> None:
+    """Pausing and resuming are edits: neither waits for the drift check (here 300 s)."""
+    docs = example()
+    paused = {"batchimage.dev/paused": "true"}
+    with running_operator(kubesim.url, azuresim.env, BIO_DRIFT_INTERVAL="300"):
+        crs.create(docs["ManagedImage"])
+        crs.create(docs["BatchPool"])
+        crs.wait("batchpools", "render-pool", has_condition("Ready"))
+        crs.patch("batchpools", "render-pool", {"metadata": {"annotations": paused}})
+        crs.wait("batchpools", "render-pool", has_condition("Paused"), timeout=10)
+        azure_requests(azuresim.admin_url, azuresim.ca_bundle, reset=True)
+        crs.patch("batchpools", "render-pool",
+                  {"spec": {"scale": {"fixed": {"targetDedicatedNodes": 2}}}})
+        crs.wait("batchpools", "render-pool", lambda o: o["status"].get(
+            "observedGeneration") == o["metadata"]["generation"], timeout=10)
+        assert writes_to(azure_requests(azuresim.admin_url, azuresim.ca_bundle), "/pools/") \
+            == []
+        crs.patch("batchpools", "render-pool",
+                  {"metadata": {"annotations": {"batchimage.dev/paused": None}}})
+        crs.wait("batchpools", "render-pool", lambda o: has_condition("Paused", "False")(o)
+                 and o["status"].get("currentDedicatedNodes") == 2, timeout=10)

@@ -15,6 +15,7 @@ def record(level: int, msg: str) -> logging.LogRecord:
 
 @pytest.mark.parametrize("level,msg", [
     (logging.INFO, "Timer 'managedimage_timer' succeeded."),
+    (logging.INFO, "Handler 'wake_pools' succeeded."),
     (logging.ERROR, "Handler 'delete_managedimage' failed temporarily: waiting: in use"),
 ])
 def test_routine_messages_are_dropped_unless_debugging(level: int, msg: str) -> None:

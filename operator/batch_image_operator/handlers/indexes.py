@@ -23,32 +23,57 @@ ImageKey = tuple[str | None, ...]
 
 @dataclass(frozen=True)
 class PoolEntry:
-    """A BatchPool's node demand, parsed once per change (not once per pass)."""
+    """A BatchPool as the images see it, parsed once per generation (not once per event)."""
 
     namespace: str | None
     name: str
+    uid: str
+    account: ResourceId | None
     created: str
-    dedicated: int
-    low_priority: int
-    nat_port_capacity: int | None
+    # The nodes it claims; None for a spec that does not parse (it never reaches Azure).
+    dedicated: int | None = None
+    low_priority: int = 0
+    nat_port_capacity: int | None = None
 
 
-def pool_entry_of(namespace: str | None, name: str, meta: kopf.Meta, spec: kopf.Spec,
-                  default_subscription: str) -> dict[ImageKey, PoolEntry]:
-    """Indexed by image, so the limit check visits only the images, not every pool."""
+def pool_entry_of(namespace: str | None, name: str, uid: str, meta: kopf.Meta,
+                  spec: kopf.Spec, default_subscription: str) -> dict[ImageKey, PoolEntry]:
+    """Indexed by image, so the limit check visits only the images, not every pool.
+
+    A pool naming a ManagedImage is indexed under it even when the rest of its spec is
+    invalid: it may still have an Azure pool booting from that image.
+    """
+    created = str(meta.get("creationTimestamp") or "")
+    ref = ((spec.get("image") or {}).get("managedImageRef") or {}).get("name")
     try:
         parsed = parse_batch_pool(name, spec, default_subscription=default_subscription)
     except SpecInvalid:
-        return {}  # an invalid pool never reaches Azure, so it claims no nodes
+        if not isinstance(ref, str) or not ref:
+            return {}
+        return {("ref", namespace, ref): PoolEntry(namespace, name, uid,
+                                                   _account_of(spec, default_subscription),
+                                                   created)}
     if parsed.image.managed_image_ref is not None:
         key: ImageKey = ("ref", namespace, parsed.image.managed_image_ref)
     elif parsed.image.image_id is not None:
         key = ("id", str(parsed.image.image_id).lower())
     else:
         return {}  # Marketplace images carry no custom-image limit
-    me = demand(parsed, namespace, name, str(meta.get("creationTimestamp") or ""), None)
-    return {key: PoolEntry(namespace, name, me.created, me.dedicated, me.low_priority,
-                           me.nat_port_capacity)}
+    me = demand(parsed, namespace, name, created, None)
+    return {key: PoolEntry(namespace, name, uid, _account_of(spec, default_subscription),
+                           created, me.dedicated,
+                           me.low_priority, me.nat_port_capacity)}
+
+
+def _account_of(spec: kopf.Spec, default_subscription: str) -> ResourceId | None:
+    account = spec.get("account") or {}
+    try:
+        return parse_resource_id(
+            f"/subscriptions/{account.get('subscriptionId') or default_subscription}"
+            f"/resourceGroups/{account.get('resourceGroup')}/providers/Microsoft.Batch"
+            f"/batchAccounts/{account.get('name')}")
+    except InvalidResourceId:
+        return None
 
 
 def demands_sharing(lineage: frozenset[str], pool_entries: kopf.Index[ImageKey, PoolEntry],
@@ -64,33 +89,8 @@ def demands_sharing(lineage: frozenset[str], pool_entries: kopf.Index[ImageKey, 
         if theirs & lineage:
             result += [PoolDemand(e.namespace or "", e.name, e.created, theirs, e.dedicated,
                                   e.low_priority, e.nat_port_capacity)
-                       for e in pool_entries[key]]
+                       for e in pool_entries[key] if e.dedicated is not None]
     return result
-
-
-@dataclass(frozen=True)
-class PoolRef:
-    """A BatchPool naming a ManagedImage, and the Batch account it lives in."""
-
-    name: str
-    account: ResourceId | None
-
-
-def pool_refs_of(namespace: str | None, name: str, spec: kopf.Spec,
-                 default_subscription: str) -> dict[Key, PoolRef]:
-    ref = (spec.get("image") or {}).get("managedImageRef") or {}
-    image = ref.get("name")
-    if not isinstance(image, str) or not image:
-        return {}
-    account = spec.get("account") or {}
-    try:
-        account_id: ResourceId | None = parse_resource_id(
-            f"/subscriptions/{account.get('subscriptionId') or default_subscription}"
-            f"/resourceGroups/{account.get('resourceGroup')}/providers/Microsoft.Batch"
-            f"/batchAccounts/{account.get('name')}")
-    except InvalidResourceId:
-        account_id = None
-    return {(namespace, image): PoolRef(name, account_id)}
 
 
 def image_info_of(namespace: str | None, name: str, meta: kopf.Meta,
@@ -98,17 +98,23 @@ def image_info_of(namespace: str | None, name: str, meta: kopf.Meta,
     return {(namespace, name): image_info(name, meta, status)}
 
 
-def users_of(pool_refs: kopf.Index[Key, PoolRef], namespace: str | None,
+def pools_naming(pools: kopf.Index[ImageKey, PoolEntry], namespace: str | None,
+                 name: str) -> list[PoolEntry]:
+    """The BatchPools whose managedImageRef names this ManagedImage."""
+    return list(pools.get(("ref", namespace, name), []))
+
+
+def users_of(pools: kopf.Index[ImageKey, PoolEntry], namespace: str | None,
              name: str) -> list[str]:
-    return sorted({ref.name for ref in pool_refs.get((namespace, name), [])})
+    return sorted({entry.name for entry in pools_naming(pools, namespace, name)})
 
 
-def accounts_of(pool_refs: kopf.Index[Key, PoolRef], namespace: str | None, name: str,
+def accounts_of(pools: kopf.Index[ImageKey, PoolEntry], namespace: str | None, name: str,
                 configured: tuple[ResourceId, ...]) -> list[ResourceId]:
     found = {str(a).lower(): a for a in configured}
-    for ref in pool_refs.get((namespace, name), []):
-        if ref.account is not None:
-            found.setdefault(str(ref.account).lower(), ref.account)
+    for entry in pools_naming(pools, namespace, name):
+        if entry.account is not None:
+            found.setdefault(str(entry.account).lower(), entry.account)
     return list(found.values())
 
 

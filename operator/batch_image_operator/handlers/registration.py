@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import kopf
@@ -24,7 +24,7 @@ from ..config import Settings
 from ..kube.api import KubeApi, KubeApiError
 from ..kube.secrets import SecretError
 from ..kube.session import bounded_session
-from ..models.references import ImageInfo
+from ..models.references import ImageInfo, image_info
 from ..reconcilers.common import credential_outcome
 from ..reconcilers.images import ImageContext, reconcile_image, reconcile_image_deletion
 from ..reconcilers.outcome import Outcome, result_of
@@ -33,13 +33,12 @@ from .indexes import (
     ImageKey,
     Key,
     PoolEntry,
-    PoolRef,
     accounts_of,
     demands_sharing,
     image_info_of,
     lookup_image,
     pool_entry_of,
-    pool_refs_of,
+    pools_naming,
     users_of,
 )
 from .runtime import Identity, Runtime
@@ -48,21 +47,22 @@ from .status import is_paused, pause_outcome, post_events, status_changes
 FINALIZER = f"{GROUP}/finalizer"
 WAITING = "waiting: "
 IMAGES, POOLS = "managedimages", "batchpools"
+WAKE_POOLS = "wake_pools"
 KINDS = {IMAGES: "ManagedImage", POOLS: "BatchPool"}
 
 
 class _DemoteRoutine(logging.Filter):
     """Kopf logs every deliberate retry as an error (and posts it as an Error event) and
-    every timer tick at info. Our waits (blocked deletion, Azure still deleting) are
-    normal and already shown by a condition and one event, and a tick per object per
-    poll interval drowns everything else: both go to debug level.
+    every timer tick and event handler at info. Our waits (blocked deletion, Azure still
+    deleting) are normal and already shown by a condition and one event, and a line per
+    object per poll interval (or per watch event) drowns everything else: all go to debug.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         msg = str(record.msg)
         waiting = record.levelno >= logging.ERROR and f"failed temporarily: {WAITING}" in msg
-        tick = record.levelno == logging.INFO and msg.startswith("Timer ") and \
-            msg.endswith("succeeded.")
+        tick = record.levelno == logging.INFO and msg.endswith("succeeded.") and (
+            msg.startswith("Timer ") or msg.startswith(f"Handler '{WAKE_POOLS}'"))
         if waiting or tick:
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
             # The level was checked before this filter ran: drop it unless debugging.
@@ -70,11 +70,10 @@ class _DemoteRoutine(logging.Filter):
         return True
 
 
-def configure_kopf(settings: kopf.OperatorSettings) -> None:
+def configure_kopf(settings: kopf.OperatorSettings, runtime: Runtime) -> None:
     settings.persistence.finalizer = FINALIZER
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=GROUP, key="last-handled-configuration")
+    settings.persistence.progress_storage = runtime.progress
+    settings.persistence.diffbase_storage = runtime.diffbase
     # Our own events say what happened; Kopf's "handler succeeded" notes are noise.
     settings.posting.level = logging.WARNING
     logging.getLogger("kopf.objects").addFilter(_DemoteRoutine())
@@ -100,7 +99,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
     @kopf.on.startup(id="startup", registry=registry)
     async def startup(settings: kopf.OperatorSettings, logger: kopf.Logger,
                       **_: Any) -> None:
-        configure_kopf(settings)
+        configure_kopf(settings, runtime)
         runtime.kube = KubeApi(partial(kube_login, settings=settings, logger=logger),
                                runtime.settings.kube_connections)
         await runtime.start()
@@ -111,35 +110,50 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
 
     # Indexers are async so Kopf runs them inline: sync ones go through a thread pool,
     # whose hand-offs cost more than the indexing itself at a thousand objects.
-    @kopf.index(GROUP, VERSION, POOLS, id="pool_refs", registry=registry)
-    async def pool_refs(*, namespace: str | None, name: str, spec: kopf.Spec,
-                        **_: Any) -> dict[Key, PoolRef]:
-        return pool_refs_of(namespace, name, spec, settings.subscription_id)
-
-    @kopf.index(GROUP, VERSION, POOLS, id="pool_entries", registry=registry)
-    async def pool_entries(*, namespace: str | None, name: str, meta: kopf.Meta,
-                           spec: kopf.Spec, **_: Any) -> dict[ImageKey, PoolEntry]:
-        return pool_entry_of(namespace, name, meta, spec, settings.subscription_id)
+    @kopf.index(GROUP, VERSION, POOLS, id="pool_index", registry=registry)
+    async def pool_index(*, namespace: str | None, name: str, uid: str, meta: kopf.Meta,
+                         spec: kopf.Spec, memo: kopf.Memo,
+                         **_: Any) -> dict[ImageKey, PoolEntry]:
+        # Called on every event of the pool, its own status writes included; the spec
+        # only changes with the generation, so parse it once per generation.
+        generation = meta.get("generation")
+        cached = memo.get("pool_index")
+        if generation is not None and cached is not None and cached[0] == generation:
+            return cast(dict[ImageKey, PoolEntry], cached[1])
+        entry = pool_entry_of(namespace, name, uid, meta, spec, settings.subscription_id)
+        memo["pool_index"] = (generation, entry)
+        return entry
 
     @kopf.index(GROUP, VERSION, IMAGES, id="image_index", registry=registry)
     async def image_index(*, namespace: str | None, name: str, meta: kopf.Meta,
                           status: kopf.Status, **_: Any) -> dict[Key, ImageInfo]:
         return image_info_of(namespace, name, meta, status)
 
+    # Pools waiting for an image do not poll it: they sleep until it changes. Kopf runs
+    # event handlers after the indexers, so a woken pool already sees the change.
+    @kopf.on.event(GROUP, VERSION, IMAGES, id=WAKE_POOLS, registry=registry)
+    async def wake_pools(*, type: str | None, namespace: str | None, name: str, uid: str,
+                         meta: kopf.Meta, status: kopf.Status, **kwargs: Any) -> None:
+        info = None if type == "DELETED" else image_info(name, meta, status)
+        seen = None if info is None else (info.ready, info.deleting, info.effective_id)
+        if runtime.image_seen(uid, seen):
+            for entry in pools_naming(kwargs["pool_index"], namespace, name):
+                runtime.nudge(entry.uid)
+
     # --- ManagedImage -----------------------------------------------------------------
 
     def image_context(namespace: str | None, name: str, uid: str, body: kopf.Body,
-                      pool_refs: kopf.Index[Key, PoolRef]) -> ImageContext:
+                      pools: kopf.Index[ImageKey, PoolEntry]) -> ImageContext:
         return ImageContext(
-            namespace=namespace, users=users_of(pool_refs, namespace, name),
-            accounts=accounts_of(pool_refs, namespace, name, settings.batch_accounts),
+            namespace=namespace, users=users_of(pools, namespace, name),
+            accounts=accounts_of(pools, namespace, name, settings.batch_accounts),
             status=runtime.status_of(uid, body))
 
     async def image_pass(name: str, namespace: str | None, spec: kopf.Spec, body: kopf.Body,
-                         patch: kopf.Patch, uid: str, pool_refs: kopf.Index[Key, PoolRef],
+                         patch: kopf.Patch, uid: str, pools: kopf.Index[ImageKey, PoolEntry],
                          force: bool) -> None:
         async with runtime.lock(uid):
-            users = users_of(pool_refs, namespace, name)
+            users = users_of(pools, namespace, name)
             if (not force and not runtime.is_due(uid)) or runtime.held_off(uid):
                 # Between passes only the reference list can change, and it costs no Azure call.
                 status = runtime.status_of(uid, body)
@@ -148,10 +162,11 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                 return
             if await _paused(IMAGES, body, uid):
                 return
+            runtime.begin_pass(uid)
             started = time.monotonic()
             identity = await _identity(namespace)
             outcome = identity if isinstance(identity, Outcome) else await reconcile_image(
-                name, spec, image_context(namespace, name, uid, body, pool_refs),
+                name, spec, image_context(namespace, name, uid, body, pools),
                 settings=settings, gateways=identity.images)
             await _finish_pass(IMAGES, outcome, body, uid, started)
 
@@ -161,7 +176,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
     async def reconcile_managedimage(*, name: str, namespace: str | None, spec: kopf.Spec,
                                      body: kopf.Body, patch: kopf.Patch, uid: str,
                                      **kwargs: Any) -> None:
-        await image_pass(name, namespace, spec, body, patch, uid, kwargs["pool_refs"],
+        await image_pass(name, namespace, spec, body, patch, uid, kwargs["pool_index"],
                          force=True)
 
     @kopf.timer(GROUP, VERSION, IMAGES, interval=settings.poll_interval, id="managedimage_timer",
@@ -169,7 +184,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
     async def managedimage_timer(*, name: str, namespace: str | None, spec: kopf.Spec,
                                  body: kopf.Body, patch: kopf.Patch, uid: str,
                                  **kwargs: Any) -> None:
-        await image_pass(name, namespace, spec, body, patch, uid, kwargs["pool_refs"],
+        await image_pass(name, namespace, spec, body, patch, uid, kwargs["pool_index"],
                          force=False)
 
     @kopf.on.delete(GROUP, VERSION, IMAGES, id="delete_managedimage", registry=registry)
@@ -181,7 +196,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
             identity = await _identity(namespace)
             outcome = identity if isinstance(identity, Outcome) else \
                 await reconcile_image_deletion(
-                    name, spec, image_context(namespace, name, uid, body, kwargs["pool_refs"]),
+                    name, spec, image_context(namespace, name, uid, body, kwargs["pool_index"]),
                     settings=settings, gateways=identity.images)
             await _finish_deletion(IMAGES, outcome, body, uid, started)
 
@@ -195,6 +210,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                 return
             if await _paused(POOLS, body, uid):
                 return
+            runtime.begin_pass(uid)
             image_index: kopf.Index[Key, ImageInfo] = indexes["image_index"]
             ref = ((spec.get("image") or {}).get("managedImageRef") or {}).get("name")
             status = runtime.status_of(uid, body)
@@ -203,7 +219,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                 created=str(body.get("metadata", {}).get("creationTimestamp") or ""),
                 image=lookup_image(image_index, namespace, ref) if isinstance(ref, str) else None,
                 had_azure_pool=bool(status.get("resourceId")),
-                others=lambda lineage: demands_sharing(lineage, indexes["pool_entries"],
+                others=lambda lineage: demands_sharing(lineage, indexes["pool_index"],
                                                        image_index),
                 resize_attempts=int(status.get("resizeAttempts") or 0),
                 resize_wait=runtime.resize_wait(uid),

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import GROUP
 from ..azure.clients import AzureClients
 from ..azure.credentials import build_credential
 from ..azure.dataplane import BatchAccountGateway
@@ -21,6 +22,7 @@ from ..kube.secrets import SecretError, SecretReader
 from ..metrics import Metrics, MetricsServer
 from ..reconcilers.images import ImageGateways
 from ..reconcilers.pools import PoolGateways
+from .persistence import MemoryDiffBaseStorage, MemoryProgressStorage
 
 SECRET_KEYS = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")
 
@@ -57,6 +59,14 @@ class Runtime:
     _hold_until: dict[str, float] = field(default_factory=dict)
     # uid -> set when a daemon's object is rescheduled or nudged (see until_due).
     _wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
+    # uids nudged since their current pass began (see begin_pass).
+    _nudged: set[str] = field(default_factory=set)
+    # ManagedImage uid -> (ready, deleting, effective id) last seen by wake_pools.
+    _images: dict[str, tuple[bool, bool, str | None]] = field(default_factory=dict)
+    # Kopf's per-object bookkeeping (see persistence.py).
+    diffbase: MemoryDiffBaseStorage = field(default_factory=MemoryDiffBaseStorage)
+    progress: MemoryProgressStorage = field(
+        default_factory=lambda: MemoryProgressStorage(prefix=GROUP))
 
     def _identity(self, creds: CredentialSettings, env: Mapping[str, str]) -> Identity:
         credential = build_credential(creds, ca_bundle=self.settings.ca_bundle, env=env)
@@ -122,8 +132,16 @@ class Runtime:
     def is_due(self, uid: str) -> bool:
         return time.monotonic() >= self._due.get(uid, 0.0)
 
+    def begin_pass(self, uid: str) -> None:
+        """A pass starts and will see the newest indexes: earlier nudges are served."""
+        self._nudged.discard(uid)
+
     def schedule(self, uid: str, requeue: float | None) -> None:
         delay = self.settings.drift_interval if requeue is None else requeue
+        if uid in self._nudged:
+            # Nudged while this pass ran: it may have read the indexes before the change.
+            self._nudged.discard(uid)
+            delay = 0.0
         self._due[uid] = time.monotonic() + delay
         self._wake(uid)
 
@@ -166,9 +184,22 @@ class Runtime:
         return time.monotonic() < self._hold_until.get(uid, 0.0)
 
     def nudge(self, uid: str) -> None:
-        """Make the object's next timer tick (or its daemon, at once) run a full pass."""
-        self._due[uid] = 0.0
-        self._wake(uid)
+        """Make the object's next timer tick (or its daemon, at once) run a full pass.
+
+        An object not passed yet is left to its first pass (by its create or resume
+        handler); one whose pass is running gets another right after it.
+        """
+        self._nudged.add(uid)
+        if uid in self._due:
+            self._due[uid] = 0.0
+            self._wake(uid)
+
+    def image_seen(self, uid: str, state: tuple[bool, bool, str | None] | None) -> bool:
+        """Record a ManagedImage's state (None: gone); True if it differs from the last."""
+        before = self._images.pop(uid, None)
+        if state is not None:
+            self._images[uid] = state
+        return before != state
 
     def resize_wait(self, uid: str) -> float:
         return max(0.0, self._resize_after.get(uid, 0.0) - time.monotonic())
@@ -183,3 +214,6 @@ class Runtime:
         self._status.pop(uid, None)
         self._hold_until.pop(uid, None)
         self._wakeups.pop(uid, None)
+        self._nudged.discard(uid)
+        self.diffbase.forget(uid)
+        self.progress.forget(uid)

@@ -207,10 +207,11 @@ async def reconcile_pool(name: str, raw_spec: Mapping[str, Any], ctx: PoolContex
         if image_ref is None:
             # Mirror an existing pool, but never create one without an image.
             mirrored = await gw.pools.get(spec.resource_id) if ctx.had_azure_pool else None
+            # No polling for the image: the operator wakes this pool when it changes.
             return Outcome(status=_status(spec, mirrored, None),
                            conditions=[resolved, Condition("Ready", FALSE, resolved.reason,
                                                            resolved.message)],
-                           requeue=settings.poll_interval)
+                           requeue=settings.drift_interval)
         out, allowed = _guard(spec, name, ctx, settings, resolved)
         if not allowed:
             return out

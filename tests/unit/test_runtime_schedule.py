@@ -1,0 +1,53 @@
+"""When an object's next pass is due: nudges never lost, never doubled."""
+
+from __future__ import annotations
+
+import time
+
+from batch_image_operator.config import Settings
+from batch_image_operator.handlers.runtime import Runtime
+
+DRIFT = 300.0
+SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
+
+
+def runtime() -> Runtime:
+    return Runtime(Settings.from_env({"AZURE_SUBSCRIPTION_ID": SUB,
+                                      "BIO_DRIFT_INTERVAL": str(DRIFT)}), {})
+
+
+def test_a_nudge_makes_a_passed_object_due_at_once() -> None:
+    rt = runtime()
+    rt.begin_pass("u")
+    rt.schedule("u", None)
+    assert not rt.is_due("u")
+    rt.nudge("u")
+    assert rt.is_due("u")
+
+
+def test_a_nudge_during_a_pass_gets_another_pass_after_it() -> None:
+    """The running pass may have read the indexes before the change that nudged it."""
+    rt = runtime()
+    rt.begin_pass("u")
+    rt.nudge("u")
+    rt.schedule("u", None)  # the pass ends, asking for the drift interval
+    assert rt.is_due("u")
+
+
+def test_a_nudge_before_a_pass_is_served_by_it() -> None:
+    rt = runtime()
+    rt.nudge("u")
+    assert "u" not in rt._due  # not passed yet: its create or resume handler passes it
+    rt.begin_pass("u")
+    rt.schedule("u", None)
+    assert not rt.is_due("u")
+    assert rt._due["u"] > time.monotonic() + DRIFT - 5
+
+
+def test_image_changes_are_reported_once() -> None:
+    rt = runtime()
+    assert rt.image_seen("i", (False, False, None))  # first sight
+    assert not rt.image_seen("i", (False, False, None))
+    assert rt.image_seen("i", (True, False, "/img"))
+    assert rt.image_seen("i", None)  # gone
+    assert not rt.image_seen("i", None)
