@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     register(registry, settings, dict(os.environ), kube_login=kube_login)
 
     namespaces = list(settings.namespaces)
+    _tune_gc()
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(kopf.operator(
             registry=registry,
@@ -60,6 +62,15 @@ def main(argv: list[str] | None = None) -> int:
                                if settings.health_port is not None else None),
         ))
     return 0
+
+
+def _tune_gc() -> None:
+    """Fewer and shorter full collections. With a thousand objects' bodies in memory each
+    one stops the event loop for 0.1-0.3 s: 2 s of a 1,000-pool burst, measured. Startup's
+    objects (Kopf, the Azure SDKs) never become garbage, so they leave the scans; the
+    young generation is collected less often (refcounting frees most garbage anyway)."""
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
