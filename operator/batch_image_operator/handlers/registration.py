@@ -42,7 +42,7 @@ from .indexes import (
     users_of,
 )
 from .runtime import Identity, Runtime
-from .status import is_paused, pause_outcome, post_events, status_changes
+from .status import events_to_post, is_paused, pause_outcome, post_events, status_changes
 
 FINALIZER = f"{GROUP}/finalizer"
 WAITING = "waiting: "
@@ -288,10 +288,12 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
 
     async def _apply(plural: str, outcome: Outcome, body: kopf.Body, uid: str) -> None:
         status = runtime.status_of(uid, body)
-        changes, conditions_changed = status_changes(
+        changes, _ = status_changes(
             outcome, generation=body.get("metadata", {}).get("generation"), status=status)
         await _write(plural, body, uid, status, changes)
-        post_events(outcome, body, conditions_changed=conditions_changed)
+        events, warned = events_to_post(outcome, runtime.warned(uid))
+        runtime.remember_warned(uid, warned)
+        post_events(events, body)
 
     async def _paused(plural: str, body: kopf.Body, uid: str) -> bool:
         """`batchimage.dev/paused: "true"` stops Azure calls (not deletion) until removed."""

@@ -59,6 +59,8 @@ class Runtime:
     _hold_until: dict[str, float] = field(default_factory=dict)
     # uid -> set when a daemon's object is rescheduled or nudged (see until_due).
     _wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
+    # uid -> the warnings last posted for it (see status.events_to_post).
+    _warned: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
     # uids nudged since their current pass began (see begin_pass).
     _nudged: set[str] = field(default_factory=set)
     # ManagedImage uid -> (ready, deleting, effective id) last seen by wake_pools.
@@ -176,6 +178,15 @@ class Runtime:
     def remember_status(self, uid: str, status: dict[str, Any]) -> None:
         self._status[uid] = status
 
+    def warned(self, uid: str) -> frozenset[tuple[str, str]]:
+        return self._warned.get(uid, frozenset())
+
+    def remember_warned(self, uid: str, warned: frozenset[tuple[str, str]]) -> None:
+        if warned:
+            self._warned[uid] = warned
+        else:
+            self._warned.pop(uid, None)
+
     def hold_off(self, uid: str, seconds: float) -> None:
         self._hold_until[uid] = time.monotonic() + seconds
 
@@ -215,5 +226,6 @@ class Runtime:
         self._hold_until.pop(uid, None)
         self._wakeups.pop(uid, None)
         self._nudged.discard(uid)
+        self._warned.pop(uid, None)
         self.diffbase.forget(uid)
         self.progress.forget(uid)

@@ -44,11 +44,23 @@ def status_changes(outcome: Outcome, *, generation: int | None,
     return changes, conditions_changed
 
 
-def post_events(outcome: Outcome, body: kopf.Body, *, conditions_changed: bool) -> None:
-    for event in outcome.events:
-        # Warnings repeat a condition; post them once per change, not once per pass.
-        if event.type == "Warning" and not conditions_changed:
-            continue
+Warned = frozenset[tuple[str, str]]
+
+
+def events_to_post(outcome: Outcome, warned: Warned) -> tuple[list[Event], Warned]:
+    """The events to post, and the warnings the object now stands warned of.
+
+    Normal events report an action, so each is posted. A warning describes a state that
+    passes keep finding (a limit, a shared image): it is posted when it first appears or
+    its message changes, not once per pass; gone and back, it is posted again.
+    """
+    now = frozenset((e.reason, e.message) for e in outcome.events if e.type == "Warning")
+    return [e for e in outcome.events
+            if e.type != "Warning" or (e.reason, e.message) not in warned], now
+
+
+def post_events(events: list[Event], body: kopf.Body) -> None:
+    for event in events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
 
 
