@@ -102,7 +102,11 @@ class Api:
                 rt.kind, rt.group, name, [errors.invalid_value("metadata.name", name, detail)]
             )
 
-    def _check_body(self, rt: ResourceType, body: Any, namespace: str | None) -> Obj:
+    def _check_body(
+        self, rt: ResourceType, body: Any, namespace: str | None, *, owned: bool = False
+    ) -> Obj:
+        """Check and normalise a request body; ``owned``: a fresh object nobody else holds
+        (a patch result), so no defensive copy."""
         if not isinstance(body, dict):
             raise errors.bad_request("the body of the request was in an unknown format")
         api_version = body.get("apiVersion")
@@ -116,7 +120,8 @@ class Api:
             raise errors.bad_request(
                 f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})"
             )
-        body = copy.deepcopy(body)
+        if not owned:
+            body = copy.deepcopy(body)
         meta = body.get("metadata")
         if meta is None:
             meta = body["metadata"] = {}
@@ -356,13 +361,9 @@ class Api:
         if self._content(obj, rt) != self._content(old, rt):
             meta["generation"] = int(old_meta.get("generation", 1)) + 1
 
-        comparable_old = copy.deepcopy(old)
-        comparable_old["metadata"].pop("resourceVersion", None)
-        comparable_new = copy.deepcopy(obj)
-        comparable_new["metadata"].pop("resourceVersion", None)
         if opts.dry_run:
             return self._out(rt, obj)
-        if comparable_old == comparable_new:
+        if _same_but_version(old, obj):
             return self._out(rt, old)  # no-op writes keep the resourceVersion, as etcd does
         if deleting and not finalizers:
             stored = self.store.put(rt.store_key, obj, old)
@@ -389,7 +390,8 @@ class Api:
         if old is None:
             raise errors.not_found(rt.plural, rt.group, name)
         body = _decode_json(raw)
-        current = self._out(rt, copy.deepcopy(old))
+        # Every patch function copies what it patches: the stored object stays untouched.
+        current = {**old, "apiVersion": rt.api_version, "kind": rt.kind}
         if ctype == "application/json-patch+json":
             result = patch.json_patch(current, body)
         elif ctype == "application/merge-patch+json":
@@ -410,7 +412,7 @@ class Api:
         if patched_rv and patched_rv != old["metadata"]["resourceVersion"]:
             raise errors.conflict(rt.plural, rt.group, name)
         result_meta["name"] = name
-        obj = self._check_body(rt, result, namespace)
+        obj = self._check_body(rt, result, namespace, owned=True)
         return self._write(rt, old, obj, opts, subresource)
 
     def _apply(
@@ -754,3 +756,22 @@ def _drop_nulls(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
     return value
+
+
+def _same_but_version(old: Obj, new: Obj) -> bool:
+    """Equal apart from metadata.resourceVersion (a no-op write), without copying either."""
+    if old.keys() != new.keys():
+        return False
+    for key, value in old.items():
+        if key != "metadata":
+            if value != new[key]:
+                return False
+            continue
+        other = new[key]
+        names = (set(value) | set(other)) - {"resourceVersion"}
+        if any(value.get(n, _MISSING) != other.get(n, _MISSING) for n in names):
+            return False
+    return True
+
+
+_MISSING = object()
