@@ -46,8 +46,17 @@ def test_a_nudge_before_a_pass_is_served_by_it() -> None:
 
 def test_image_changes_are_reported_once() -> None:
     rt = runtime()
-    assert rt.image_seen("i", (False, False, None))  # first sight
-    assert not rt.image_seen("i", (False, False, None))
-    assert rt.image_seen("i", (True, False, "/img"))
-    assert rt.image_seen("i", None)  # gone
-    assert not rt.image_seen("i", None)
+    assert rt.image_seen("i", (False, False, None)) == (True, True)  # first sight
+    assert rt.image_seen("i", (False, False, None)) == (False, False)
+    assert rt.image_seen("i", (True, False, "/img")) == (False, True)
+    assert rt.image_seen("i", None) == (False, True)  # gone
+    assert rt.image_seen("i", None) == (True, False)
+
+
+def test_a_pool_is_waiting_while_its_image_is_unresolved() -> None:
+    rt = runtime()
+    assert not rt.waiting_for_image("p")  # never passed
+    rt.remember_status("p", {"conditions": [{"type": "ImageResolved", "status": "False"}]})
+    assert rt.waiting_for_image("p")
+    rt.remember_status("p", {"conditions": [{"type": "ImageResolved", "status": "True"}]})
+    assert not rt.waiting_for_image("p")

@@ -130,15 +130,19 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
         return image_info_of(namespace, name, meta, status)
 
     # Pools waiting for an image do not poll it: they sleep until it changes. Kopf runs
-    # event handlers after the indexers, so a woken pool already sees the change.
+    # event handlers after the indexers, so a woken pool already sees the change. An
+    # image seen for the first time (created, or listed after a restart) wakes only the
+    # pools already waiting for it: after a restart every pool has its own first pass.
     @kopf.on.event(GROUP, VERSION, IMAGES, id=WAKE_POOLS, registry=registry)
     async def wake_pools(*, type: str | None, namespace: str | None, name: str, uid: str,
                          meta: kopf.Meta, status: kopf.Status, **kwargs: Any) -> None:
         info = None if type == "DELETED" else image_info(name, meta, status)
         seen = None if info is None else (info.ready, info.deleting, info.effective_id)
-        if runtime.image_seen(uid, seen):
+        first, changed = runtime.image_seen(uid, seen)
+        if changed:
             for entry in pools_naming(kwargs["pool_index"], namespace, name):
-                runtime.nudge(entry.uid)
+                if not first or runtime.waiting_for_image(entry.uid):
+                    runtime.nudge(entry.uid)
 
     # --- ManagedImage -----------------------------------------------------------------
 

@@ -205,12 +205,21 @@ class Runtime:
             self._due[uid] = 0.0
             self._wake(uid)
 
-    def image_seen(self, uid: str, state: tuple[bool, bool, str | None] | None) -> bool:
-        """Record a ManagedImage's state (None: gone); True if it differs from the last."""
+    def image_seen(self, uid: str, state: tuple[bool, bool, str | None] | None
+                   ) -> tuple[bool, bool]:
+        """Record a ManagedImage's state (None: gone): (first sight, changed)."""
+        first = uid not in self._images
         before = self._images.pop(uid, None)
         if state is not None:
             self._images[uid] = state
-        return before != state
+        return first, before != state
+
+    def waiting_for_image(self, uid: str) -> bool:
+        """The object's last pass found its image missing or not Ready."""
+        for cond in self._status.get(uid, {}).get("conditions") or []:
+            if cond.get("type") == "ImageResolved":
+                return bool(cond.get("status") == "False")
+        return False
 
     def resize_wait(self, uid: str) -> float:
         return max(0.0, self._resize_after.get(uid, 0.0) - time.monotonic())
