@@ -16,6 +16,9 @@ from azure.mgmt.compute.aio import ComputeManagementClient
 from ..config import Settings
 from .observe import ObservePolicy
 
+# The Batch data-plane REST version, pinned: the node-count pages are read as raw JSON.
+BATCH_DATA_API_VERSION = "2025-06-01"
+
 log = logging.getLogger(__name__)
 
 
@@ -78,7 +81,8 @@ class AzureClients:
             kwargs = self._common()
             for key in ("base_url", "credential_scopes"):
                 kwargs.pop(key)  # the data plane has its own audience (batch.core.windows.net)
-            client = BatchClient(endpoint, self._credential, **kwargs)
+            client = BatchClient(endpoint, self._credential,
+                                 api_version=BATCH_DATA_API_VERSION, **kwargs)
             self._batch_data[endpoint] = client
         return client
 
