@@ -71,9 +71,11 @@ class Store:
         return self.rv
 
     def put(self, key: Key, obj: Obj, old: Obj | None) -> Obj:
-        """Store ``obj`` with a fresh resourceVersion; emit ADDED or MODIFIED."""
+        """Store ``obj`` with a fresh resourceVersion; emit ADDED or MODIFIED.
+
+        The store takes ``obj`` over (every caller built it for this write); the caller
+        gets a copy back."""
         rv = self._bump()
-        obj = copy.deepcopy(obj)
         obj["metadata"]["resourceVersion"] = str(rv)
         meta = obj["metadata"]
         self._objects.setdefault(key, {})[(meta.get("namespace", ""), meta["name"])] = obj
