@@ -1,4 +1,5 @@
-"""Routine Kopf messages (timer ticks, our deliberate waits) stay out of a normal log."""
+"""Routine Kopf messages (an event handler's runs, our deliberate waits) stay out of a
+normal log."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ def record(level: int, msg: str) -> logging.LogRecord:
 
 
 @pytest.mark.parametrize("level,msg", [
-    (logging.INFO, "Timer 'managedimage_timer' succeeded."),
     (logging.INFO, "Handler 'wake_pools' succeeded."),
     (logging.ERROR, "Handler 'delete_managedimage' failed temporarily: waiting: in use"),
 ])

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+
+import pytest
 
 from batch_image_operator.config import Settings
 from batch_image_operator.handlers.runtime import Runtime
@@ -60,3 +63,15 @@ def test_a_pool_is_waiting_while_its_image_is_unresolved() -> None:
     assert rt.waiting_for_image("p")
     rt.remember_status("p", {"conditions": [{"type": "ImageResolved", "status": "True"}]})
     assert not rt.waiting_for_image("p")
+
+
+async def test_a_bounded_sleep_ends_early_only_after_the_first_pass() -> None:
+    """An image's daemon wakes each poll interval for `usedBy`, but never runs ahead of
+    the object's first pass (its create or resume handler makes that one)."""
+    rt = runtime()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(rt.until_due("i", at_most=0.01), 0.2)
+    rt.begin_pass("i")
+    rt.schedule("i", None)  # next pass in DRIFT seconds
+    await asyncio.wait_for(rt.until_due("i", at_most=0.01), 5)
+    assert not rt.is_due("i")

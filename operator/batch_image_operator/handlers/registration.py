@@ -1,10 +1,9 @@
 """Wire Kopf to the reconcilers. Registered at startup, so nothing reads the env at import.
 
-Each kind gets: create/update/resume handlers that run one reconcile pass, something
+Each kind gets: create/update/resume handlers that run one reconcile pass, a daemon
 that runs the next pass when it is due (operation in flight, or drift check) and a
-delete handler. For a ManagedImage that is a timer, which also keeps `usedBy` in step
-with its pools; for the many BatchPools, a daemon that sleeps until the pass is due.
-Passes for one object are serialised by a per-object lock.
+delete handler. A ManagedImage's daemon also wakes each poll interval to keep `usedBy`
+in step with its pools. Passes for one object are serialised by a per-object lock.
 """
 
 from __future__ import annotations
@@ -53,16 +52,15 @@ KINDS = {IMAGES: "ManagedImage", POOLS: "BatchPool"}
 
 class _DemoteRoutine(logging.Filter):
     """Kopf logs every deliberate retry as an error (and posts it as an Error event) and
-    every timer tick and event handler at info. Our waits (blocked deletion, Azure still
+    every run of an event handler at info. Our waits (blocked deletion, Azure still
     deleting) are normal and already shown by a condition and one event, and a line per
-    object per poll interval (or per watch event) drowns everything else: all go to debug.
+    image event drowns everything else: both go to debug.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         msg = str(record.msg)
         waiting = record.levelno >= logging.ERROR and f"failed temporarily: {WAITING}" in msg
-        tick = record.levelno == logging.INFO and msg.endswith("succeeded.") and (
-            msg.startswith("Timer ") or msg.startswith(f"Handler '{WAKE_POOLS}'"))
+        tick = record.levelno == logging.INFO and msg == f"Handler '{WAKE_POOLS}' succeeded."
         if waiting or tick:
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
             # The level was checked before this filter ran: drop it unless debugging.
@@ -183,13 +181,21 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
         await image_pass(name, namespace, spec, body, patch, uid, kwargs["pool_index"],
                          force=True)
 
-    @kopf.timer(GROUP, VERSION, IMAGES, interval=settings.poll_interval, id="managedimage_timer",
-                registry=registry)
-    async def managedimage_timer(*, name: str, namespace: str | None, spec: kopf.Spec,
-                                 body: kopf.Body, patch: kopf.Patch, uid: str,
-                                 **kwargs: Any) -> None:
-        await image_pass(name, namespace, spec, body, patch, uid, kwargs["pool_index"],
-                         force=False)
+    # A daemon, like the pools': it wakes when a pass is due (an image's LRO is polled on
+    # time, not at the next timer tick: the pools are waiting for it) and at least once
+    # per poll interval to keep `usedBy` in step with the pools naming it.
+    @kopf.daemon(GROUP, VERSION, IMAGES, id="managedimage_daemon", cancellation_timeout=10.0,
+                 registry=registry)
+    async def managedimage_daemon(*, name: str, namespace: str | None, spec: kopf.Spec,
+                                  body: kopf.Body, patch: kopf.Patch, uid: str,
+                                  stopped: kopf.DaemonStopped, **kwargs: Any) -> None:
+        while not stopped:
+            try:
+                await runtime.until_due(uid, at_most=settings.poll_interval)
+            except asyncio.CancelledError:
+                return  # stopped while asleep (deletion, exit): a normal end, not an error
+            await image_pass(name, namespace, spec, body, patch, uid, kwargs["pool_index"],
+                             force=False)
 
     @kopf.on.delete(GROUP, VERSION, IMAGES, id="delete_managedimage", registry=registry)
     async def delete_managedimage(*, name: str, namespace: str | None, spec: kopf.Spec,

@@ -48,10 +48,10 @@ class Runtime:
     _identities: dict[str, Identity] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)
     metrics_server: MetricsServer | None = None
-    # uid -> monotonic time of the next reconcile pass the timer should make.
+    # uid -> monotonic time of the next reconcile pass the daemon should make.
     _due: dict[str, float] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
-    # uid -> the status this process last wrote (newer than a timer tick's body).
+    # uid -> the status this process last wrote (newer than a daemon's body may be).
     _status: dict[str, dict[str, Any]] = field(default_factory=dict)
     # uid -> monotonic time before which no further resize is re-issued (backoff).
     _resize_after: dict[str, float] = field(default_factory=dict)
@@ -152,19 +152,23 @@ class Runtime:
         if event is not None:
             event.set()
 
-    async def until_due(self, uid: str) -> None:
-        """Sleep until the object's next pass is due and no Retry-After holds it.
+    async def until_due(self, uid: str, at_most: float | None = None) -> None:
+        """Sleep until the object's next pass is due and no Retry-After holds it, or (once
+        it has had a first pass) for ``at_most`` seconds, whichever comes first.
 
         Waits for the first pass (by a create/update/resume handler) to schedule one, so
         a new object is not passed twice; ``schedule`` and ``nudge`` wake it early.
         """
         event = self._wakeups.setdefault(uid, asyncio.Event())
+        deadline = None if at_most is None else time.monotonic() + at_most
         while True:
             event.clear()
             if uid not in self._due:
                 await event.wait()
                 continue
             at = max(self._due[uid], self._hold_until.get(uid, 0.0))
+            if deadline is not None:
+                at = min(at, deadline)
             delay = at - time.monotonic()
             if delay <= 0:
                 return
@@ -191,11 +195,11 @@ class Runtime:
         self._hold_until[uid] = time.monotonic() + seconds
 
     def held_off(self, uid: str) -> bool:
-        """Within a Retry-After Azure gave this object: even an edit waits for the timer."""
+        """Within a Retry-After Azure gave this object: even an edit waits for the daemon."""
         return time.monotonic() < self._hold_until.get(uid, 0.0)
 
     def nudge(self, uid: str) -> None:
-        """Make the object's next timer tick (or its daemon, at once) run a full pass.
+        """Make the object's daemon run a full pass at once.
 
         An object not passed yet is left to its first pass (by its create or resume
         handler); one whose pass is running gets another right after it.
