@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any, cast
 
@@ -189,13 +189,9 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
     async def managedimage_daemon(*, name: str, namespace: str | None, spec: kopf.Spec,
                                   body: kopf.Body, patch: kopf.Patch, uid: str,
                                   stopped: kopf.DaemonStopped, **kwargs: Any) -> None:
-        while not stopped:
-            try:
-                await runtime.until_due(uid, at_most=settings.poll_interval)
-            except asyncio.CancelledError:
-                return  # stopped while asleep (deletion, exit): a normal end, not an error
-            await image_pass(name, namespace, spec, body, patch, uid, kwargs["pool_index"],
-                             force=False)
+        await _passes_when_due(uid, stopped, lambda: image_pass(
+            name, namespace, spec, body, patch, uid, kwargs["pool_index"], force=False),
+            at_most=settings.poll_interval)
 
     @kopf.on.delete(GROUP, VERSION, IMAGES, id="delete_managedimage", registry=registry)
     async def delete_managedimage(*, name: str, namespace: str | None, spec: kopf.Spec,
@@ -257,12 +253,8 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
     async def batchpool_daemon(*, name: str, namespace: str | None, spec: kopf.Spec,
                                body: kopf.Body, patch: kopf.Patch, uid: str,
                                stopped: kopf.DaemonStopped, **kwargs: Any) -> None:
-        while not stopped:
-            try:
-                await runtime.until_due(uid)
-            except asyncio.CancelledError:
-                return  # stopped while asleep (deletion, exit): a normal end, not an error
-            await pool_pass(name, namespace, spec, body, patch, uid, kwargs, force=False)
+        await _passes_when_due(uid, stopped, lambda: pool_pass(
+            name, namespace, spec, body, patch, uid, kwargs, force=False))
 
     @kopf.on.delete(GROUP, VERSION, POOLS, id="delete_batchpool", registry=registry)
     async def delete_batchpool(*, name: str, namespace: str | None, spec: kopf.Spec,
@@ -274,6 +266,17 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                 await reconcile_pool_deletion(name, spec, settings=settings,
                                               pools=identity.pools.pools)
             await _finish_deletion(POOLS, outcome, body, uid, started)
+
+    async def _passes_when_due(uid: str, stopped: kopf.DaemonStopped,
+                               run_pass: Callable[[], Awaitable[None]],
+                               at_most: float | None = None) -> None:
+        """A daemon's life: sleep until the object's next pass is due, make it, repeat."""
+        while not stopped:
+            try:
+                await runtime.until_due(uid, at_most)
+            except asyncio.CancelledError:
+                return  # stopped while asleep (deletion, exit): a normal end, not an error
+            await run_pass()
 
     async def _identity(namespace: str | None) -> Identity | Outcome:
         try:
