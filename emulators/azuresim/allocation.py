@@ -130,7 +130,7 @@ def start_resize(
                 ],
             }
         )
-    sim.allocating.add(pool["id"].lower())
+    sim.allocating[pool["id"].lower()] = 0.0  # settle it on the next request
     pool["sys"]["resize"] = {
         "active": True,
         "start": now,
@@ -165,7 +165,7 @@ def stop_resize(sim: Sim, pool: Record) -> None:
     pool["properties"]["allocationState"] = "Stopping"
     pool["properties"]["allocationStateTransitionTime"] = sim.clock.iso(now)
     # Stopping is brief: nodes being allocated are let go, then the pool is Steady.
-    sim.allocating.add(pool["id"].lower())
+    sim.allocating[pool["id"].lower()] = 0.0
     pool["sys"]["stoppingUntil"] = now + min(
         sim.settings.lro_seconds, sim.settings.allocation_seconds
     )
@@ -174,13 +174,35 @@ def stop_resize(sim: Sim, pool: Record) -> None:
 
 
 def settle(sim: Sim) -> None:
+    now = sim.clock.now()
     for key in list(sim.allocating):
         pool = sim.store.get(key)
+        if pool is not None and now < sim.allocating[key]:
+            continue  # nothing about it can have changed yet
         if pool is not None:
             settle_pool(sim, pool)
         if pool is None or not (pool["sys"].get("stoppingUntil")
                                 or (pool["sys"].get("resize") or {}).get("active")):
-            sim.allocating.discard(key)
+            del sim.allocating[key]
+        else:
+            sim.allocating[key] = next_change(pool)
+
+
+def next_change(pool: Record) -> float:
+    """When the pool's state next changes on its own: its next node count step, the end
+    of its resize, or the end of its stop (settling earlier changes nothing)."""
+    sys = pool["sys"]
+    times = [sys["stoppingUntil"]] if sys.get("stoppingUntil") is not None else []
+    resize = sys.get("resize")
+    if resize and resize["active"]:
+        span = max(resize["end"] - resize["start"], 1e-9)
+        times.append(resize["end"])
+        for start, final, now_at in zip(resize["from"], resize["final"], current(pool),
+                                        strict=True):
+            steps, done = abs(final - start), abs(now_at - start)
+            if done < steps:
+                times.append(resize["start"] + span * (done + 1) / steps)
+    return min(times, default=0.0)
 
 
 def settle_pool(sim: Sim, pool: Record) -> None:

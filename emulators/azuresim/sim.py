@@ -47,8 +47,9 @@ class Sim:
         self.store = Store(settings.state_file)
         self.stats = Stats()
         self.faults = Faults()
-        # Pool ids with a timed transition under way (resize, stop): all settle visits.
-        self.allocating: set[str] = set()
+        # Pool id -> when its timed transition (resize, stop) next changes it: all that
+        # settle visits, and only once that time has come.
+        self.allocating: dict[str, float] = {}
         self.base_url = ""
         self.issuer: TokenIssuer | None = None
 
@@ -65,7 +66,7 @@ class Sim:
     # Persistence -----------------------------------------------------------------------
     def load(self) -> None:
         extra = self.store.load()
-        self.allocating = {p["id"].lower() for p in self.store.each_of_type(allocation.POOLS)}
+        self.allocating = {p["id"].lower(): 0.0 for p in self.store.each_of_type(allocation.POOLS)}
         self.clock.offset = float(extra.get("clockOffset", 0.0))
         # Keep the signing key so tokens clients cached survive a restart.
         if self.issuer is not None and extra.get("tokenKey"):
