@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from .conditions import is_true
@@ -24,9 +25,11 @@ class ImageInfo:
         """Pools use the gallery version when the image is published (the guide prefers it)."""
         return self.gallery_image_version_id or self.image_id
 
-    @property
+    @cached_property
     def lineage(self) -> frozenset[str]:
-        """Everything that makes two pools count against the same custom-image limit."""
+        """Everything that makes two pools count against the same custom-image limit.
+
+        Cached: every pool's limit check asks each image in the index for it."""
         ids = (self.image_id, self.gallery_image_version_id, *self.snapshot_ids)
         return frozenset(i.lower() for i in ids if i)
 
