@@ -3,7 +3,7 @@
 By default Kopf writes two things into each object's annotations: the spec it last
 handled (to detect changes) and each handler's progress (plus a marker annotation the
 first time). Each is one more PATCH per object, and one more watch event that Kopf then
-processes in full: at a thousand pools, a sixth of the operator's work.
+processes in full: one of a new pool's six watch events went to it.
 
 Neither needs to outlive the process here. Our passes reconcile from the whole spec and
 never read Kopf's diff; after a restart Kopf finds nothing stored and reports a create
@@ -51,8 +51,9 @@ class MemoryDiffBaseStorage(kopf.DiffBaseStorage):
               extra_fields: Iterable[Any] | None = None) -> kopf.BodyEssence:
         """The spec (and any other top-level field), labels and the user's annotations.
 
-        Kopf's own essence drops every annotation under our prefix, `paused` included,
-        so pausing or resuming a pool went unnoticed until its next drift check.
+        With Kopf's annotation storages every annotation under our prefix, `paused`
+        included, was cleared from the essence, so pausing or resuming a pool went
+        unnoticed until its next drift check.
         """
         if extra_fields:
             return super().build(body=body, extra_fields=extra_fields)
