@@ -9,6 +9,7 @@ import pytest
 
 from batch_image_operator.config import Settings
 from batch_image_operator.handlers.runtime import Runtime
+from batch_image_operator.models.references import ImageInfo
 
 DRIFT = 300.0
 SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
@@ -47,22 +48,50 @@ def test_a_nudge_before_a_pass_is_served_by_it() -> None:
     assert rt._due["u"] > time.monotonic() + DRIFT - 5
 
 
-def test_image_changes_are_reported_once() -> None:
-    rt = runtime()
-    assert rt.image_seen("i", (False, False, None)) == (True, True)  # first sight
-    assert rt.image_seen("i", (False, False, None)) == (False, False)
-    assert rt.image_seen("i", (True, False, "/img")) == (False, True)
-    assert rt.image_seen("i", None) == (False, True)  # gone
-    assert rt.image_seen("i", None) == (True, False)
+def image(ready: bool, effective_id: str | None = None) -> ImageInfo:
+    return ImageInfo("img", "i", ready, False, effective_id, None)
 
 
-def test_a_pool_is_waiting_while_its_image_is_unresolved() -> None:
+def passed(rt: Runtime, uid: str, image_resolved: str) -> None:
+    """``uid`` had a pass that found its image resolved (True) or not (False)."""
+    rt.begin_pass(uid)
+    rt.remember_status(uid, {"conditions": [{"type": "ImageResolved",
+                                             "status": image_resolved}]})
+    rt.schedule(uid, None)
+
+
+def woken(rt: Runtime, *uids: str) -> list[bool]:
+    found = [rt.is_due(uid) for uid in uids]
+    for uid in uids:
+        rt.begin_pass(uid)
+        rt.schedule(uid, None)
+    return found
+
+
+def test_an_image_change_wakes_the_pools_naming_it_once() -> None:
     rt = runtime()
-    assert not rt.waiting_for_image("p")  # never passed
-    rt.remember_status("p", {"conditions": [{"type": "ImageResolved", "status": "False"}]})
-    assert rt.waiting_for_image("p")
-    rt.remember_status("p", {"conditions": [{"type": "ImageResolved", "status": "True"}]})
-    assert not rt.waiting_for_image("p")
+    passed(rt, "p", "True")
+    rt.image_changed("i", image(False), ["p"])
+    assert woken(rt, "p") == [False]  # first sight: p was not waiting
+    rt.image_changed("i", image(False), ["p"])
+    assert woken(rt, "p") == [False]  # nothing changed
+    rt.image_changed("i", image(True, "/img"), ["p"])
+    assert woken(rt, "p") == [True]
+    rt.image_changed("i", None, ["p"])  # gone
+    assert woken(rt, "p") == [True]
+    rt.image_changed("i", None, ["p"])
+    assert woken(rt, "p") == [False]
+
+
+def test_an_image_seen_first_wakes_only_the_pools_waiting_for_it() -> None:
+    """After a restart every image is seen for the first time; waking every pool then
+    would pass each twice (its resume pass is already coming)."""
+    rt = runtime()
+    passed(rt, "waiting", "False")
+    passed(rt, "resolved", "True")
+    rt.image_changed("i", image(True, "/img"), ["waiting", "resolved", "never-passed"])
+    assert woken(rt, "waiting", "resolved") == [True, False]
+    assert "never-passed" not in rt._due  # its own first pass comes from its handler
 
 
 async def test_a_bounded_sleep_ends_early_only_after_the_first_pass() -> None:

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import aiohttp
 import kopf
@@ -82,6 +82,13 @@ def configure_kopf(settings: kopf.OperatorSettings, runtime: Runtime) -> None:
 KubeLogin = Callable[..., kopf.ConnectionInfo | None]
 
 
+class Pass(Protocol):
+    """One reconcile pass of an object, as the handlers and daemons call it."""
+
+    def __call__(self, name: str, namespace: str | None, spec: kopf.Spec, body: kopf.Body,
+                 uid: str, indexes: Mapping[str, Any], *, force: bool) -> Awaitable[None]: ...
+
+
 def register(registry: kopf.OperatorRegistry, settings: Settings,
              credential_env: Mapping[str, str], kube_login: KubeLogin) -> Runtime:
     """Wire every handler. ``kube_login`` takes Kopf's login kwargs and says how to reach
@@ -128,19 +135,32 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
         return image_info_of(namespace, name, meta, status)
 
     # Pools waiting for an image do not poll it: they sleep until it changes. Kopf runs
-    # event handlers after the indexers, so a woken pool already sees the change. An
-    # image seen for the first time (created, or listed after a restart) wakes only the
-    # pools already waiting for it: after a restart every pool has its own first pass.
+    # event handlers after the indexers, so a woken pool already sees the change.
     @kopf.on.event(GROUP, VERSION, IMAGES, id=WAKE_POOLS, registry=registry)
     async def wake_pools(*, type: str | None, namespace: str | None, name: str, uid: str,
                          meta: kopf.Meta, status: kopf.Status, **kwargs: Any) -> None:
         info = None if type == "DELETED" else image_info(name, meta, status)
-        seen = None if info is None else (info.ready, info.deleting, info.effective_id)
-        first, changed = runtime.image_seen(uid, seen)
-        if changed:
-            for entry in pools_naming(kwargs["pool_index"], namespace, name):
-                if not first or runtime.waiting_for_image(entry.uid):
-                    runtime.nudge(entry.uid)
+        runtime.image_changed(uid, info, [e.uid for e in pools_naming(
+            kwargs["pool_index"], namespace, name)])
+
+    # Each object gets a daemon, not a timer: it sleeps until the next pass is due (an
+    # edit or a nudge wakes it). A thousand timers ticking each poll interval to find
+    # nothing due cost more CPU than the passes themselves. Cancelled at once on deletion
+    # and exit: a pass is safe to interrupt (nothing is remembered until its status is
+    # written).
+    def _daemon(plural: str, handler_id: str, run_pass: Pass,
+                at_most: float | None = None) -> None:
+        @kopf.daemon(GROUP, VERSION, plural, id=handler_id, cancellation_timeout=10.0,
+                     registry=registry)
+        async def daemon(*, name: str, namespace: str | None, spec: kopf.Spec,
+                         body: kopf.Body, uid: str, stopped: kopf.DaemonStopped,
+                         **kwargs: Any) -> None:
+            while not stopped:
+                try:
+                    await runtime.until_due(uid, at_most)
+                except asyncio.CancelledError:
+                    return  # stopped while asleep (deletion, exit): a normal end
+                await run_pass(name, namespace, spec, body, uid, kwargs, force=False)
 
     # --- ManagedImage -----------------------------------------------------------------
 
@@ -152,8 +172,8 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
             status=runtime.status_of(uid, body))
 
     async def image_pass(name: str, namespace: str | None, spec: kopf.Spec, body: kopf.Body,
-                         patch: kopf.Patch, uid: str, pools: kopf.Index[ImageKey, PoolEntry],
-                         force: bool) -> None:
+                         uid: str, indexes: Mapping[str, Any], force: bool) -> None:
+        pools: kopf.Index[ImageKey, PoolEntry] = indexes["pool_index"]
         async with runtime.lock(uid):
             users = users_of(pools, namespace, name)
             if (not force and not runtime.is_due(uid)) or runtime.held_off(uid):
@@ -176,26 +196,17 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
     @kopf.on.create(GROUP, VERSION, IMAGES, id="reconcile_managedimage", registry=registry)
     @kopf.on.update(GROUP, VERSION, IMAGES, id="reconcile_managedimage", registry=registry)
     async def reconcile_managedimage(*, name: str, namespace: str | None, spec: kopf.Spec,
-                                     body: kopf.Body, patch: kopf.Patch, uid: str,
+                                     body: kopf.Body, uid: str,
                                      **kwargs: Any) -> None:
-        await image_pass(name, namespace, spec, body, patch, uid, kwargs["pool_index"],
-                         force=True)
+        await image_pass(name, namespace, spec, body, uid, kwargs, force=True)
 
-    # A daemon, like the pools': it wakes when a pass is due (an image's LRO is polled on
-    # time, not at the next timer tick: the pools are waiting for it) and at least once
-    # per poll interval to keep `usedBy` in step with the pools naming it.
-    @kopf.daemon(GROUP, VERSION, IMAGES, id="managedimage_daemon", cancellation_timeout=10.0,
-                 registry=registry)
-    async def managedimage_daemon(*, name: str, namespace: str | None, spec: kopf.Spec,
-                                  body: kopf.Body, patch: kopf.Patch, uid: str,
-                                  stopped: kopf.DaemonStopped, **kwargs: Any) -> None:
-        await _passes_when_due(uid, stopped, lambda: image_pass(
-            name, namespace, spec, body, patch, uid, kwargs["pool_index"], force=False),
-            at_most=settings.poll_interval)
+    # Its daemon also wakes each poll interval to keep `usedBy` in step with the pools
+    # naming it; an LRO is still polled when due, not at the next tick.
+    _daemon(IMAGES, "managedimage_daemon", image_pass, at_most=settings.poll_interval)
 
     @kopf.on.delete(GROUP, VERSION, IMAGES, id="delete_managedimage", registry=registry)
     async def delete_managedimage(*, name: str, namespace: str | None, spec: kopf.Spec,
-                                  body: kopf.Body, patch: kopf.Patch, uid: str,
+                                  body: kopf.Body, uid: str,
                                   **kwargs: Any) -> None:
         async with runtime.lock(uid):
             started = time.monotonic()
@@ -209,7 +220,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
     # --- BatchPool --------------------------------------------------------------------
 
     async def pool_pass(name: str, namespace: str | None, spec: kopf.Spec, body: kopf.Body,
-                        patch: kopf.Patch, uid: str, indexes: Mapping[str, Any],
+                        uid: str, indexes: Mapping[str, Any],
                         force: bool) -> None:
         async with runtime.lock(uid):
             if (not force and not runtime.is_due(uid)) or runtime.held_off(uid):
@@ -240,25 +251,15 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
     @kopf.on.create(GROUP, VERSION, POOLS, id="reconcile_batchpool", registry=registry)
     @kopf.on.update(GROUP, VERSION, POOLS, id="reconcile_batchpool", registry=registry)
     async def reconcile_batchpool(*, name: str, namespace: str | None, spec: kopf.Spec,
-                                  body: kopf.Body, patch: kopf.Patch, uid: str,
+                                  body: kopf.Body, uid: str,
                                   **kwargs: Any) -> None:
-        await pool_pass(name, namespace, spec, body, patch, uid, kwargs, force=True)
+        await pool_pass(name, namespace, spec, body, uid, kwargs, force=True)
 
-    # A daemon, not a timer: it sleeps until the pool's next pass is due (or an edit
-    # reschedules it). A thousand timers ticking each poll interval to find nothing due
-    # cost more CPU than the passes themselves. Cancelled at once on deletion and exit:
-    # a pass is safe to interrupt (nothing is remembered until its status is written).
-    @kopf.daemon(GROUP, VERSION, POOLS, id="batchpool_daemon", cancellation_timeout=10.0,
-                 registry=registry)
-    async def batchpool_daemon(*, name: str, namespace: str | None, spec: kopf.Spec,
-                               body: kopf.Body, patch: kopf.Patch, uid: str,
-                               stopped: kopf.DaemonStopped, **kwargs: Any) -> None:
-        await _passes_when_due(uid, stopped, lambda: pool_pass(
-            name, namespace, spec, body, patch, uid, kwargs, force=False))
+    _daemon(POOLS, "batchpool_daemon", pool_pass)
 
     @kopf.on.delete(GROUP, VERSION, POOLS, id="delete_batchpool", registry=registry)
     async def delete_batchpool(*, name: str, namespace: str | None, spec: kopf.Spec,
-                               body: kopf.Body, patch: kopf.Patch, uid: str, **_: Any) -> None:
+                               body: kopf.Body, uid: str, **_: Any) -> None:
         async with runtime.lock(uid):
             started = time.monotonic()
             identity = await _identity(namespace)
@@ -267,16 +268,6 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                                               pools=identity.pools.pools)
             await _finish_deletion(POOLS, outcome, body, uid, started)
 
-    async def _passes_when_due(uid: str, stopped: kopf.DaemonStopped,
-                               run_pass: Callable[[], Awaitable[None]],
-                               at_most: float | None = None) -> None:
-        """A daemon's life: sleep until the object's next pass is due, make it, repeat."""
-        while not stopped:
-            try:
-                await runtime.until_due(uid, at_most)
-            except asyncio.CancelledError:
-                return  # stopped while asleep (deletion, exit): a normal end, not an error
-            await run_pass()
 
     async def _identity(namespace: str | None) -> Identity | Outcome:
         try:

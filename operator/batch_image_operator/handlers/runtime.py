@@ -20,6 +20,7 @@ from ..config import CredentialSettings, Settings
 from ..kube.api import KubeApi
 from ..kube.secrets import SecretError, SecretReader
 from ..metrics import Metrics, MetricsServer
+from ..models.references import ImageInfo
 from ..reconcilers.images import ImageGateways
 from ..reconcilers.pools import PoolGateways
 from .persistence import MemoryDiffBaseStorage, MemoryProgressStorage
@@ -63,7 +64,7 @@ class Runtime:
     _warned: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
     # uids nudged since their current pass began (see begin_pass).
     _nudged: set[str] = field(default_factory=set)
-    # ManagedImage uid -> (ready, deleting, effective id) last seen by wake_pools.
+    # ManagedImage uid -> (ready, deleting, effective id) last seen (see image_changed).
     _images: dict[str, tuple[bool, bool, str | None]] = field(default_factory=dict)
     # Kopf's per-object bookkeeping (see persistence.py).
     diffbase: MemoryDiffBaseStorage = field(default_factory=MemoryDiffBaseStorage)
@@ -209,16 +210,25 @@ class Runtime:
             self._due[uid] = 0.0
             self._wake(uid)
 
-    def image_seen(self, uid: str, state: tuple[bool, bool, str | None] | None
-                   ) -> tuple[bool, bool]:
-        """Record a ManagedImage's state (None: gone): (first sight, changed)."""
+    def image_changed(self, uid: str, image: ImageInfo | None, pools: list[str]) -> None:
+        """A ManagedImage event (None: gone): wake the pools naming it if it changed.
+
+        An image seen for the first time (created, or listed after a restart) wakes only
+        the pools already waiting for it: after a restart every pool has its own first
+        pass, and waking them all would pass each twice.
+        """
+        state = None if image is None else (image.ready, image.deleting, image.effective_id)
         first = uid not in self._images
         before = self._images.pop(uid, None)
         if state is not None:
             self._images[uid] = state
-        return first, before != state
+        if before == state:
+            return
+        for pool in pools:
+            if not first or self._waiting_for_image(pool):
+                self.nudge(pool)
 
-    def waiting_for_image(self, uid: str) -> bool:
+    def _waiting_for_image(self, uid: str) -> bool:
         """The object's last pass found its image missing or not Ready."""
         for cond in self._status.get(uid, {}).get("conditions") or []:
             if cond.get("type") == "ImageResolved":
