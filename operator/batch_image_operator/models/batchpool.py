@@ -16,6 +16,7 @@ from .armid import (
     valid_resource_group,
 )
 from .errors import FieldError, SpecInvalid
+from .ownership import is_reserved
 
 _ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
 _POOL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -42,6 +43,10 @@ class FixedScale:
 class AutoScale:
     formula: str
     evaluation_interval: str
+    # The node ceiling the pool declares: counted toward the custom-image lineage limit,
+    # and the formula is capped at it. None: not declared (allowed for Marketplace images).
+    max_dedicated: int | None = None
+    max_low_priority: int | None = None
 
 
 @dataclass(frozen=True)
@@ -60,13 +65,32 @@ class BatchPoolSpec:
     inter_node_communication: str
     start_task: Mapping[str, Any] | None
     metadata: tuple[tuple[str, str], ...]
-    subnet_id: str | None
+    subnet_id: ResourceId | None
     inbound_nat_pools: tuple[Mapping[str, Any], ...]
     deletion_policy: str
 
     @property
     def resource_id(self) -> ResourceId:
         return pool_id(self.subscription_id, self.resource_group, self.account_name, self.pool_id)
+
+    @property
+    def account_id(self) -> ResourceId:
+        return ResourceId(self.subscription_id, self.resource_group, "Microsoft.Batch",
+                          (("batchAccounts", self.account_name),))
+
+    @property
+    def custom_image(self) -> bool:
+        return self.image.marketplace is None
+
+    @property
+    def node_demand(self) -> tuple[int, int]:
+        """(dedicated, low-priority) nodes the pool may hold: its fixed targets, or the
+        ceiling an autoscale pool declares."""
+        if self.fixed is not None:
+            return self.fixed.target_dedicated, self.fixed.target_low_priority
+        if self.auto_scale is not None:
+            return self.auto_scale.max_dedicated or 0, self.auto_scale.max_low_priority or 0
+        return 0, 0
 
 
 def duration_seconds(value: str) -> int | None:
@@ -191,8 +215,12 @@ def parse_batch_pool(name: str, spec: Mapping[str, Any], *,
         if not isinstance(formula, str) or not formula.strip():
             errors.append(FieldError("spec.scale.autoScale.formula", "Required value"))
             formula = ""
-        auto = AutoScale(formula, _duration(raw, "evaluationInterval", "PT15M",
-                                            "spec.scale.autoScale", errors, minimum=300))
+        path = "spec.scale.autoScale"
+        ceilings = [(_int(raw, key, 0, 0, hi, path, errors) if raw.get(key) is not None
+                     else None) for key, hi in (("maxDedicatedNodes", 2500),
+                                                ("maxLowPriorityNodes", 1000))]
+        auto = AutoScale(formula, _duration(raw, "evaluationInterval", "PT15M", path, errors,
+                                            minimum=300), ceilings[0], ceilings[1])
 
     slots = _int(spec, "taskSlotsPerNode", 1, 1, 256, "spec", errors)
     inc = str(spec.get("interNodeCommunication") or "Disabled")
@@ -203,13 +231,18 @@ def parse_batch_pool(name: str, spec: Mapping[str, Any], *,
         errors.append(FieldError("spec.deletionPolicy", "Delete or Retain"))
     metadata = tuple((str(m.get("name")), str(m.get("value", "")))
                      for m in spec.get("metadata") or [] if isinstance(m, Mapping))
+    for key, _ in metadata:
+        if is_reserved(key):
+            errors.append(FieldError("spec.metadata", (
+                f"{key!r}: names starting with batchimage.dev are reserved for the "
+                "operator's owner mark")))
     network = spec.get("network") if isinstance(spec.get("network"), Mapping) else {}
     assert isinstance(network, Mapping)
-    subnet = network.get("subnetId")
-    if subnet is not None:
+    subnet: ResourceId | None = None
+    if network.get("subnetId") is not None:
         try:
-            parse_resource_id(str(subnet), namespace="Microsoft.Network",
-                              types=("virtualNetworks", "subnets"))
+            subnet = parse_resource_id(str(network["subnetId"]), namespace="Microsoft.Network",
+                                       types=("virtualNetworks", "subnets"))
         except InvalidResourceId as exc:
             errors.append(FieldError("spec.network.subnetId", str(exc)))
     nat_pools = tuple(p for p in network.get("inboundNatPools") or [] if isinstance(p, Mapping))
@@ -219,6 +252,12 @@ def parse_batch_pool(name: str, spec: Mapping[str, Any], *,
         # The guide: the image must be in the Batch account's subscription.
         errors.append(FieldError("spec.image.id",
                                  "the image must be in the Batch account's subscription"))
+    if auto is not None and image.marketplace is None and (image.managed_image_ref or
+            image.image_id) and auto.max_dedicated is None and auto.max_low_priority is None:
+        errors.append(FieldError("spec.scale.autoScale", (
+            "an autoscale pool on a custom image must declare its node ceiling "
+            "(maxDedicatedNodes and/or maxLowPriorityNodes): it counts toward the image "
+            "lineage's 2,500 dedicated / 1,000 low-priority limit")))
     if errors:
         raise SpecInvalid(errors)
     return BatchPoolSpec(
@@ -227,6 +266,6 @@ def parse_batch_pool(name: str, spec: Mapping[str, Any], *,
         display_name=spec.get("displayName") if isinstance(spec.get("displayName"), str) else None,
         image=image, fixed=fixed, auto_scale=auto, task_slots_per_node=slots,
         inter_node_communication=inc, start_task=start_task, metadata=metadata,
-        subnet_id=str(subnet) if subnet else None, inbound_nat_pools=nat_pools,
+        subnet_id=subnet, inbound_nat_pools=nat_pools,
         deletion_policy=policy,
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 from .armid import InvalidResourceId, ResourceId, is_guid, parse_resource_id, valid_resource_group
 from .errors import FieldError, SpecInvalid
+from .ownership import is_reserved
 
 SNAPSHOT_TYPES = ("snapshots",)
 _IMAGE_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,78}[A-Za-z0-9_])?$")
@@ -54,6 +55,8 @@ class VhdSource:
     os_type: str
     os_state: str
     data_disks: tuple[VhdDisk, ...] = ()
+    # The storage account holding the blobs: what the allow-list checks.
+    storage_account_id: ResourceId | None = None
 
 
 @dataclass(frozen=True)
@@ -172,12 +175,35 @@ def _blob(raw: Any, path: str, errors: list[FieldError]) -> str:
     return raw
 
 
-def _parse_vhd(raw: Any, errors: list[FieldError]) -> VhdSource | None:
+def _storage_account(raw: Any, path: str, errors: list[FieldError]) -> ResourceId | None:
+    try:
+        return parse_resource_id(str(raw), namespace="Microsoft.Storage",
+                                 types=("storageAccounts",))
+    except InvalidResourceId as exc:
+        errors.append(FieldError(path, f"the storage account holding the VHDs: {exc}"))
+        return None
+
+
+def _on_account(uri: str, account: ResourceId | None, suffix: str, path: str,
+                errors: list[FieldError]) -> None:
+    """A blob must live on the named (and so allow-listed) storage account."""
+    if not uri or account is None:
+        return
+    host = uri.split("/", 3)[2].split(":", 1)[0].lower()
+    want = f"{account.name.lower()}.blob.{suffix.lower()}"
+    if host != want:
+        errors.append(FieldError(path, f"must be a blob of storage account {account.name} "
+                                       f"(https://{want}/...), got host {host}"))
+
+
+def _parse_vhd(raw: Any, errors: list[FieldError], storage_suffix: str) -> VhdSource | None:
     path = "spec.source.vhd"
     if not isinstance(raw, Mapping):
         errors.append(FieldError(path, "must be an object"))
         return None
+    account = _storage_account(raw.get("storageAccountId"), f"{path}.storageAccountId", errors)
     uri = _blob(raw.get("blobUri"), f"{path}.blobUri", errors)
+    _on_account(uri, account, storage_suffix, f"{path}.blobUri", errors)
     os_type = _str(raw, "osType", errors, path, required=True)
     _enum(os_type, ("Linux", "Windows"), f"{path}.osType", errors)
     os_state = _str(raw, "osState", errors, path, default="Generalized")
@@ -188,9 +214,10 @@ def _parse_vhd(raw: Any, errors: list[FieldError]) -> VhdSource | None:
         if not isinstance(lun, int) or isinstance(lun, bool) or not 0 <= lun <= 63:
             errors.append(FieldError(f"{path}.dataDisks[{i}].lun", "between 0 and 63"))
             continue
-        disks.append(VhdDisk(lun, _blob(disk.get("blobUri"),
-                                        f"{path}.dataDisks[{i}].blobUri", errors)))
-    return VhdSource(uri, os_type, os_state, tuple(disks))
+        blob = _blob(disk.get("blobUri"), f"{path}.dataDisks[{i}].blobUri", errors)
+        _on_account(blob, account, storage_suffix, f"{path}.dataDisks[{i}].blobUri", errors)
+        disks.append(VhdDisk(lun, blob))
+    return VhdSource(uri, os_type, os_state, tuple(disks), account)
 
 
 def _parse_gallery(raw: Any, default_rg: str, location: str,
@@ -235,8 +262,11 @@ def _parse_gallery(raw: Any, default_rg: str, location: str,
                        identifier, tuple(regions))
 
 
-def parse_managed_image(name: str, spec: Mapping[str, Any], *,
-                        default_subscription: str) -> ManagedImageSpec:
+STORAGE_SUFFIX = "core.windows.net"
+
+
+def parse_managed_image(name: str, spec: Mapping[str, Any], *, default_subscription: str,
+                        storage_suffix: str = STORAGE_SUFFIX) -> ManagedImageSpec:
     """Return the validated spec or raise SpecInvalid listing every problem."""
     errors: list[FieldError] = []
     sub = _str(spec, "subscriptionId", errors, "spec", default=default_subscription)
@@ -253,6 +283,11 @@ def parse_managed_image(name: str, spec: Mapping[str, Any], *,
     _enum(policy, ("Delete", "Retain"), "spec.deletionPolicy", errors)
     tags_raw = spec.get("tags") or {}
     tags = {str(k): str(v) for k, v in tags_raw.items()} if isinstance(tags_raw, Mapping) else {}
+    for key in tags:
+        if is_reserved(key):
+            errors.append(FieldError("spec.tags", (
+                f"{key!r}: tag names starting with batchimage.dev are reserved for the "
+                "operator's owner mark")))
 
     source = spec.get("source")
     snapshots: SnapshotSource | None = None
@@ -275,12 +310,14 @@ def parse_managed_image(name: str, spec: Mapping[str, Any], *,
             vm = _parse_vm(source["virtualMachine"], errors)
         else:
             kind = "Vhd"
-            vhd = _parse_vhd(source["vhd"], errors)
+            vhd = _parse_vhd(source["vhd"], errors, storage_suffix)
     gallery = _parse_gallery(spec.get("gallery"), rg, location, errors)
     sources = [("spec.source.snapshots", i) for i in snapshots.snapshot_ids()] \
         if snapshots else []
     if vm is not None:
         sources.append(("spec.source.virtualMachine.id", str(vm.vm_id)))
+    if vhd is not None and vhd.storage_account_id is not None:
+        sources.append(("spec.source.vhd.storageAccountId", str(vhd.storage_account_id)))
     for field_path, source_id in sources:
         if sub and source_id.split("/")[2].lower() != sub.lower():
             # The guide: image, its sources and the pools share one subscription.

@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Any
 
 from ..models.batchpool import BatchPoolSpec, duration_seconds
+from ..models.ownership import Owner
 
 
 class PoolAction(Enum):
@@ -37,8 +38,23 @@ def _scale_settings(spec: BatchPoolSpec) -> dict[str, Any]:
             fixed["nodeDeallocationOption"] = spec.fixed.node_deallocation_option
         return {"fixedScale": fixed}
     assert spec.auto_scale is not None
-    return {"autoScale": {"formula": spec.auto_scale.formula,
+    return {"autoScale": {"formula": capped_formula(spec),
                           "evaluationInterval": spec.auto_scale.evaluation_interval}}
+
+
+def capped_formula(spec: BatchPoolSpec) -> str:
+    """The autoscale formula, ending with the ceiling the spec declares: Batch evaluates
+    statements in order, so the last assignment wins and the pool never exceeds it."""
+    auto = spec.auto_scale
+    assert auto is not None
+    formula = auto.formula.rstrip()
+    if auto.max_dedicated is None and auto.max_low_priority is None:
+        return formula
+    if not formula.endswith(";"):
+        formula += ";"
+    caps = [("TargetDedicatedNodes", auto.max_dedicated or 0),
+            ("TargetLowPriorityNodes", auto.max_low_priority or 0)]
+    return formula + "".join(f"\n${name} = min(${name}, {cap});" for name, cap in caps)
 
 
 def _start_task(spec: BatchPoolSpec) -> dict[str, Any] | None:
@@ -60,7 +76,9 @@ def _start_task(spec: BatchPoolSpec) -> dict[str, Any] | None:
     return task
 
 
-def desired_pool_body(spec: BatchPoolSpec, image_reference: Mapping[str, Any]) -> dict[str, Any]:
+def desired_pool_body(spec: BatchPoolSpec, image_reference: Mapping[str, Any],
+                      owner: Owner | None = None) -> dict[str, Any]:
+    """The pool as the spec wants it, carrying ``owner``'s mark among its metadata."""
     props: dict[str, Any] = {
         "vmSize": spec.vm_size,
         "taskSlotsPerNode": spec.task_slots_per_node,
@@ -76,12 +94,15 @@ def desired_pool_body(spec: BatchPoolSpec, image_reference: Mapping[str, Any]) -
     start_task = _start_task(spec)
     if start_task:
         props["startTask"] = start_task
-    if spec.metadata:
-        props["metadata"] = [{"name": n, "value": v} for n, v in spec.metadata]
+    metadata = [{"name": n, "value": v} for n, v in spec.metadata]
+    if owner is not None:
+        metadata += owner.metadata()
+    if metadata:
+        props["metadata"] = metadata
     if spec.subnet_id or spec.inbound_nat_pools:
         network: dict[str, Any] = {}
         if spec.subnet_id:
-            network["subnetId"] = spec.subnet_id
+            network["subnetId"] = str(spec.subnet_id)
         if spec.inbound_nat_pools:
             network["endpointConfiguration"] = {
                 "inboundNatPools": [dict(p) for p in spec.inbound_nat_pools]}
@@ -166,8 +187,8 @@ def at_target(spec: BatchPoolSpec, observed: Mapping[str, Any]) -> bool:
 
 
 def plan_pool(spec: BatchPoolSpec, image_reference: Mapping[str, Any],
-              observed: Mapping[str, Any] | None) -> PoolPlan:
-    desired = desired_pool_body(spec, image_reference)
+              observed: Mapping[str, Any] | None, owner: Owner | None = None) -> PoolPlan:
+    desired = desired_pool_body(spec, image_reference, owner)
     if observed is None:
         return PoolPlan(PoolAction.CREATE, desired, "creating pool")
     props = observed.get("properties") or {}

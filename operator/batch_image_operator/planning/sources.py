@@ -113,7 +113,7 @@ def snapshot_lun(name: str) -> int | None:
 
 def snapshot_body(disk_id: ResourceId, location: str, tags: Mapping[str, str]) -> dict[str, Any]:
     return {"location": location,
-            "tags": {**tags, "batchimage.dev/source-disk": disk_id.name},
+            "tags": {**tags, "batchimage.dev-source-disk": disk_id.name},
             "properties": {"creationData": {"createOption": "Copy",
                                             "sourceResourceId": str(disk_id)}}}
 
