@@ -62,6 +62,15 @@ class Settings:
     secret_cache_seconds: float = 60.0
     allowlist: AllowList = field(default_factory=AllowList)
     limits: Limits = field(default_factory=Limits)
+    # --- ownership and tenancy (docs/security.md) ---
+    # Names this cluster in the owner mark on Azure resources; empty: the kube-system
+    # namespace's uid, read at startup.
+    cluster_id: str = ""
+    # Host suffix of the cloud's blob endpoints: a VHD must be a blob of its named account.
+    storage_suffix: str = "core.windows.net"
+    # Optional per-namespace caps on admitted BatchPools and their nodes (None: no cap).
+    namespace_max_pools: int | None = None
+    namespace_max_nodes: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -95,6 +104,10 @@ class Settings:
             namespace_credential_secret=_dns_name(env, "BIO_NAMESPACE_CREDENTIAL_SECRET"),
             secret_cache_seconds=_seconds(env, "BIO_SECRET_CACHE_SECONDS", 60.0),
             allowlist=_allowlist(env.get("BIO_ALLOWLIST_FILE")),
+            cluster_id=_cluster_id(env.get("BIO_CLUSTER_ID", "")),
+            storage_suffix=_host_suffix(env, "AZURE_STORAGE_ENDPOINT_SUFFIX", "core.windows.net"),
+            namespace_max_pools=_optional_count(env, "BIO_NAMESPACE_MAX_POOLS"),
+            namespace_max_nodes=_optional_count(env, "BIO_NAMESPACE_MAX_NODES"),
             limits=Limits(
                 dedicated=int(_seconds(env, "BIO_LIMIT_DEDICATED", 2500)),
                 low_priority=int(_seconds(env, "BIO_LIMIT_LOW_PRIORITY", 1000)),
@@ -115,6 +128,29 @@ def _seconds(env: Mapping[str, str], key: str, default: float) -> float:
     if value <= 0:
         raise ConfigError(f"{key} must be positive")
     return value
+
+
+def _optional_count(env: Mapping[str, str], key: str) -> int | None:
+    raw = env.get(key) or ""
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ConfigError(f"{key} must be a whole number, got {raw!r}")
+    return int(raw)
+
+
+def _cluster_id(raw: str) -> str:
+    # It becomes an ARM tag value and Batch metadata: short and plain.
+    if raw and not re.match(r"^[A-Za-z0-9][-A-Za-z0-9_.]{0,62}$", raw):
+        raise ConfigError("BIO_CLUSTER_ID must be 1-63 letters, digits, '-', '_' or '.'")
+    return raw
+
+
+def _host_suffix(env: Mapping[str, str], key: str, default: str) -> str:
+    raw = (env.get(key) or default).strip().lstrip(".").lower()
+    if not re.match(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?$", raw):
+        raise ConfigError(f"{key} must be a host name suffix such as {default}, got {raw!r}")
+    return raw
 
 
 def _dns_name(env: Mapping[str, str], key: str) -> str | None:

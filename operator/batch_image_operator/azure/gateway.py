@@ -10,6 +10,7 @@ import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+from azure.core import MatchConditions
 from azure.core.exceptions import AzureError as CoreError
 from azure.core.exceptions import (
     ClientAuthenticationError,
@@ -147,16 +148,23 @@ class PoolGateway:
             raise wrap_http_error("pools.get", exc) from exc
 
     async def create(self, rid: ResourceId, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create only: If-None-Match makes a pool made meanwhile by anyone else a 412
+        (classified as a conflict: the next pass reads it), never an overwrite."""
         try:
             return await _raw_json(await self._clients.batch(rid.subscription_id).pool.create(
-                *self._parts(rid), dict(body), stream=True))
+                *self._parts(rid), dict(body), match_condition=MatchConditions.IfMissing,
+                stream=True))
         except CoreError as exc:
             raise wrap_http_error("pools.create", exc) from exc
 
-    async def update(self, rid: ResourceId, body: Mapping[str, Any]) -> dict[str, Any]:
+    async def update(self, rid: ResourceId, body: Mapping[str, Any],
+                     etag: str | None = None) -> dict[str, Any]:
+        """With the etag of the pool read (and judged ours) in this pass, a pool changed
+        meanwhile is a 412, not overwritten."""
         try:
             pool = await self._clients.batch(rid.subscription_id).pool.update(
-                *self._parts(rid), Pool(dict(body)))
+                *self._parts(rid), Pool(dict(body)), etag=etag,
+                match_condition=MatchConditions.IfNotModified if etag else None)
         except CoreError as exc:
             raise wrap_http_error("pools.update", exc) from exc
         return as_dict(pool)

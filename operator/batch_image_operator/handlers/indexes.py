@@ -1,7 +1,14 @@
-"""Kopf indexes: who references which image, and each image's readiness (no list calls)."""
+"""Kopf indexes: who uses which image, each image's readiness, each namespace's pools.
+
+A pool is indexed under every image it may boot from: the ManagedImage its spec names,
+the image id its spec names, and the image its Azure pool was last seen booting from
+(which differs from the spec after a refused image change). So an image's deletion is
+blocked by what Azure uses, not only by what specs say, and no list call is needed.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import kopf
@@ -9,64 +16,77 @@ import kopf
 from ..models.armid import InvalidResourceId, ResourceId, parse_resource_id
 from ..models.batchpool import parse_batch_pool
 from ..models.errors import SpecInvalid
-from ..models.references import ImageInfo, image_info
-from ..planning.limits import PoolDemand
-from ..reconcilers.pools import demand
+from ..models.references import ImageInfo
+from ..planning.limits import PoolDemand, nat_port_capacity
+from ..planning.references import image_info
 
 Key = tuple[str | None, str]
-ALL = "*"
-
-
-# Which image a pool boots from: ("ref", namespace, ManagedImage name) or ("id", ARM id).
+# ("ref", namespace, ManagedImage name), ("id", lower-cased ARM id) or ("ns", namespace).
 ImageKey = tuple[str | None, ...]
 
 
 @dataclass(frozen=True)
 class PoolEntry:
-    """A BatchPool as the images see it, parsed once per generation (not once per event)."""
+    """A BatchPool as images and limits see it, parsed once per generation."""
 
     namespace: str | None
     name: str
     uid: str
     account: ResourceId | None
     created: str
-    # The nodes it claims; None for a spec that does not parse (it never reaches Azure).
+    # The nodes its spec asks for; None for a spec that does not parse.
     dedicated: int | None = None
     low_priority: int = 0
     nat_port_capacity: int | None = None
+    # The nodes last admitted for it (what Azure was asked for), from the operator's
+    # own status record; None: never admitted.
+    admitted: tuple[int, int] | None = None
 
 
-def pool_entry_of(namespace: str | None, name: str, uid: str, meta: kopf.Meta,
-                  spec: kopf.Spec, default_subscription: str) -> dict[ImageKey, PoolEntry]:
-    """Indexed by image, so the limit check visits only the images, not every pool.
-
-    A pool naming a ManagedImage is indexed under it even when the rest of its spec is
-    invalid: it may still have an Azure pool booting from that image.
-    """
+def pool_entry_of(namespace: str | None, name: str, uid: str, meta: Mapping[str, object],
+                  spec: Mapping[str, object], status: Mapping[str, object],
+                  default_subscription: str) -> dict[ImageKey, PoolEntry]:
     created = str(meta.get("creationTimestamp") or "")
-    ref = ((spec.get("image") or {}).get("managedImageRef") or {}).get("name")
+    image = spec.get("image")
+    ref = ((image.get("managedImageRef") or {}) if isinstance(image, Mapping) else {})
+    ref_name = ref.get("name") if isinstance(ref, Mapping) else None
+    entry = PoolEntry(namespace, name, uid, _account_of(spec, default_subscription), created,
+                      admitted=_admitted(status))
+    keys: list[ImageKey] = [("ns", namespace)]
     try:
         parsed = parse_batch_pool(name, spec, default_subscription=default_subscription)
     except SpecInvalid:
-        if not isinstance(ref, str) or not ref:
-            return {}
-        return {("ref", namespace, ref): PoolEntry(namespace, name, uid,
-                                                   _account_of(spec, default_subscription),
-                                                   created)}
-    if parsed.image.managed_image_ref is not None:
-        key: ImageKey = ("ref", namespace, parsed.image.managed_image_ref)
-    elif parsed.image.image_id is not None:
-        key = ("id", str(parsed.image.image_id).lower())
+        # An invalid spec may still have an Azure pool booting from its image.
+        if isinstance(ref_name, str) and ref_name:
+            keys.append(("ref", namespace, ref_name))
     else:
-        return {}  # Marketplace images carry no custom-image limit
-    me = demand(parsed, namespace, name, created, None)
-    return {key: PoolEntry(namespace, name, uid, _account_of(spec, default_subscription),
-                           created, me.dedicated,
-                           me.low_priority, me.nat_port_capacity)}
+        dedicated, low = parsed.node_demand
+        entry = PoolEntry(namespace, name, uid, entry.account, created, dedicated, low,
+                          nat_port_capacity(parsed.inbound_nat_pools), entry.admitted)
+        if parsed.image.managed_image_ref is not None:
+            keys.append(("ref", namespace, parsed.image.managed_image_ref))
+        elif parsed.image.image_id is not None:
+            keys.append(("id", str(parsed.image.image_id).lower()))
+    observed = str(status.get("imageId") or "")
+    if observed:
+        keys.append(("id", observed.lower()))
+    return dict.fromkeys(keys, entry)
 
 
-def _account_of(spec: kopf.Spec, default_subscription: str) -> ResourceId | None:
-    account = spec.get("account") or {}
+def _admitted(status: Mapping[str, object]) -> tuple[int, int] | None:
+    raw = status.get("admittedNodes")
+    if not isinstance(raw, Mapping):
+        return None
+    try:
+        return int(raw.get("dedicated") or 0), int(raw.get("lowPriority") or 0)
+    except (TypeError, ValueError):
+        return None
+
+
+def _account_of(spec: Mapping[str, object], default_subscription: str) -> ResourceId | None:
+    account = spec.get("account")
+    if not isinstance(account, Mapping):
+        return None
     try:
         return parse_resource_id(
             f"/subscriptions/{account.get('subscriptionId') or default_subscription}"
@@ -76,26 +96,57 @@ def _account_of(spec: kopf.Spec, default_subscription: str) -> ResourceId | None
         return None
 
 
-def demands_sharing(lineage: frozenset[str], pool_entries: kopf.Index[ImageKey, PoolEntry],
-                    image_index: kopf.Index[Key, ImageInfo]) -> list[PoolDemand]:
-    """Pools whose image lineage meets ``lineage``: O(images) + O(pools that share)."""
+def _lineage_of(key: ImageKey, image_index: kopf.Index[Key, ImageInfo]) -> frozenset[str]:
+    if key[0] == "ref":
+        image = lookup_image(image_index, key[1], str(key[2]))
+        return image.lineage if image is not None else frozenset()
+    if key[0] == "id":
+        return frozenset({str(key[1])})
+    return frozenset()
+
+
+def admitted_demands(lineage: frozenset[str], pools: kopf.Index[ImageKey, PoolEntry],
+                     image_index: kopf.Index[Key, ImageInfo],
+                     admitted: Mapping[str, tuple[int, int]]) -> list[PoolDemand]:
+    """Pools whose image lineage meets ``lineage``, at the nodes admitted for them.
+
+    ``admitted`` (uid -> nodes) is this process's newer record; pools never admitted
+    (refused, waiting, invalid) claim nothing.
+    """
+    found: dict[str, tuple[PoolEntry, frozenset[str]]] = {}
+    for key in pools:
+        if key[0] == "ns":
+            continue
+        theirs = _lineage_of(key, image_index)
+        if not theirs & lineage:
+            continue
+        for entry in pools[key]:
+            before = found.get(entry.uid)
+            found[entry.uid] = (entry, theirs | (before[1] if before else frozenset()))
     result = []
-    for key in pool_entries:
-        if key[0] == "ref":
-            image = lookup_image(image_index, key[1], str(key[2]))
-            theirs = image.lineage if image is not None else frozenset()
-        else:
-            theirs = frozenset({str(key[1])})
-        if theirs & lineage:
-            result += [PoolDemand(e.namespace or "", e.name, e.created, theirs, e.dedicated,
-                                  e.low_priority, e.nat_port_capacity)
-                       for e in pool_entries[key] if e.dedicated is not None]
+    for uid, (entry, theirs) in found.items():
+        nodes = admitted.get(uid, entry.admitted)
+        if nodes is not None:
+            result.append(PoolDemand(entry.namespace or "", entry.name, uid, theirs, *nodes,
+                                     nat_port_capacity=entry.nat_port_capacity))
     return result
 
 
-def image_info_of(namespace: str | None, name: str, meta: kopf.Meta,
-                  status: kopf.Status) -> dict[Key, ImageInfo]:
-    return {(namespace, name): image_info(name, meta, status)}
+def namespace_pools(pools: kopf.Index[ImageKey, PoolEntry], namespace: str | None,
+                    admitted: Mapping[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    """uid -> admitted nodes of every admitted BatchPool in the namespace."""
+    result = {}
+    for entry in pools.get(("ns", namespace), []):
+        nodes = admitted.get(entry.uid, entry.admitted)
+        if nodes is not None:
+            result[entry.uid] = nodes
+    return result
+
+
+def image_info_of(namespace: str | None, name: str, meta: kopf.Meta, spec: kopf.Spec,
+                  status: kopf.Status, default_subscription: str) -> dict[Key, ImageInfo]:
+    return {(namespace, name): image_info(name, meta, spec, status,
+                                          default_subscription=default_subscription)}
 
 
 def pools_naming(pools: kopf.Index[ImageKey, PoolEntry], namespace: str | None,
@@ -104,16 +155,42 @@ def pools_naming(pools: kopf.Index[ImageKey, PoolEntry], namespace: str | None,
     return list(pools.get(("ref", namespace, name), []))
 
 
-def users_of(pools: kopf.Index[ImageKey, PoolEntry], namespace: str | None,
-             name: str) -> list[str]:
-    return sorted({entry.name for entry in pools_naming(pools, namespace, name)})
+@dataclass(frozen=True)
+class Users:
+    """The BatchPools that keep an image alive: named in its namespace, counted in others
+    (never named: another tenant's object names are not ours to show)."""
+
+    names: tuple[str, ...] = ()
+    elsewhere: int = 0
+    entries: tuple[PoolEntry, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.names or self.elsewhere)
+
+    def describe(self) -> list[str]:
+        more = [f"{self.elsewhere} BatchPool(s) in other namespaces"] if self.elsewhere else []
+        return [*self.names, *more]
 
 
-def accounts_of(pools: kopf.Index[ImageKey, PoolEntry], namespace: str | None, name: str,
-                configured: tuple[ResourceId, ...]) -> list[ResourceId]:
+def users_of(pools: kopf.Index[ImageKey, PoolEntry], namespace: str | None, name: str,
+             image: ImageInfo | None) -> Users:
+    """Pools naming the image, naming its Azure ids, or last seen booting from them."""
+    keys: list[ImageKey] = [("ref", namespace, name)]
+    if image is not None:
+        keys += [("id", i.lower()) for i in (image.image_id, image.gallery_image_version_id)
+                 if i]
+    entries = {e.uid: e for key in keys for e in pools.get(key, [])}
+    mine = sorted({e.name for e in entries.values() if e.namespace == namespace})
+    elsewhere = sum(1 for e in entries.values() if e.namespace != namespace)
+    return Users(tuple(mine), elsewhere, tuple(entries.values()))
+
+
+def accounts_of(users: Users, namespace: str | None,
+                configured: Iterable[ResourceId]) -> list[ResourceId]:
+    """The configured accounts, then those of the namespace's own pools using the image."""
     found = {str(a).lower(): a for a in configured}
-    for entry in pools_naming(pools, namespace, name):
-        if entry.account is not None:
+    for entry in users.entries:
+        if entry.account is not None and entry.namespace == namespace:
             found.setdefault(str(entry.account).lower(), entry.account)
     return list(found.values())
 

@@ -23,19 +23,25 @@ from ..config import Settings
 from ..kube.api import KubeApi, KubeApiError
 from ..kube.secrets import SecretError
 from ..kube.session import bounded_session
-from ..models.references import ImageInfo, image_info
+from ..models.references import ImageInfo
+from ..planning.limits import Admission, PoolDemand, admit
+from ..planning.ownership import ADOPT_ANNOTATION
+from ..planning.references import image_info
 from ..reconcilers.common import credential_outcome
 from ..reconcilers.images import ImageContext, reconcile_image, reconcile_image_deletion
 from ..reconcilers.outcome import Outcome, result_of
+from ..reconcilers.policy import owner_of
 from ..reconcilers.pools import PoolContext, reconcile_pool, reconcile_pool_deletion
 from .indexes import (
     ImageKey,
     Key,
     PoolEntry,
+    Users,
     accounts_of,
-    demands_sharing,
+    admitted_demands,
     image_info_of,
     lookup_image,
+    namespace_pools,
     pool_entry_of,
     pools_naming,
     users_of,
@@ -107,6 +113,14 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
         configure_kopf(settings, runtime)
         runtime.kube = KubeApi(partial(kube_login, settings=settings, logger=logger),
                                runtime.settings.kube_connections)
+        try:
+            runtime.cluster_id = runtime.settings.cluster_id or \
+                await runtime.kube.namespace_uid("kube-system")
+        except (KubeApiError, aiohttp.ClientError, TimeoutError) as exc:
+            # Without it no owner mark can be written or recognised: refuse to start.
+            raise kopf.PermanentError(
+                f"cannot name this cluster for owner marks ({exc}); set BIO_CLUSTER_ID "
+                "or allow reading the kube-system namespace") from exc
         await runtime.start()
 
     @kopf.on.cleanup(id="cleanup", registry=registry)
@@ -117,29 +131,33 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
     # whose hand-offs cost more than the indexing itself at a thousand objects.
     @kopf.index(GROUP, VERSION, POOLS, id="pool_index", registry=registry)
     async def pool_index(*, namespace: str | None, name: str, uid: str, meta: kopf.Meta,
-                         spec: kopf.Spec, memo: kopf.Memo,
+                         spec: kopf.Spec, status: kopf.Status, memo: kopf.Memo,
                          **_: Any) -> dict[ImageKey, PoolEntry]:
-        # Called on every event of the pool, its own status writes included; the spec
-        # only changes with the generation, so parse it once per generation.
-        generation = meta.get("generation")
+        # Called on every event of the pool, its own status writes included; what it
+        # reads changes only with the generation or the two status fields it indexes.
+        version = (meta.get("generation"), status.get("imageId"),
+                   str(status.get("admittedNodes")))
         cached = memo.get("pool_index")
-        if generation is not None and cached is not None and cached[0] == generation:
+        if cached is not None and cached[0] == version:
             return cast(dict[ImageKey, PoolEntry], cached[1])
-        entry = pool_entry_of(namespace, name, uid, meta, spec, settings.subscription_id)
-        memo["pool_index"] = (generation, entry)
+        entry = pool_entry_of(namespace, name, uid, meta, spec, status, settings.subscription_id)
+        memo["pool_index"] = (version, entry)
         return entry
 
     @kopf.index(GROUP, VERSION, IMAGES, id="image_index", registry=registry)
     async def image_index(*, namespace: str | None, name: str, meta: kopf.Meta,
-                          status: kopf.Status, **_: Any) -> dict[Key, ImageInfo]:
-        return image_info_of(namespace, name, meta, status)
+                          spec: kopf.Spec, status: kopf.Status,
+                          **_: Any) -> dict[Key, ImageInfo]:
+        return image_info_of(namespace, name, meta, spec, status, settings.subscription_id)
 
     # Pools waiting for an image do not poll it: they sleep until it changes. Kopf runs
     # event handlers after the indexers, so a woken pool already sees the change.
     @kopf.on.event(GROUP, VERSION, IMAGES, id=WAKE_POOLS, registry=registry)
     async def wake_pools(*, type: str | None, namespace: str | None, name: str, uid: str,
-                         meta: kopf.Meta, status: kopf.Status, **kwargs: Any) -> None:
-        info = None if type == "DELETED" else image_info(name, meta, status)
+                         meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status,
+                         **kwargs: Any) -> None:
+        info = None if type == "DELETED" else image_info(
+            name, meta, spec, status, default_subscription=settings.subscription_id)
         runtime.image_changed(uid, info, [e.uid for e in pools_naming(
             kwargs["pool_index"], namespace, name)])
 
@@ -155,27 +173,34 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
         async def daemon(*, name: str, namespace: str | None, spec: kopf.Spec,
                          body: kopf.Body, uid: str, stopped: kopf.DaemonStopped,
                          **kwargs: Any) -> None:
-            while not stopped:
-                try:
+            try:
+                while not stopped:
                     await runtime.until_due(uid, at_most)
-                except asyncio.CancelledError:
-                    return  # stopped while asleep (deletion, exit): a normal end
-                await run_pass(name, namespace, spec, body, uid, kwargs, force=False)
+                    await run_pass(name, namespace, spec, body, uid, kwargs, force=False)
+            except asyncio.CancelledError:
+                # Stopped (deletion, exit) asleep or mid-pass: a normal end. A pass is
+                # safe to cut short: its status is written only at its end.
+                return
 
     # --- ManagedImage -----------------------------------------------------------------
 
+    def image_users(namespace: str | None, name: str, indexes: Mapping[str, Any]) -> Users:
+        image = lookup_image(indexes["image_index"], namespace, name)
+        return users_of(indexes["pool_index"], namespace, name, image)
+
     def image_context(namespace: str | None, name: str, uid: str, body: kopf.Body,
-                      pools: kopf.Index[ImageKey, PoolEntry]) -> ImageContext:
+                      indexes: Mapping[str, Any]) -> ImageContext:
+        users = image_users(namespace, name, indexes)
         return ImageContext(
-            namespace=namespace, users=users_of(pools, namespace, name),
-            accounts=accounts_of(pools, namespace, name, settings.batch_accounts),
+            owner=owner_of(runtime.cluster_id, "ManagedImage", namespace, name, uid),
+            namespace=namespace, adopt=_adopting(body), users=users.describe(),
+            accounts=accounts_of(users, namespace, settings.batch_accounts),
             status=runtime.status_of(uid, body))
 
     async def image_pass(name: str, namespace: str | None, spec: kopf.Spec, body: kopf.Body,
                          uid: str, indexes: Mapping[str, Any], force: bool) -> None:
-        pools: kopf.Index[ImageKey, PoolEntry] = indexes["pool_index"]
         async with runtime.lock(uid):
-            users = users_of(pools, namespace, name)
+            users = image_users(namespace, name, indexes).describe()
             if (not force and not runtime.is_due(uid)) or runtime.held_off(uid):
                 # Between passes only the reference list can change, and it costs no Azure call.
                 status = runtime.status_of(uid, body)
@@ -188,7 +213,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
             started = time.monotonic()
             identity = await _identity(namespace)
             outcome = identity if isinstance(identity, Outcome) else await reconcile_image(
-                name, spec, image_context(namespace, name, uid, body, pools),
+                name, spec, image_context(namespace, name, uid, body, indexes),
                 settings=settings, gateways=identity.images)
             await _finish_pass(IMAGES, outcome, body, uid, started)
 
@@ -213,7 +238,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
             identity = await _identity(namespace)
             outcome = identity if isinstance(identity, Outcome) else \
                 await reconcile_image_deletion(
-                    name, spec, image_context(namespace, name, uid, body, kwargs["pool_index"]),
+                    name, spec, image_context(namespace, name, uid, body, kwargs),
                     settings=settings, gateways=identity.images)
             await _finish_deletion(IMAGES, outcome, body, uid, started)
 
@@ -228,24 +253,41 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
             if await _paused(POOLS, body, uid):
                 return
             runtime.begin_pass(uid)
-            image_index: kopf.Index[Key, ImageInfo] = indexes["image_index"]
-            ref = ((spec.get("image") or {}).get("managedImageRef") or {}).get("name")
-            status = runtime.status_of(uid, body)
-            ctx = PoolContext(
-                namespace=namespace,
-                created=str(body.get("metadata", {}).get("creationTimestamp") or ""),
-                image=lookup_image(image_index, namespace, ref) if isinstance(ref, str) else None,
-                had_azure_pool=bool(status.get("resourceId")),
-                others=lambda lineage: demands_sharing(lineage, indexes["pool_index"],
-                                                       image_index),
-                resize_attempts=int(status.get("resizeAttempts") or 0),
-                resize_wait=runtime.resize_wait(uid),
-            )
+            ctx = pool_context(name, namespace, uid, spec, body, indexes)
             started = time.monotonic()
             identity = await _identity(namespace)
             outcome = identity if isinstance(identity, Outcome) else await reconcile_pool(
                 name, spec, ctx, settings=settings, gateways=identity.pools)
             await _finish_pass(POOLS, outcome, body, uid, started)
+
+    def pool_context(name: str, namespace: str | None, uid: str, spec: kopf.Spec,
+                     body: kopf.Body, indexes: Mapping[str, Any]) -> PoolContext:
+        image_index: kopf.Index[Key, ImageInfo] = indexes["image_index"]
+        ref = ((spec.get("image") or {}).get("managedImageRef") or {}).get("name")
+        status = runtime.status_of(uid, body)
+
+        def claim(me: PoolDemand, image_ids: frozenset[str]) -> Admission:
+            # No await in here: the check and the reservation are one step, so two
+            # passes cannot both fit into the same remaining budget.
+            verdict = admit(
+                me, others=admitted_demands(me.lineage, indexes["pool_index"], image_index,
+                                            runtime.admitted) if me.lineage else (),
+                namespace_pools=namespace_pools(indexes["pool_index"], namespace,
+                                                runtime.admitted),
+                image_ids=image_ids, limits=settings.limits,
+                max_pools=settings.namespace_max_pools, max_nodes=settings.namespace_max_nodes)
+            if verdict.admitted:
+                runtime.admit(uid, me.nodes)
+            return verdict
+
+        return PoolContext(
+            owner=owner_of(runtime.cluster_id, "BatchPool", namespace, name, uid),
+            namespace=namespace, adopt=_adopting(body),
+            image=lookup_image(image_index, namespace, ref) if isinstance(ref, str) else None,
+            had_azure_pool=bool(status.get("resourceId")), claim=claim,
+            resize_attempts=int(status.get("resizeAttempts") or 0),
+            resize_wait=runtime.resize_wait(uid),
+        )
 
     @kopf.on.resume(GROUP, VERSION, POOLS, id="reconcile_batchpool", registry=registry)
     @kopf.on.create(GROUP, VERSION, POOLS, id="reconcile_batchpool", registry=registry)
@@ -259,15 +301,20 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
 
     @kopf.on.delete(GROUP, VERSION, POOLS, id="delete_batchpool", registry=registry)
     async def delete_batchpool(*, name: str, namespace: str | None, spec: kopf.Spec,
-                               body: kopf.Body, uid: str, **_: Any) -> None:
+                               body: kopf.Body, uid: str, **kwargs: Any) -> None:
         async with runtime.lock(uid):
             started = time.monotonic()
             identity = await _identity(namespace)
             outcome = identity if isinstance(identity, Outcome) else \
-                await reconcile_pool_deletion(name, spec, settings=settings,
-                                              pools=identity.pools.pools)
+                await reconcile_pool_deletion(
+                    name, spec, pool_context(name, namespace, uid, spec, body, kwargs),
+                    settings=settings, pools=identity.pools.pools)
             await _finish_deletion(POOLS, outcome, body, uid, started)
 
+
+    def _adopting(body: kopf.Body) -> bool:
+        annotations = body.get("metadata", {}).get("annotations") or {}
+        return str(annotations.get(ADOPT_ANNOTATION, "")).lower() == "true"
 
     async def _identity(namespace: str | None) -> Identity | Outcome:
         try:
@@ -310,6 +357,9 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
     async def _finish_pass(plural: str, outcome: Outcome, body: kopf.Body, uid: str,
                            started: float) -> None:
         await _apply(plural, outcome, body, uid)
+        if "admittedNodes" in outcome.status:
+            nodes = outcome.status["admittedNodes"]
+            runtime.admit(uid, (nodes["dedicated"], nodes["lowPriority"]) if nodes else None)
         runtime.schedule(uid, outcome.requeue)
         if outcome.hold_off:
             runtime.hold_off(uid, outcome.hold_off)

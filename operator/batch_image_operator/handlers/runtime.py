@@ -66,6 +66,11 @@ class Runtime:
     _nudged: set[str] = field(default_factory=set)
     # ManagedImage uid -> (ready, deleting, effective id) last seen (see image_changed).
     _images: dict[str, tuple[bool, bool, str | None]] = field(default_factory=dict)
+    # Names this cluster in owner marks (settings.cluster_id, or kube-system's uid).
+    cluster_id: str = ""
+    # uid -> (dedicated, low-priority) nodes admitted for a BatchPool by this process:
+    # newer than the index's copy from status, and reserved before any Azure call.
+    admitted: dict[str, tuple[int, int]] = field(default_factory=dict)
     # Kopf's per-object bookkeeping (see persistence.py).
     diffbase: MemoryDiffBaseStorage = field(default_factory=MemoryDiffBaseStorage)
     progress: MemoryProgressStorage = field(
@@ -241,7 +246,14 @@ class Runtime:
     def resized(self, uid: str, next_in: float) -> None:
         self._resize_after[uid] = time.monotonic() + next_in
 
+    def admit(self, uid: str, nodes: tuple[int, int] | None) -> None:
+        if nodes is None:
+            self.admitted.pop(uid, None)
+        else:
+            self.admitted[uid] = nodes
+
     def forget(self, uid: str) -> None:
+        self.admitted.pop(uid, None)
         self._due.pop(uid, None)
         self._locks.pop(uid, None)
         self._resize_after.pop(uid, None)

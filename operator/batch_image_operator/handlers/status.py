@@ -54,9 +54,11 @@ def events_to_post(outcome: Outcome, warned: Warned) -> tuple[list[Event], Warne
     passes keep finding (a limit, a shared image): it is posted when it first appears or
     its message changes, not once per pass; gone and back, it is posted again.
     """
-    now = frozenset((e.reason, e.message) for e in outcome.events if e.type == "Warning")
-    return [e for e in outcome.events
-            if e.type != "Warning" or (e.reason, e.message) not in warned], now
+    def key(e: Event) -> tuple[str, str]:
+        return e.reason, e.key if e.key is not None else e.message
+
+    now = frozenset(key(e) for e in outcome.events if e.type == "Warning")
+    return [e for e in outcome.events if e.type != "Warning" or key(e) not in warned], now
 
 
 def post_events(events: list[Event], body: kopf.Body) -> None:

@@ -68,6 +68,14 @@ class KubeApi:
                                + (f": {message}" if message else ""))
         return True
 
+    async def namespace_uid(self, name: str) -> str:
+        """The uid of a namespace (kube-system's names the cluster in owner marks)."""
+        code, payload = await self.request("GET", f"/api/v1/namespaces/{quote(name, safe='')}")
+        uid = payload.get("metadata", {}).get("uid") if isinstance(payload, dict) else None
+        if code != 200 or not uid:
+            raise KubeApiError(f"reading namespace {name}: HTTP {code}")
+        return str(uid)
+
     def _connect(self) -> tuple[str, aiohttp.ClientSession]:
         if self._session is None or self._server is None:
             info = self._login()

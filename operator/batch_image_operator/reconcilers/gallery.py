@@ -6,16 +6,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..azure.gateway import ComputeGateway
+from ..azure.scoped import ScopedCompute
 from ..models.conditions import FALSE, TRUE, Condition
 from ..models.managedimage import ManagedImageSpec
+from ..models.ownership import Owner, owner_from_tags
 from ..planning.gallery import (
     GalleryAction,
     definition_id,
     gallery_id,
     plan_gallery,
+    version_body,
     version_id,
 )
+from ..planning.ownership import Claim, judge
 from .outcome import Event
 
 
@@ -27,15 +30,30 @@ class Publication:
     in_progress: bool = False
 
 
-async def publish(spec: ManagedImageSpec, image: Mapping[str, Any],
-                  compute: ComputeGateway) -> Publication:
-    """One step per pass: gallery, definition, version, then wait for replication."""
+async def publish(spec: ManagedImageSpec, image: Mapping[str, Any], compute: ScopedCompute,
+                  owner: Owner, adopt: bool = False) -> Publication:
+    """One step per pass: gallery, definition, version, then wait for replication.
+
+    Gallery and definition are created when missing (marked with who made them) and
+    never written again; the version is written only while it carries our mark."""
     os_type = str(((image.get("properties") or {}).get("storageProfile") or {}).get(
         "osDisk", {}).get("osType") or "Linux")
     image_id = str(image.get("id") or spec.image_id)
     gallery = await compute.get(gallery_id(spec))
     definition = await compute.get(definition_id(spec)) if gallery else None
     version = await compute.get(version_id(spec)) if definition else None
+    if version is not None:
+        verdict = judge(owner, owner_from_tags(version.get("tags")),
+                        what=f"gallery image version {version_id(spec)}", adopt=adopt)
+        if not verdict.may_write:
+            return Publication(Condition("Published", FALSE, verdict.reason, verdict.message),
+                               events=(Event("Warning", verdict.reason, verdict.message),))
+        if verdict.claim is Claim.ADOPT:
+            await compute.begin_put(version_id(spec), {**version_body(spec, image_id),
+                                                       "tags": owner.tags()})
+            return Publication(Condition("Published", FALSE, "Adopting", verdict.message),
+                               events=(Event("Normal", "Adopting", verdict.message),),
+                               in_progress=True)
     plan = plan_gallery(spec, gallery=gallery, definition=definition, version=version,
                         image_id=image_id, os_type=os_type)
     target = {GalleryAction.CREATE_GALLERY: gallery_id(spec),
@@ -43,7 +61,7 @@ async def publish(spec: ManagedImageSpec, image: Mapping[str, Any],
               GalleryAction.CREATE_VERSION: version_id(spec)}.get(plan.action)
     if target is not None:
         assert plan.body is not None
-        await compute.begin_put(target, plan.body)
+        await compute.begin_put(target, {**plan.body, "tags": owner.tags()})
         return Publication(Condition("Published", FALSE, "Publishing", plan.message),
                            events=(Event("Normal", "Publishing", f"{plan.message}: {target}"),),
                            in_progress=True)

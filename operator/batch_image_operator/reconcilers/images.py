@@ -8,6 +8,7 @@ from typing import Any
 
 from ..azure.dataplane import BatchAccountGateway
 from ..azure.gateway import AzureError, ComputeGateway
+from ..azure.scoped import ScopedAccounts, ScopedCompute
 from ..config import Settings
 from ..models.armid import InvalidResourceId, ResourceId, parse_resource_id
 from ..models.conditions import FALSE, TRUE, Condition
@@ -18,6 +19,7 @@ from ..models.managedimage import (
     SnapshotSource,
     parse_managed_image,
 )
+from ..models.ownership import Owner, owner_from_tags
 from ..planning.gallery import version_id
 from ..planning.images import (
     DeletionAction,
@@ -26,9 +28,12 @@ from ..planning.images import (
     plan_deletion,
     plan_image,
 )
-from .common import azure_error_outcome, invalid_outcome, not_allowed_outcome
+from ..planning.ownership import Claim, ClaimVerdict, judge
+from ..planning.scope import allowed_accounts, captured_snapshot_ids, image_scope
+from .common import azure_error_outcome, invalid_outcome
 from .gallery import publish
 from .outcome import Event, Outcome
+from .policy import gated, left_in_azure, not_ours
 from .sources import prepare_source
 
 
@@ -42,23 +47,42 @@ class ImageGateways:
 class ImageContext:
     """What the handler knows from Kubernetes, at no API cost."""
 
+    owner: Owner
     namespace: str | None = None
+    adopt: bool = False
+    # The BatchPools keeping the image alive, as shown (names in this namespace, a count
+    # for other namespaces).
     users: Sequence[str] = ()
     # Batch accounts of the pools using this image, plus the configured ones.
     accounts: Sequence[ResourceId] = ()
     status: Mapping[str, Any] = field(default_factory=dict)
 
 
-def image_scope_ids(spec: ManagedImageSpec) -> list[ResourceId]:
-    ids = [spec.image_id]
-    if spec.snapshots is not None:
-        ids.append(spec.snapshots.os_snapshot_id)
-        ids += [d.snapshot_id for d in spec.snapshots.data_disks]
-    if spec.virtual_machine is not None:
-        ids.append(spec.virtual_machine.vm_id)
-    if spec.gallery is not None:
-        ids.append(version_id(spec))
-    return ids
+def _parse(name: str, raw_spec: Mapping[str, Any], settings: Settings) -> ManagedImageSpec:
+    return parse_managed_image(name, raw_spec, default_subscription=settings.subscription_id,
+                               storage_suffix=settings.storage_suffix)
+
+
+def _gate(spec: ManagedImageSpec, ctx: ImageContext, settings: Settings,
+          gateways: ImageGateways) -> tuple[ScopedCompute, ScopedAccounts | None] | Outcome:
+    accounts = allowed_accounts(ctx.namespace, ctx.accounts, settings.allowlist)
+    gw = gated(ctx.namespace, image_scope(spec, accounts), settings, compute=gateways.compute,
+               accounts=gateways.batch)
+    if isinstance(gw, Outcome):
+        return gw
+    assert gw.compute is not None
+    return gw.compute, gw.accounts
+
+
+def _judge(ctx: ImageContext, observed: Mapping[str, Any], what: str) -> ClaimVerdict:
+    return judge(ctx.owner, owner_from_tags(observed.get("tags")), what=what, adopt=ctx.adopt)
+
+
+def _recorded_snapshots(spec: ManagedImageSpec, status: Mapping[str, Any]) -> list[str]:
+    """The captured snapshots status records, kept only where they are the ids this spec
+    derives (status is no authority: it could name any snapshot)."""
+    derived = {str(r).lower() for r in captured_snapshot_ids(spec)}
+    return [str(s) for s in status.get("snapshotIds") or [] if str(s).lower() in derived]
 
 
 def _status(spec: ManagedImageSpec, observed: Mapping[str, Any] | None,
@@ -73,26 +97,41 @@ def _status(spec: ManagedImageSpec, observed: Mapping[str, Any] | None,
     return status
 
 
+DISAPPEARED = ("the Azure image was deleted outside the operator; it is being rebuilt "
+               "from its source")
+
+
 async def reconcile_image(name: str, raw_spec: Mapping[str, Any], ctx: ImageContext, *,
                           settings: Settings, gateways: ImageGateways) -> Outcome:
     try:
-        spec = parse_managed_image(name, raw_spec, default_subscription=settings.subscription_id)
+        spec = _parse(name, raw_spec, settings)
     except SpecInvalid as exc:
         return invalid_outcome(exc, "SourceValid")
-    denied = settings.allowlist.denied(ctx.namespace, image_scope_ids(spec))
-    if denied:
-        return not_allowed_outcome(ctx.namespace, denied)
-    compute = gateways.compute
+    gw = _gate(spec, ctx, settings, gateways)
+    if isinstance(gw, Outcome):
+        return gw
+    compute, batch = gw
     try:
         observed = await compute.get(spec.image_id)
         out = Outcome()
+        if observed is not None:
+            verdict = _judge(ctx, observed, f"Azure image {spec.image_id.name}")
+            if not verdict.may_write:
+                refused = not_ours(verdict)
+                refused.requeue = settings.blocked_retry
+                return refused
+            if verdict.claim is Claim.ADOPT:
+                out.events.append(Event("Normal", "Adopting", verdict.message))
         out.status = _status(spec, observed, ctx)
         desired: dict[str, Any] | None = None
         if observed is None:
+            if ctx.status.get("imageId"):
+                out.events.append(Event("Warning", "AzureImageDisappeared", DISAPPEARED))
             # Only a (re)build reads and checks the source; a built image no longer needs it.
             prep = await prepare_source(
-                spec, recorded_snapshots=list(ctx.status.get("snapshotIds") or []),
-                accounts=ctx.accounts, compute=compute, batch=gateways.batch)
+                spec, recorded_snapshots=_recorded_snapshots(spec, ctx.status),
+                accounts=batch_accounts(batch, ctx, settings), compute=compute, batch=batch,
+                owner=ctx.owner, adopt=ctx.adopt)
             out.conditions.append(prep.condition)
             out.events += prep.events
             if prep.snapshots is not None:
@@ -109,6 +148,8 @@ async def reconcile_image(name: str, raw_spec: Mapping[str, Any], ctx: ImageCont
         elif spec.virtual_machine is not None and spec.virtual_machine.capture == "Snapshot":
             # Built from snapshots we captured: compare against those, not the VM.
             desired = desired_image_body(spec, _captured(spec, observed))
+        desired = desired or desired_image_body(spec)
+        desired["tags"] = {**desired.get("tags", {}), **ctx.owner.tags()}
         plan = plan_image(spec, observed, desired)
         if plan.action in (ImageAction.CREATE, ImageAction.UPDATE):
             assert plan.body is not None
@@ -122,7 +163,7 @@ async def reconcile_image(name: str, raw_spec: Mapping[str, Any], ctx: ImageCont
             out.requeue = settings.poll_interval
         elif plan.action is ImageAction.READY:
             assert observed is not None
-            await _publish_or_ready(spec, observed, out, settings, compute)
+            await _publish_or_ready(spec, observed, out, settings, compute, ctx)
         elif plan.action is ImageAction.FAILED:
             out.conditions.append(Condition("Ready", FALSE, "ProvisioningFailed", plan.message))
             out.events.append(Event("Warning", "ProvisioningFailed", plan.message))
@@ -135,6 +176,12 @@ async def reconcile_image(name: str, raw_spec: Mapping[str, Any], ctx: ImageCont
         return out
     except AzureError as exc:
         return azure_error_outcome(exc, settings)
+
+
+def batch_accounts(batch: ScopedAccounts | None, ctx: ImageContext,
+                   settings: Settings) -> list[ResourceId]:
+    """The accounts this pass may read (the gate already dropped the others)."""
+    return allowed_accounts(ctx.namespace, ctx.accounts, settings.allowlist) if batch else []
 
 
 def _captured(spec: ManagedImageSpec, observed: Mapping[str, Any]) -> SnapshotSource | None:
@@ -152,12 +199,13 @@ def _captured(spec: ManagedImageSpec, observed: Mapping[str, Any]) -> SnapshotSo
 
 
 async def _publish_or_ready(spec: ManagedImageSpec, observed: Mapping[str, Any], out: Outcome,
-                            settings: Settings, compute: ComputeGateway) -> None:
+                            settings: Settings, compute: ScopedCompute,
+                            ctx: ImageContext) -> None:
     image_id = str(observed.get("id") or spec.image_id)
     if spec.gallery is None:
         out.conditions.append(Condition("Ready", TRUE, "ImageReady", f"Azure image {image_id}"))
         return
-    pub = await publish(spec, observed, compute)
+    pub = await publish(spec, observed, compute, ctx.owner, ctx.adopt)
     out.conditions.append(pub.condition)
     out.events += pub.events
     if pub.version_id:
@@ -171,7 +219,7 @@ async def _publish_or_ready(spec: ManagedImageSpec, observed: Mapping[str, Any],
 
 
 async def unmanaged_users(spec: ManagedImageSpec, accounts: Sequence[ResourceId],
-                          batch: BatchAccountGateway | None) -> list[str]:
+                          batch: ScopedAccounts | None) -> list[str]:
     """Pools in Azure (not BatchPools here) that boot from this image or its gallery version."""
     if batch is None:
         return []
@@ -188,19 +236,36 @@ async def unmanaged_users(spec: ManagedImageSpec, accounts: Sequence[ResourceId]
     return users
 
 
+def _owned_candidates(spec: ManagedImageSpec, ctx: ImageContext) -> list[ResourceId]:
+    """What this object may have made, newest first: gallery version, image, captured
+    snapshots (each is deleted only if it carries this object's mark)."""
+    found: list[ResourceId] = []
+    if spec.gallery is not None:
+        found.append(version_id(spec))
+    found.append(spec.image_id)
+    for raw in _recorded_snapshots(spec, ctx.status):
+        try:
+            found.append(parse_resource_id(raw, types=("snapshots",)))
+        except InvalidResourceId:
+            continue
+    return found
+
+
 async def reconcile_image_deletion(name: str, raw_spec: Mapping[str, Any], ctx: ImageContext, *,
                                    settings: Settings, gateways: ImageGateways) -> Outcome:
     try:
-        spec = parse_managed_image(name, raw_spec, default_subscription=settings.subscription_id)
+        spec = _parse(name, raw_spec, settings)
     except SpecInvalid:
         # Nothing valid was ever created in Azure from an invalid spec.
         return Outcome(done=True)
-    if settings.allowlist.denied(ctx.namespace, [spec.image_id]):
-        # Never touched Azure for it, so there is nothing to delete either.
-        return Outcome(done=True)
+    gw = _gate(spec, ctx, settings, gateways)
+    if isinstance(gw, Outcome):
+        # Outside the allow-list: never touched, so nothing of ours is there to delete.
+        return Outcome(done=True, events=[Event("Warning", "NotAllowed", gw.message)])
+    compute, batch = gw
     try:
-        users = list(ctx.users) or await unmanaged_users(spec, settings.batch_accounts,
-                                                         gateways.batch)
+        users = list(ctx.users) or await unmanaged_users(
+            spec, batch_accounts(batch, ctx, settings), batch)
     except AzureError as exc:
         return azure_error_outcome(exc, settings)
     if users:
@@ -215,30 +280,25 @@ async def reconcile_image_deletion(name: str, raw_spec: Mapping[str, Any], ctx: 
     if spec.deletion_policy == "Retain":
         return Outcome(conditions=[unblocked], done=True,
                        events=[Event("Normal", "Retained", f"Azure image {spec.image_id} kept")])
-    # Delete what the operator made, newest first: gallery version, image, captured snapshots.
-    owned: list[ResourceId] = []
-    if spec.gallery is not None:
-        owned.append(version_id(spec))
-    owned.append(spec.image_id)
-    if spec.virtual_machine is not None and spec.virtual_machine.capture == "Snapshot":
-        for raw in ctx.status.get("snapshotIds") or []:
-            try:
-                owned.append(parse_resource_id(str(raw), types=("snapshots",)))
-            except InvalidResourceId:
-                continue
+    left: list[Event] = []
     try:
-        for rid in owned:
-            observed = await gateways.compute.get(rid)
+        for rid in _owned_candidates(spec, ctx):
+            observed = await compute.get(rid)
+            if observed is not None:
+                verdict = _judge(ctx, observed, str(rid))
+                if not verdict.may_write:
+                    left.append(left_in_azure(verdict, str(rid)))
+                    continue
             action = plan_deletion(policy=spec.deletion_policy, users=(), observed=observed)
             if action is DeletionAction.DONE:
                 continue
-            out = Outcome(status={"usedBy": []}, conditions=[unblocked],
+            out = Outcome(status={"usedBy": []}, conditions=[unblocked], events=left,
                           requeue=settings.poll_interval,
                           message=f"waiting for Azure to delete {rid.name}")
             if action is DeletionAction.DELETE:
-                await gateways.compute.begin_delete(rid)
+                await compute.begin_delete(rid)
                 out.events.append(Event("Normal", "Deleting", f"Deleting {rid}"))
             return out
-        return Outcome(status={"usedBy": []}, conditions=[unblocked], done=True)
+        return Outcome(status={"usedBy": []}, conditions=[unblocked], done=True, events=left)
     except AzureError as exc:
         return azure_error_outcome(exc, settings)

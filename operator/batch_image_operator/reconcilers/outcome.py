@@ -13,6 +13,9 @@ class Event:
     type: str  # Normal | Warning
     reason: str
     message: str
+    # Warnings with the same key are one warning while it lasts, whatever the message
+    # says (a count that moves); None: the message is the key.
+    key: str | None = None
 
 
 @dataclass

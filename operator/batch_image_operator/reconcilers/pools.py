@@ -2,37 +2,48 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..azure.dataplane import BatchAccountGateway
 from ..azure.gateway import AzureError, ComputeGateway, PoolGateway
+from ..azure.scoped import ScopedAccounts, ScopedCompute, ScopedPools
 from ..config import Settings
-from ..models.armid import parse_resource_id
+from ..models.armid import InvalidResourceId, ResourceId, parse_resource_id
 from ..models.batchpool import BatchPoolSpec, parse_batch_pool
 from ..models.conditions import FALSE, TRUE, Condition
 from ..models.errors import SpecInvalid
+from ..models.ownership import Owner, owner_from_metadata
 from ..models.references import ImageInfo
 from ..planning.images import DeletionAction, plan_deletion
-from ..planning.limits import PoolDemand, check_limits, nat_port_capacity
+from ..planning.limits import Admission, LimitVerdict, PoolDemand, nat_port_capacity
 from ..planning.nodes import summarize_node_counts, unusable_nodes
+from ..planning.ownership import Claim, ClaimVerdict, judge
 from ..planning.pools import PoolAction, PoolPlan, desired_pool_body, plan_pool, resize_errors
 from ..planning.resizes import ShortAction, allocation_failed, backoff, plan_short
-from .common import azure_error_outcome, invalid_outcome, not_allowed_outcome
+from ..planning.scope import pool_scope
+from .common import azure_error_outcome, invalid_outcome
 from .outcome import Event, Outcome
+from .policy import gated, left_in_azure, not_ours
+
+
+def _no_claim(me: PoolDemand, image_ids: frozenset[str]) -> Admission:
+    return Admission(LimitVerdict(True, "no limit check configured"))
 
 
 @dataclass(frozen=True)
 class PoolContext:
     """What the handler knows from Kubernetes (indexes, metadata), at no API cost."""
 
+    owner: Owner
     namespace: str | None = None
-    created: str = ""
+    adopt: bool = False           # the adopt annotation is set
     image: ImageInfo | None = None
-    had_azure_pool: bool = False
-    # Pools whose image lineage meets the given one (from an index; no API call).
-    others: Callable[[frozenset[str]], Sequence[PoolDemand]] = lambda _lineage: ()
+    had_azure_pool: bool = False  # an earlier pass saw this object's Azure pool
+    # Checks the pool's node demand against its lineage and namespace and, when it is
+    # admitted, reserves it at once (no other pass can slip in between).
+    claim: Callable[[PoolDemand, frozenset[str]], Admission] = _no_claim
     resize_attempts: int = 0      # from status: resizes issued for the current target
     resize_wait: float = 0.0      # seconds before another resize may be issued
 
@@ -45,16 +56,12 @@ def lineage(spec: BatchPoolSpec, image: ImageInfo | None) -> frozenset[str]:
     return frozenset()  # Marketplace images carry no custom-image limit
 
 
-def demand(spec: BatchPoolSpec, namespace: str | None, name: str, created: str,
+def demand(spec: BatchPoolSpec, namespace: str | None, name: str, uid: str,
            image: ImageInfo | None) -> PoolDemand:
-    fixed = spec.fixed
-    return PoolDemand(
-        namespace=namespace or "", name=name, created=created,
-        lineage=lineage(spec, image),
-        dedicated=fixed.target_dedicated if fixed else 0,
-        low_priority=fixed.target_low_priority if fixed else 0,
-        nat_port_capacity=nat_port_capacity(spec.inbound_nat_pools),
-    )
+    dedicated, low = spec.node_demand
+    return PoolDemand(namespace=namespace or "", name=name, uid=uid,
+                      lineage=lineage(spec, image), dedicated=dedicated, low_priority=low,
+                      nat_port_capacity=nat_port_capacity(spec.inbound_nat_pools))
 
 
 def _resolve(spec: BatchPoolSpec, image: ImageInfo | None
@@ -112,36 +119,51 @@ class PoolGateways:
     nodes: BatchAccountGateway | None = None
 
 
-async def _node_counts(gw: PoolGateways, spec: BatchPoolSpec,
+async def _node_counts(accounts: ScopedAccounts | None, spec: BatchPoolSpec,
                        observed: Mapping[str, Any] | None) -> dict[str, int] | None:
     """Data-plane counts; a data-plane hiccup leaves them out rather than failing the pass."""
-    if gw.nodes is None or observed is None:
+    if accounts is None or observed is None:
         return None
     try:
-        return summarize_node_counts(await gw.nodes.node_counts(spec.resource_id))
+        return summarize_node_counts(await accounts.node_counts(spec.resource_id))
     except AzureError:
         return None
 
 
-def _guard(spec: BatchPoolSpec, name: str, ctx: PoolContext, settings: Settings,
-           resolved: Condition) -> tuple[Outcome, bool]:
-    """Checks that refuse before any Azure call: the node limits of the image lineage."""
-    me = demand(spec, ctx.namespace, name, ctx.created, ctx.image)
-    verdict = check_limits(me, ctx.others(me.lineage) if me.lineage else (), settings.limits)
-    if not verdict.within:
+def _admission(spec: BatchPoolSpec, name: str, ctx: PoolContext, settings: Settings,
+               resolved: Condition, image_ids: frozenset[str]) -> tuple[Outcome, bool]:
+    """The node limits of the image lineage and the namespace caps, before any Azure call.
+    Admitted: the conditions to carry on (and the shared-image warning), True; refused:
+    the final outcome, False."""
+    me = demand(spec, ctx.namespace, name, ctx.owner.uid, ctx.image)
+    verdict = ctx.claim(me, image_ids)
+    if verdict.quota is not None:
+        return Outcome(status={"poolId": spec.pool_id},
+                       conditions=[resolved,
+                                   Condition("WithinLimits", FALSE, "QuotaExceeded", verdict.quota),
+                                   Condition("Ready", FALSE, "QuotaExceeded", verdict.quota)],
+                       events=[Event("Warning", "QuotaExceeded", verdict.quota)],
+                       requeue=settings.blocked_retry, message=verdict.quota), False
+    limits = verdict.limits
+    if not limits.within:
         return Outcome(
             status={"poolId": spec.pool_id},
             conditions=[resolved,
-                        Condition("WithinLimits", FALSE, "LimitExceeded", verdict.message),
-                        Condition("Ready", FALSE, "LimitExceeded", verdict.message)],
-            events=[Event("Warning", "LimitExceeded", verdict.message)],
-            requeue=settings.blocked_retry), False
+                        Condition("WithinLimits", FALSE, "LimitExceeded", limits.message),
+                        Condition("Ready", FALSE, "LimitExceeded", limits.message)],
+            events=[Event("Warning", "LimitExceeded", limits.message)],
+            requeue=settings.blocked_retry, message=limits.message), False
     out = Outcome(conditions=[resolved, Condition("WithinLimits", TRUE, "WithinLimits",
-                                                  verdict.message)])
-    if verdict.shared_with:
+                                                  limits.message)],
+                  status={"admittedNodes": {"dedicated": me.dedicated,
+                                            "lowPriority": me.low_priority}})
+    if limits.sharing:
+        what = ("shares its image with" if limits.same_image else
+                "boots from an image built from the same snapshots as the images of")
         out.events.append(Event("Warning", "SharedImage", (
-            "one image per pool is recommended; this image lineage is also used by "
-            + ", ".join(verdict.shared_with))))
+            f"this pool {what} {limits.sharing} other pool(s): their nodes count together "
+            "toward the custom-image limit; one image per pool is recommended"),
+            key="SharedImage"))
     return out, True
 
 
@@ -153,12 +175,13 @@ def _ready_conditions(ready: bool, reason: str, message: str,
 
 async def _handle_short(spec: BatchPoolSpec, observed: Mapping[str, Any],
                         image_ref: Mapping[str, Any], ctx: PoolContext, out: Outcome,
-                        settings: Settings, gw: PoolGateways) -> Mapping[str, Any]:
+                        settings: Settings, pools: ScopedPools,
+                        images: ScopedCompute | None) -> Mapping[str, Any]:
     """Steady below target: re-issue the resize, diagnose a missing image, or give up."""
     errors = resize_errors(observed)
     missing = False
-    if allocation_failed(errors) and image_ref.get("id") and gw.images is not None:
-        missing = not await gw.images.exists(parse_resource_id(str(image_ref["id"])))
+    if allocation_failed(errors) and image_ref.get("id") and images is not None:
+        missing = not await images.exists(parse_resource_id(str(image_ref["id"])))
     plan = plan_short(errors=errors, attempts=max(ctx.resize_attempts, 1),
                       max_attempts=settings.max_resize_attempts, image_missing=missing,
                       wait_left=ctx.resize_wait)
@@ -180,7 +203,7 @@ async def _handle_short(spec: BatchPoolSpec, observed: Mapping[str, Any],
     else:
         body = {"properties": {"scaleSettings": desired_pool_body(spec, image_ref)[
             "properties"]["scaleSettings"]}}
-        observed = await gw.pools.update(spec.resource_id, body)
+        observed = await pools.update(spec.resource_id, body, etag=observed.get("etag"))
         attempts = max(ctx.resize_attempts, 1) + 1
         out.status["resizeAttempts"] = attempts
         out.events.append(Event("Normal", "Resizing", plan.message))
@@ -191,55 +214,84 @@ async def _handle_short(spec: BatchPoolSpec, observed: Mapping[str, Any],
     return observed
 
 
+def _image_rid(image_ref: Mapping[str, Any] | None) -> ResourceId | None:
+    try:
+        return parse_resource_id(str(image_ref["id"])) if image_ref and image_ref.get("id") \
+            else None
+    except InvalidResourceId:
+        return None
+
+
 async def reconcile_pool(name: str, raw_spec: Mapping[str, Any], ctx: PoolContext, *,
                          settings: Settings, gateways: PoolGateways) -> Outcome:
     try:
         spec = parse_batch_pool(name, raw_spec, default_subscription=settings.subscription_id)
     except SpecInvalid as exc:
         return invalid_outcome(exc)
-    scope = [spec.resource_id] + ([spec.image.image_id] if spec.image.image_id else [])
-    denied = settings.allowlist.denied(ctx.namespace, scope)
-    if denied:
-        return not_allowed_outcome(ctx.namespace, denied)
     image_ref, resolved = _resolve(spec, ctx.image)
-    gw = gateways
+    image_rid = _image_rid(image_ref)
+    gw = gated(ctx.namespace, pool_scope(spec, image_rid), settings, compute=gateways.images,
+               pools=gateways.pools, accounts=gateways.nodes)
+    if isinstance(gw, Outcome):
+        return gw
+    assert gw.pools is not None
     try:
         if image_ref is None:
-            # Mirror an existing pool, but never create one without an image.
+            # Mirror an existing pool of ours, but never create one without an image.
             mirrored = await gw.pools.get(spec.resource_id) if ctx.had_azure_pool else None
+            if mirrored is not None and not _claim(spec, mirrored, ctx).may_write:
+                mirrored = None
             # No polling for the image: the operator wakes this pool when it changes.
             return Outcome(status=_status(spec, mirrored, None),
                            conditions=[resolved, Condition("Ready", FALSE, resolved.reason,
                                                            resolved.message)],
                            requeue=settings.drift_interval)
-        out, allowed = _guard(spec, name, ctx, settings, resolved)
-        if not allowed:
-            return out
+        image_ids = frozenset({str(image_ref["id"]).lower()}) if image_ref.get("id") \
+            else frozenset()
+        out, admitted = _admission(spec, name, ctx, settings, resolved, image_ids)
+        if not admitted:
+            return out  # refused before any Azure call
         observed: Mapping[str, Any] | None = await gw.pools.get(spec.resource_id)
-        plan = plan_pool(spec, image_ref, observed)
+        if observed is not None:
+            verdict = _claim(spec, observed, ctx)
+            if not verdict.may_write:
+                refused = not_ours(verdict, "Scaled")
+                refused.conditions.insert(0, resolved)
+                # Not ours: it claims no nodes here, and nothing of it is mirrored.
+                refused.status = {"poolId": spec.pool_id, "admittedNodes": None}
+                refused.requeue = settings.blocked_retry
+                return refused
+            if verdict.claim is Claim.ADOPT:
+                out.events.append(Event("Normal", "Adopting", verdict.message))
+        plan = plan_pool(spec, image_ref, observed, ctx.owner)
         if plan.action is PoolAction.CREATE:
             assert plan.body is not None
+            if ctx.had_azure_pool:
+                out.events.append(Event("Warning", "AzurePoolDisappeared", DISAPPEARED))
             observed = await gw.pools.create(spec.resource_id, plan.body)
             out.status["resizeAttempts"] = 1
             out.events.append(Event("Normal", "Creating",
                                     f"Creating Batch pool {spec.pool_id} in {spec.account_name}"))
         elif plan.action is PoolAction.PATCH:
-            assert plan.body is not None
-            observed = await gw.pools.update(spec.resource_id, plan.body)
+            assert plan.body is not None and observed is not None
+            observed = await gw.pools.update(spec.resource_id, plan.body,
+                                             etag=observed.get("etag"))
             if "scaleSettings" in plan.body["properties"]:
                 out.status["resizeAttempts"] = 1  # a new target starts a new count
             changed = ", ".join(sorted(plan.body["properties"]))
             out.events.append(Event("Normal", "Updating", f"Updating pool: {changed}"))
         elif plan.action is PoolAction.SHORT:
             assert observed is not None
-            observed = await _handle_short(spec, observed, image_ref, ctx, out, settings, gw)
+            observed = await _handle_short(spec, observed, image_ref, ctx, out, settings,
+                                           gw.pools, gw.compute)
         out.status = {**_status(spec, observed, image_ref), **out.status}
         # A pool created in this pass has no nodes yet: no data-plane read for it.
         counts = None if plan.action is PoolAction.CREATE else \
-            await _node_counts(gw, spec, observed)
+            await _node_counts(gw.accounts, spec, observed)
         if counts is not None:
             out.status["nodeCounts"] = counts
-        _conclude(plan, out, unusable_nodes(counts or {}), settings)
+        _conclude(plan, out, unusable_nodes(counts or {}), settings,
+                  recreated=ctx.had_azure_pool and plan.action is PoolAction.CREATE)
         return out
     except AzureError as exc:
         err = azure_error_outcome(exc, settings)
@@ -247,10 +299,25 @@ async def reconcile_pool(name: str, raw_spec: Mapping[str, Any], ctx: PoolContex
         return err
 
 
-def _conclude(plan: PoolPlan, out: Outcome, unusable: int, settings: Settings) -> None:
+DISAPPEARED = ("the Azure pool was deleted outside the operator; it is being re-created "
+               "from the spec, and its nodes are allocated again from zero")
+
+
+def _claim(spec: BatchPoolSpec, observed: Mapping[str, Any], ctx: PoolContext) -> ClaimVerdict:
+    found = owner_from_metadata((observed.get("properties") or {}).get("metadata"))
+    return judge(ctx.owner, found, what=f"Azure pool {spec.pool_id}", adopt=ctx.adopt)
+
+
+def _conclude(plan: PoolPlan, out: Outcome, unusable: int, settings: Settings, *,
+              recreated: bool = False) -> None:
     """Ready/Scaled from the plan, unless the SHORT handling already decided them."""
     at_target = (TRUE, "AtTarget", "pool is steady at target")
     if plan.action is PoolAction.SHORT:
+        return
+    if recreated:
+        out.conditions += _ready_conditions(False, "Recreating", DISAPPEARED,
+                                            (FALSE, "Recreating", DISAPPEARED))
+        out.requeue = settings.poll_interval
         return
     if plan.action is PoolAction.READY and unusable:
         msg = f"{unusable} node(s) unusable or failed their start task"
@@ -269,7 +336,7 @@ def _conclude(plan: PoolPlan, out: Outcome, unusable: int, settings: Settings) -
         out.requeue = settings.poll_interval
 
 
-async def reconcile_pool_deletion(name: str, raw_spec: Mapping[str, Any], *,
+async def reconcile_pool_deletion(name: str, raw_spec: Mapping[str, Any], ctx: PoolContext, *,
                                   settings: Settings, pools: PoolGateway) -> Outcome:
     try:
         spec = parse_batch_pool(name, raw_spec, default_subscription=settings.subscription_id)
@@ -278,15 +345,25 @@ async def reconcile_pool_deletion(name: str, raw_spec: Mapping[str, Any], *,
     if spec.deletion_policy == "Retain":
         return Outcome(done=True, events=[Event("Normal", "Retained",
                                                 f"Batch pool {spec.pool_id} kept in Azure")])
+    gw = gated(ctx.namespace, pool_scope(spec, None), settings, pools=pools)
+    if isinstance(gw, Outcome):
+        # Outside the allow-list: never touched, so nothing of ours is there to delete.
+        return Outcome(done=True, events=[Event("Warning", "NotAllowed", gw.message)])
+    assert gw.pools is not None
     try:
-        observed = await pools.get(spec.resource_id)
+        observed = await gw.pools.get(spec.resource_id)
+        if observed is not None:
+            verdict = _claim(spec, observed, ctx)
+            if not verdict.may_write:
+                return Outcome(done=True, events=[
+                    left_in_azure(verdict, f"Azure pool {spec.pool_id}")])
         action = plan_deletion(policy=spec.deletion_policy, users=(), observed=observed)
         if action is DeletionAction.DONE:
             return Outcome(done=True)
         out = Outcome(status=_status(spec, observed, None), requeue=settings.poll_interval,
                       message="waiting for Azure to delete the pool")
         if action is DeletionAction.DELETE:
-            await pools.begin_delete(spec.resource_id)
+            await gw.pools.begin_delete(spec.resource_id)
             out.events.append(Event("Normal", "Deleting", f"Deleting Batch pool {spec.pool_id}"))
         return out
     except AzureError as exc:

@@ -10,11 +10,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..azure.dataplane import BatchAccountGateway
-from ..azure.gateway import ComputeGateway
+from ..azure.scoped import ScopedAccounts, ScopedCompute
 from ..models.armid import InvalidResourceId, ResourceId, parse_resource_id
 from ..models.conditions import FALSE, TRUE, Condition
 from ..models.managedimage import DataDisk, ManagedImageSpec, SnapshotSource
+from ..models.ownership import Owner, owner_from_tags
+from ..planning.ownership import Claim, judge
 from ..planning.sources import (
     NOT_RECOMMENDED,
     check_vm,
@@ -47,18 +48,20 @@ def _snapshot_ids(ids: Sequence[str]) -> list[ResourceId] | None:
         return None
 
 
-async def _all_ready(compute: ComputeGateway, ids: Sequence[ResourceId]) -> list[str]:
-    """Names of the snapshots that are missing or not yet Succeeded."""
+async def _all_ready(compute: ScopedCompute, ids: Sequence[ResourceId],
+                     owner: Owner) -> list[str]:
+    """Names of the snapshots that are missing, not yet Succeeded, or not ours."""
     pending = []
     for rid in ids:
         snap = await compute.get(rid)
         state = str(((snap or {}).get("properties") or {}).get("provisioningState", ""))
-        if snap is None or state.lower() != "succeeded":
+        if snap is None or state.lower() != "succeeded" or \
+                owner_from_tags(snap.get("tags")) != owner:
             pending.append(rid.name)
     return pending
 
 
-async def _check_given_snapshots(spec: ManagedImageSpec, compute: ComputeGateway) -> Prepared:
+async def _check_given_snapshots(spec: ManagedImageSpec, compute: ScopedCompute) -> Prepared:
     assert spec.snapshots is not None
     ids = [spec.snapshots.os_snapshot_id, *(d.snapshot_id for d in spec.snapshots.data_disks)]
     for rid in ids:
@@ -75,7 +78,7 @@ async def _check_given_snapshots(spec: ManagedImageSpec, compute: ComputeGateway
 
 
 async def _supported(accounts: Sequence[ResourceId],
-                     batch: BatchAccountGateway | None) -> list[dict[str, Any]] | None:
+                     batch: ScopedAccounts | None) -> list[dict[str, Any]] | None:
     for account in accounts:
         if batch is not None:
             return await batch.supported_images(account)
@@ -83,8 +86,9 @@ async def _supported(accounts: Sequence[ResourceId],
 
 
 async def prepare_source(spec: ManagedImageSpec, *, recorded_snapshots: Sequence[str],
-                         accounts: Sequence[ResourceId], compute: ComputeGateway,
-                         batch: BatchAccountGateway | None) -> Prepared:
+                         accounts: Sequence[ResourceId], compute: ScopedCompute,
+                         batch: ScopedAccounts | None, owner: Owner,
+                         adopt: bool = False) -> Prepared:
     """Called only when the image has to be built. Writes at most the capture snapshots."""
     if spec.snapshots is not None:
         return await _check_given_snapshots(spec, compute)
@@ -96,7 +100,8 @@ async def prepare_source(spec: ManagedImageSpec, *, recorded_snapshots: Sequence
     assert vm_src is not None
     # A rebuild after the image was lost: the snapshots we captured are enough.
     recorded = _snapshot_ids(recorded_snapshots) if recorded_snapshots else None
-    if vm_src.capture == "Snapshot" and recorded and not await _all_ready(compute, recorded):
+    if vm_src.capture == "Snapshot" and recorded and \
+            not await _all_ready(compute, recorded, owner):
         disks = tuple(DataDisk(lun, rid) for rid in recorded[1:]
                       if (lun := snapshot_lun(rid.name)) is not None)
         vm_like = await compute.get(vm_src.vm_id)
@@ -116,11 +121,11 @@ async def prepare_source(spec: ManagedImageSpec, *, recorded_snapshots: Sequence
         return Prepared(None, True, Condition("SourceValid", TRUE, "NotRecommended",
                                               NOT_RECOMMENDED["VirtualMachine"]),
                         [Event("Warning", "NotRecommended", NOT_RECOMMENDED["VirtualMachine"])])
-    return await _capture(spec, vm, compute)
+    return await _capture(spec, vm, compute, owner, adopt)
 
 
-async def _capture(spec: ManagedImageSpec, vm: Mapping[str, Any],
-                   compute: ComputeGateway) -> Prepared:
+async def _capture(spec: ManagedImageSpec, vm: Mapping[str, Any], compute: ScopedCompute,
+                   owner: Owner, adopt: bool) -> Prepared:
     """Snapshot each of the VM's disks (deterministic names: a restart reuses them)."""
     out = Prepared()
     ids: list[tuple[int | None, ResourceId]] = []
@@ -128,12 +133,19 @@ async def _capture(spec: ManagedImageSpec, vm: Mapping[str, Any],
         rid = ResourceId(spec.subscription_id, spec.resource_group, "Microsoft.Compute",
                          (("snapshots", snapshot_name(spec.image_name, disk.lun)),))
         ids.append((disk.lun, rid))
-        if await compute.get(rid) is None:
-            await compute.begin_put(rid, snapshot_body(disk.disk_id, spec.location, spec.tags))
+        found = await compute.get(rid)
+        verdict = judge(owner, owner_from_tags((found or {}).get("tags")),
+                        what=f"snapshot {rid.name}", adopt=adopt)
+        if found is not None and not verdict.may_write:
+            return Prepared(condition=Condition("SourceValid", FALSE, verdict.reason,
+                                                verdict.message))
+        if found is None or verdict.claim is Claim.ADOPT:
+            await compute.begin_put(rid, snapshot_body(disk.disk_id, spec.location,
+                                                       {**spec.tags, **owner.tags()}))
             out.writes += 1
             out.events.append(Event("Normal", "Snapshotting",
                                     f"Snapshotting disk {disk.disk_id.name} as {rid.name}"))
-    pending = await _all_ready(compute, [rid for _, rid in ids])
+    pending = await _all_ready(compute, [rid for _, rid in ids], owner)
     checks = "VM passed the guide's preparation checks"
     if pending:
         out.condition = Condition("SourceValid", TRUE, "Capturing",

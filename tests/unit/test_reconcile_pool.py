@@ -1,0 +1,152 @@
+"""The BatchPool reconciler against small fake gateways: create, update, drift, delete,
+refusals by the gate, the limits and the owner mark — and what each sends to Azure."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from azure_fakes import FakeAccounts, FakeAzure, FakeCompute, FakePools, P, settings
+from batch_image_operator.models.ownership import Owner
+from batch_image_operator.models.references import ImageInfo
+from batch_image_operator.planning.limits import Admission, LimitVerdict
+from batch_image_operator.reconcilers.pools import (
+    PoolContext,
+    PoolGateways,
+    reconcile_pool,
+    reconcile_pool_deletion,
+)
+
+OWNER = Owner("c1", "BatchPool", "ns", "render", "uid-1")
+POOL = f"{P}/rg-batch/providers/Microsoft.Batch/batchAccounts/acct/pools/render"
+IMAGE = f"{P}/rg-images/providers/Microsoft.Compute/images/ubuntu"
+SPEC: dict[str, Any] = {
+    "account": {"resourceGroup": "rg-batch", "name": "acct"}, "vmSize": "Standard_D2s_v3",
+    "nodeAgentSkuId": "batch.node.ubuntu 22.04", "image": {"managedImageRef": {"name": "ubuntu"}},
+    "scale": {"fixed": {"targetDedicatedNodes": 2}}}
+READY_IMAGE = ImageInfo("ubuntu", "img-uid", True, False, IMAGE, None)
+
+
+def gateways(azure: FakeAzure) -> PoolGateways:
+    return PoolGateways(FakePools(azure), FakeCompute(azure),  # type: ignore[arg-type]
+                        FakeAccounts(azure))  # type: ignore[arg-type]
+
+
+def ctx(**kw: Any) -> PoolContext:
+    return PoolContext(**{"owner": OWNER, "namespace": "ns", "image": READY_IMAGE, **kw})
+
+
+def reason(outcome: Any, ctype: str = "Ready") -> str:
+    return next(c.reason for c in outcome.conditions if c.type == ctype)
+
+
+async def run(azure: FakeAzure, spec: dict[str, Any] | None = None, **kw: Any) -> Any:
+    s = kw.pop("s", settings())
+    return await reconcile_pool("render", spec or SPEC, ctx(**kw), settings=s,
+                                gateways=gateways(azure))
+
+
+async def test_create_stamps_the_mark_then_a_converged_pool_costs_no_write() -> None:
+    azure = FakeAzure()
+    out = await run(azure)
+    assert azure.writes() == [("create", POOL)]
+    metadata = azure.resources[POOL.lower()]["properties"]["metadata"]
+    assert {"name": "batchimage.dev-uid", "value": "uid-1"} in metadata
+    assert out.status["admittedNodes"] == {"dedicated": 2, "lowPriority": 0}
+    azure.resources[POOL.lower()]["properties"].update(
+        allocationState="Steady", currentDedicatedNodes=2)
+    azure.calls.clear()
+    out = await run(azure, had_azure_pool=True)
+    assert azure.writes() == [] and reason(out) == "Steady"
+
+
+async def test_update_patches_only_what_differs() -> None:
+    azure = FakeAzure()
+    await run(azure)
+    azure.resources[POOL.lower()]["properties"]["allocationState"] = "Steady"
+    azure.calls.clear()
+    spec = copy.deepcopy(SPEC)
+    spec["scale"]["fixed"]["targetDedicatedNodes"] = 3
+    await run(azure, spec, had_azure_pool=True)
+    assert azure.writes() == [("update", POOL)]
+
+
+async def test_a_pool_without_our_mark_is_never_written() -> None:
+    azure = FakeAzure()
+    await run(azure)  # the same pool, then made unmarked: as if made by hand
+    azure.resources[POOL.lower()]["properties"].update(allocationState="Steady", metadata=[])
+    azure.calls.clear()
+    out = await run(azure)
+    assert reason(out) == "ExistsNotOwned" and azure.writes() == []
+    assert out.status["admittedNodes"] is None  # it claims no nodes
+    adopted = await run(azure, adopt=True)
+    assert ("update", POOL) in azure.writes()
+    assert any(e.reason == "Adopting" for e in adopted.events)
+
+
+async def test_another_objects_pool_is_never_written_even_with_adopt() -> None:
+    azure = FakeAzure()
+    other = Owner("c1", "BatchPool", "other-ns", "x", "uid-9")
+    azure.put(POOL, {"properties": {"metadata": other.metadata()}})
+    out = await run(azure, adopt=True)
+    assert reason(out) == "OwnedByAnother" and azure.writes() == []
+    assert "other-ns" not in str(out.conditions)
+
+
+async def test_the_gate_refuses_before_any_call() -> None:
+    azure = FakeAzure()
+    out = await run(azure, s=settings(groups=["rg-images"]))
+    assert reason(out) == "NotAllowed" and azure.calls == []
+    spec = copy.deepcopy(SPEC)
+    spec["network"] = {"subnetId": f"{P}/rg-hub/providers/Microsoft.Network/virtualNetworks/"
+                                   "v/subnets/s"}
+    out = await run(azure, spec, s=settings(groups=["rg-images", "rg-batch"]))
+    assert reason(out) == "NotAllowed" and "rg-hub" in out.message and azure.calls == []
+
+
+async def test_a_refused_admission_calls_nothing() -> None:
+    azure = FakeAzure()
+    refuse = Admission(LimitVerdict(False, "custom-image limit exceeded: 3000/2500"))
+    out = await run(azure, claim=lambda me, ids: refuse)
+    assert reason(out) == "LimitExceeded" and azure.calls == []
+    quota = Admission(LimitVerdict(True, ""), "namespace ns may have at most 1")
+    out = await run(azure, claim=lambda me, ids: quota)
+    assert reason(out) == "QuotaExceeded" and azure.calls == []
+
+
+async def test_a_vanished_azure_pool_is_reported_and_recreated() -> None:
+    azure = FakeAzure()
+    out = await run(azure, had_azure_pool=True)
+    assert any(e.reason == "AzurePoolDisappeared" and e.type == "Warning" for e in out.events)
+    assert reason(out) == "Recreating" and azure.writes() == [("create", POOL)]
+
+
+async def test_deletion_in_every_direction() -> None:
+    s = settings()
+    # Ours: deleted.
+    azure = FakeAzure()
+    await run(azure)
+    out = await reconcile_pool_deletion("render", SPEC, ctx(), settings=s,
+                                        pools=FakePools(azure))  # type: ignore[arg-type]
+    assert ("delete", POOL) in azure.writes() and not out.done
+    # Gone: done.
+    out = await reconcile_pool_deletion("render", SPEC, ctx(), settings=s,
+                                        pools=FakePools(azure))  # type: ignore[arg-type]
+    assert out.done
+    # Not ours: done, left in Azure, a warning.
+    azure = FakeAzure()
+    azure.put(POOL, {"properties": {"metadata": []}})
+    out = await reconcile_pool_deletion("render", SPEC, ctx(), settings=s,
+                                        pools=FakePools(azure))  # type: ignore[arg-type]
+    assert out.done and azure.writes() == [] and out.events[0].reason == "LeftInAzure"
+    # Outside the allow-list: done, no call at all.
+    azure = FakeAzure()
+    out = await reconcile_pool_deletion("render", SPEC, ctx(),
+                                        settings=settings(groups=["rg-images"]),
+                                        pools=FakePools(azure))  # type: ignore[arg-type]
+    assert out.done and azure.calls == []
+    # Retain: done, no call at all.
+    retained = {**SPEC, "deletionPolicy": "Retain"}
+    out = await reconcile_pool_deletion("render", retained, ctx(), settings=s,
+                                        pools=FakePools(azure))  # type: ignore[arg-type]
+    assert out.done and azure.calls == []
