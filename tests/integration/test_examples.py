@@ -63,9 +63,17 @@ def check_gallery(crs: CRs, images: dict, pools: dict, azuresim: Emulator) -> No
 def check_autoscale(crs: CRs, images: dict, pools: dict, azuresim: Emulator) -> None:
     _, batch = azure_sdk(azuresim.env)
     pool = batch.pool.get("rg-batch", "batchdemo", "autoscale-pool")
-    assert pool.scale_settings.auto_scale.formula == "$TargetDedicatedNodes = 3;"
+    # The user's formula, then the declared ceiling (counted toward the lineage limit).
+    formula = pool.scale_settings.auto_scale.formula
+    assert formula.startswith("$TargetDedicatedNodes = 3;")
+    assert formula.endswith("$TargetDedicatedNodes = min($TargetDedicatedNodes, 10);"
+                            "\n$TargetLowPriorityNodes = min($TargetLowPriorityNodes, 0);")
     assert pool.start_task.command_line.startswith("/bin/bash")
-    assert {m.name: m.value for m in pool.metadata} == {"team": "render"}
+    metadata = {m.name: m.value for m in pool.metadata}
+    # The user's metadata, and the owner mark (docs/security.md).
+    assert {k: v for k, v in metadata.items() if not k.startswith("batchimage.dev-")} == \
+        {"team": "render"}
+    assert metadata["batchimage.dev-name"] == "autoscale-pool"
 
 
 def check_large_pool(crs: CRs, images: dict, pools: dict, azuresim: Emulator) -> None:
