@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
 from crd_support import CRDS, Kubectl
+
 from harness import run_kubesim
 
 

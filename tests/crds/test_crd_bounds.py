@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from crd_support import (
     SERVER_OWNED,
     Field,

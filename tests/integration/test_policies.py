@@ -19,8 +19,8 @@ from support import (
     azure_sdk,
     condition,
     has_condition,
-    load_example,
     kube_api,
+    load_example,
     running_operator,
 )
 
