@@ -115,9 +115,9 @@ def parse_resource_id(raw: str, *, namespace: str | None = None,
         raise bad("an ARM id may not contain '?', '#', '%', '\\' or whitespace")
     parts = raw.split("/")
     if parts[0] != "" or len(parts) < 2 or parts[1].lower() != "subscriptions":
-        raise bad("an ARM id starts with /subscriptions/")
+        raise bad("an ARM id must start with /subscriptions/")
     if "" in parts[1:]:
-        raise bad("an ARM id has no empty segments")
+        raise bad("an ARM id may not have empty segments ('//')")
     if len(parts) < 9:
         raise bad("the id must go on to /resourceGroups/<name>/providers/<namespace>/<type>/<name>")
     if parts[3].lower() != "resourcegroups" or parts[5].lower() != "providers":
