@@ -155,7 +155,8 @@ SEMANTIC: list[tuple[str, str, st.SearchStrategy[Any]]] = [
         {"lun": 0, "snapshotId": f"{COMPUTE}/snapshots/b"}])),
     ("ManagedImage", "spec.source", st.sampled_from([
         {"virtualMachine": {"id": f"{RG}/rg/providers/Microsoft.Compute/virtualMachines/.."}},
-        {"vhd": {"blobUri": "https://a/../b.vhd", "osType": "Linux"}}])),
+        {"vhd": {"blobUri": "https://a/../b.vhd", "osType": "Linux",
+                 "storageAccountId": f"{RG}/rg/providers/Microsoft.Storage/storageAccounts/a"}}])),
     ("BatchPool", "spec.image", st.sampled_from([
         {"id": f"{COMPUTE}/images/.."}, {"id": f"{COMPUTE}/images/%2e%2e"},
         {"id": f"{COMPUTE}/galleries/g/images/d/versions/.."},
