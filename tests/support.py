@@ -256,3 +256,26 @@ def azure_admin(emulator: Any, method: str, path: str, body: Obj | None = None) 
                              verify=emulator.ca_bundle, timeout=10)
     reply.raise_for_status()
     return reply.json() if reply.content else None
+
+
+def drop_transition_rules(node: object) -> None:
+    if isinstance(node, dict):
+        rules = [r for r in node.pop("x-kubernetes-validations", []) if "oldSelf" not in r["rule"]]
+        if rules:
+            node["x-kubernetes-validations"] = rules
+        for value in node.values():
+            drop_transition_rules(value)
+    elif isinstance(node, list):
+        for value in node:
+            drop_transition_rules(value)
+
+
+def install_pool_crd_without_transition_rules(kubesim: Any) -> None:
+    """The BatchPool CRD as it was before the API server refused immutable changes: an
+    object from then can still carry a changed vmSize, which the operator must report."""
+    ext = k8s.ApiextensionsV1Api(kube_api(kubesim.kubeconfig))
+    crd = yaml.safe_load((ROOT / "crds" / "batchpools.batchimage.dev.yaml").read_text())
+    drop_transition_rules(crd["spec"])
+    live = ext.read_custom_resource_definition(crd["metadata"]["name"])
+    crd["metadata"]["resourceVersion"] = live.metadata.resource_version
+    ext.replace_custom_resource_definition(crd["metadata"]["name"], crd)

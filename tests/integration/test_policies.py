@@ -6,20 +6,17 @@ from __future__ import annotations
 import copy
 
 import pytest
-import yaml
 from azure.core.exceptions import ResourceNotFoundError
-from kubernetes import client as k8s
 
 from harness import Emulator
 from support import (
-    ROOT,
     SUB,
     CRs,
     azure_requests,
     azure_sdk,
     condition,
     has_condition,
-    kube_api,
+    install_pool_crd_without_transition_rules,
     load_example,
     running_operator,
 )
@@ -77,29 +74,6 @@ def test_pools_in_azure_protect_the_image_too(kubesim: Emulator, azuresim: Emula
         crs.wait_deleted("managedimages", "ubuntu-hpc")
     with pytest.raises(ResourceNotFoundError):
         compute.images.get("rg-batch-images", "ubuntu-hpc")
-
-
-def drop_transition_rules(node: object) -> None:
-    if isinstance(node, dict):
-        rules = [r for r in node.pop("x-kubernetes-validations", []) if "oldSelf" not in r["rule"]]
-        if rules:
-            node["x-kubernetes-validations"] = rules
-        for value in node.values():
-            drop_transition_rules(value)
-    elif isinstance(node, list):
-        for value in node:
-            drop_transition_rules(value)
-
-
-def install_pool_crd_without_transition_rules(kubesim: Emulator) -> None:
-    """The BatchPool CRD as it was before the API server refused immutable changes: an
-    object from then can still carry a changed vmSize, which the operator must report."""
-    ext = k8s.ApiextensionsV1Api(kube_api(kubesim.kubeconfig))
-    crd = yaml.safe_load((ROOT / "crds" / "batchpools.batchimage.dev.yaml").read_text())
-    drop_transition_rules(crd["spec"])
-    live = ext.read_custom_resource_definition(crd["metadata"]["name"])
-    crd["metadata"]["resourceVersion"] = live.metadata.resource_version
-    ext.replace_custom_resource_definition(crd["metadata"]["name"], crd)
 
 
 def test_immutable_pool_change_is_reported_not_written(kubesim: Emulator, azuresim: Emulator,
