@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import gc
 import os
+import socket
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -50,6 +51,16 @@ def main(argv: list[str] | None = None) -> int:
 
     register(registry, settings, dict(os.environ), kube_login=kube_login)
 
+    for what, host, port in (("metrics", settings.metrics_host, settings.metrics_port),
+                             ("health", settings.health_host, settings.health_port)):
+        problem = _cannot_listen(host, port)
+        if problem is not None:
+            # One clear line and a non-zero exit: a supervisor (kubelet, make demo) sees
+            # the failure at once instead of an operator alive but doing nothing.
+            print(f"cannot listen for {what} on {_hostport(host, port)}: {problem}",
+                  file=sys.stderr, flush=True)
+            return 1
+
     namespaces = list(settings.namespaces)
     _tune_gc()
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
@@ -58,10 +69,33 @@ def main(argv: list[str] | None = None) -> int:
             standalone=True,
             clusterwide=not namespaces,
             namespaces=namespaces,
-            liveness_endpoint=(f"http://0.0.0.0:{settings.health_port}/healthz"
-                               if settings.health_port is not None else None),
+            liveness_endpoint=(
+                f"http://{_hostport(settings.health_host, settings.health_port)}/healthz"
+                if settings.health_port is not None else None),
         ))
     return 0
+
+
+def _hostport(host: str, port: int | None) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _cannot_listen(host: str, port: int | None) -> str | None:
+    """Why ``host:port`` cannot be bound now (None: it can, or nothing is to listen).
+
+    Checked before Kopf starts, with the SO_REUSEADDR that aiohttp's server also sets, so
+    a port another process listens on fails here rather than inside Kopf's startup."""
+    if port is None or port == 0:
+        return None
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+    except OSError as exc:
+        return str(exc)
+    return None
 
 
 def _tune_gc() -> None:
