@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import platform
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from .reconcilers.outcome import Outcome
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 # An image build takes minutes on Azure (tens of minutes with gallery replication).
 BUILD_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
+_REASON = re.compile(r"^[A-Z][A-Za-z]{0,63}$")
 PRIORITIES = (("dedicated", "Dedicated"), ("lowPriority", "LowPriority"))
 
 
@@ -133,6 +135,8 @@ class Metrics:
         """One reconcile pass ended; ``status`` is the object's status after it."""
         ready = _ready_condition(status)
         reason = str(ready.get("reason") or "Unknown")
+        if not _REASON.match(reason):  # ours are CamelCase words; never echo anything else
+            reason = "Other"
         _move(self.objects_by_reason, self._reasons, self._reason_counts, uid, (kind, reason))
         if kind == "ManagedImage":
             self._image_build(uid, reason, str(ready.get("status") or ""))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import SansIOHTTPPolicy
@@ -47,7 +46,7 @@ def operation_name(method: str, url: str) -> str:
     of ``OPERATIONS``, with no part of the URL copied into it."""
     verb = method.lower()
     verb = verb if verb in VERBS else "get"   # HEAD, OPTIONS: reads
-    segments = [s for s in urlsplit(url).path.lower().split("/") if s]
+    segments = [s for s in _path(url).lower().split("/") if s]
     if "subscriptions" not in segments:
         return DATA_PLANE.get(segments[-1] if segments else "", "dataPlane.other")
     if len(segments) >= 2 and segments[-2] in _LRO:
@@ -64,6 +63,13 @@ def operation_name(method: str, url: str) -> str:
         return f"{stem}.{action}" if action else f"{stem}.post"
     stem = ARM_TYPES.get(types, "other")
     return _name(stem, verb, collection)
+
+
+def _path(url: str) -> str:
+    """The URL's path, by hand: urlsplit raises on some hosts, and a metrics policy must
+    never fail a request."""
+    rest = url.split("://", 1)[-1].split("?", 1)[0].split("#", 1)[0]
+    return rest.partition("/")[2]
 
 
 def _name(stem: str, verb: str, collection: bool) -> str:
