@@ -16,7 +16,6 @@ from kubernetes.client import ApiClient
 
 from harness import Emulator, run_kubesim
 
-
 # The chart as released before the bind addresses were values (a fixed commit).
 PREVIOUS_CHART = "1abd57425de64df7cf553004c220df7efa4e4020"
 

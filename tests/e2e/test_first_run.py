@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+
 from emulator_fixtures import azuresim, azuresim_speed, crs, kubesim
 from harness import Emulator
 from support import SUB, CRs

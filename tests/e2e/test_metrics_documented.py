@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from emulator_fixtures import azuresim, azuresim_speed, crs, kubesim
-from harness import Emulator
 from prometheus_client.parser import text_string_to_metric_families
-from support import CRs, has_condition, load_example, running_operator
 
 from batch_image_operator.azure.observe import OPERATIONS
+from emulator_fixtures import azuresim, azuresim_speed, crs, kubesim
+from harness import Emulator
+from support import CRs, has_condition, load_example, running_operator
 
 __all__ = ["azuresim", "azuresim_speed", "crs", "kubesim"]
 

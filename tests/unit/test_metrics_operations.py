@@ -71,7 +71,7 @@ class _Request:
 
 
 class _Response:
-    class http_response:  # noqa: N801 - the azure-core attribute name
+    class http_response:
         status_code = 503
 
 
