@@ -11,11 +11,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-import kopf
-
 from . import __version__
 from .config import ConfigError, Settings
-from .handlers.registration import register
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,15 +39,6 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat.JSON
-                   if settings.log_format == "json" else kopf.LogFormat.FULL)
-    registry = kopf.OperatorRegistry()
-
-    def kube_login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-        return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
-
-    register(registry, settings, dict(os.environ), kube_login=kube_login)
-
     for what, host, port in (("metrics", settings.metrics_host, settings.metrics_port),
                              ("health", settings.health_host, settings.health_port)):
         problem = _cannot_listen(host, port)
@@ -60,6 +48,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"cannot listen for {what} on {_hostport(host, port)}: {problem}",
                   file=sys.stderr, flush=True)
             return 1
+
+    # Imported only now: Kopf and the Azure SDKs take seconds to import, and a
+    # configuration or port problem should be reported without that wait.
+    import kopf
+
+    from .handlers.registration import register
+
+    kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat.JSON
+                   if settings.log_format == "json" else kopf.LogFormat.FULL)
+    registry = kopf.OperatorRegistry()
+
+    def kube_login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+
+    register(registry, settings, dict(os.environ), kube_login=kube_login)
 
     namespaces = list(settings.namespaces)
     _tune_gc()
