@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -25,7 +26,15 @@ from azure.identity import ClientSecretCredential
 from azure.mgmt.batch import BatchManagementClient
 from azure.mgmt.compute import ComputeManagementClient
 
-from simlaunch import Emulator, run_azuresim, run_kubesim, spawn_operator, stop
+from simlaunch import (
+    Emulator,
+    OperatorPorts,
+    run_azuresim,
+    run_kubesim,
+    spawn_operator,
+    stop,
+    wait_operator_ready,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
@@ -58,17 +67,29 @@ class Kubectl:
         return out
 
 
+@dataclass(frozen=True)
+class RunningOperator:
+    log: Path
+    ports: OperatorPorts
+
+
 @contextlib.contextmanager
-def run_operator(workdir: Path, kube: Emulator, azure: Emulator) -> Iterator[Path]:
+def run_operator(workdir: Path, kube: Emulator, azure: Emulator) -> Iterator[RunningOperator]:
+    """The operator on free loopback ports (8080 may be taken), once it answers /healthz."""
     log = workdir / "operator.log"
+    ports = OperatorPorts.free()
     env = {
-        **os.environ, **azure.env, "KUBECONFIG": str(kube.kubeconfig),
+        **os.environ, **azure.env, "KUBECONFIG": str(kube.kubeconfig), **ports.env,
         # Emulated Azure is fast; look again every second instead of every ten.
         "BIO_POLL_INTERVAL": "1", "BIO_BLOCKED_RETRY": "1", "BIO_DRIFT_INTERVAL": "60",
     }
     proc = spawn_operator(env, log)
     try:
-        yield log
+        try:
+            wait_operator_ready(proc, ports)
+        except RuntimeError as exc:
+            raise DemoFailed(str(exc)) from exc
+        yield RunningOperator(log, ports)
     finally:
         stop(proc, timeout=20)
 
@@ -93,8 +114,9 @@ def lifecycle(workdir: Path, kube: Emulator, azure: Emulator) -> None:
     kubectl("wait", "--for=condition=Established", "crd/managedimages.batchimage.dev",
             "crd/batchpools.batchimage.dev", f"--timeout={TIMEOUT}")
 
-    with run_operator(workdir, kube, azure) as oplog:
-        print(f"operator running, log: {oplog}")
+    with run_operator(workdir, kube, azure) as op:
+        print(f"operator ready, log: {op.log}\n"
+              f"metrics  {op.ports.metrics_url}\nhealth   {op.ports.health_url}")
         say("Apply a ManagedImage (from disk snapshots) and a BatchPool that boots from it")
         kubectl("apply", "-f", str(ROOT / "examples" / "snapshots"))
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +85,61 @@ def stop(proc: subprocess.Popen[Any], timeout: float = 15) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now (the kernel's pick), for a child to bind."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class OperatorPorts:
+    """Loopback ports for the operator's metrics and health endpoints."""
+
+    metrics: int
+    health: int
+
+    @classmethod
+    def free(cls) -> OperatorPorts:
+        return cls(free_port(), free_port())
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"BIO_METRICS_HOST": "127.0.0.1", "BIO_METRICS_PORT": str(self.metrics),
+                "BIO_HEALTH_HOST": "127.0.0.1", "BIO_HEALTH_PORT": str(self.health)}
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics}/metrics"
+
+    @property
+    def health_url(self) -> str:
+        return f"http://127.0.0.1:{self.health}/healthz"
+
+
+def wait_operator_ready(proc: subprocess.Popen[Any], ports: OperatorPorts,
+                        timeout: float = READY_TIMEOUT) -> None:
+    """Until the operator answers /healthz (Kopf serves it only once the startup handlers,
+    which bind the metrics port, have succeeded); raises if it exits or never answers.
+
+    The operator prints no READY line of its own, so this polls its health endpoint."""
+    deadline = time.monotonic() + timeout
+    while True:
+        code = proc.poll()
+        if code is not None:
+            raise RuntimeError(f"the operator exited with code {code} before it was ready")
+        try:
+            with urllib.request.urlopen(ports.health_url, timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except (OSError, urllib.error.URLError):
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the operator did not answer {ports.health_url} "
+                               f"within {timeout:.0f}s")
+        time.sleep(0.2)
 
 
 def spawn_operator(env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -6,15 +6,13 @@ import argparse
 import asyncio
 import gc
 import os
+import socket
 import sys
 from collections.abc import Callable
 from typing import Any
 
-import kopf
-
 from . import __version__
 from .config import ConfigError, Settings
-from .handlers.registration import register
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,6 +39,22 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    for what, host, port in (("metrics", settings.metrics_host, settings.metrics_port),
+                             ("health", settings.health_host, settings.health_port)):
+        problem = _cannot_listen(host, port)
+        if problem is not None:
+            # One clear line and a non-zero exit: a supervisor (kubelet, make demo) sees
+            # the failure at once instead of an operator alive but doing nothing.
+            print(f"cannot listen for {what} on {_hostport(host, port)}: {problem}",
+                  file=sys.stderr, flush=True)
+            return 1
+
+    # Imported only now: Kopf and the Azure SDKs take seconds to import, and a
+    # configuration or port problem should be reported without that wait.
+    import kopf
+
+    from .handlers.registration import register
+
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat.JSON
                    if settings.log_format == "json" else kopf.LogFormat.FULL)
     registry = kopf.OperatorRegistry()
@@ -58,10 +72,33 @@ def main(argv: list[str] | None = None) -> int:
             standalone=True,
             clusterwide=not namespaces,
             namespaces=namespaces,
-            liveness_endpoint=(f"http://0.0.0.0:{settings.health_port}/healthz"
-                               if settings.health_port is not None else None),
+            liveness_endpoint=(
+                f"http://{_hostport(settings.health_host, settings.health_port)}/healthz"
+                if settings.health_port is not None else None),
         ))
     return 0
+
+
+def _hostport(host: str, port: int | None) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _cannot_listen(host: str, port: int | None) -> str | None:
+    """Why ``host:port`` cannot be bound now (None: it can, or nothing is to listen).
+
+    Checked before Kopf starts, with the SO_REUSEADDR that aiohttp's server also sets, so
+    a port another process listens on fails here rather than inside Kopf's startup."""
+    if port is None or port == 0:
+        return None
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+    except OSError as exc:
+        return str(exc)
+    return None
 
 
 def _tune_gc() -> None:

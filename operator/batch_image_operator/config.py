@@ -46,8 +46,11 @@ class Settings:
     azure_connections: int = 32
     # Concurrent Kubernetes API requests (watch streams not counted).
     kube_connections: int = 16
-    metrics_host: str = "0.0.0.0"
+    # Loopback unless told otherwise: a bare process exposes nothing to the network; the
+    # chart binds 0.0.0.0 explicitly (values metrics.bindAddress / health.bindAddress).
+    metrics_host: str = "127.0.0.1"
     metrics_port: int | None = 8080  # None: no metrics endpoint; 0: any free port
+    health_host: str = "127.0.0.1"
     health_port: int | None = 8081
     log_format: str = "text"
     # Re-issuing resizes that end short of target (the guide: big pools need several).
@@ -94,8 +97,9 @@ class Settings:
             retry_total=int(_seconds(env, "BIO_AZURE_RETRY_TOTAL", 3)),
             azure_connections=int(_seconds(env, "BIO_AZURE_CONNECTIONS", 32)),
             kube_connections=int(_seconds(env, "BIO_KUBE_CONNECTIONS", 16)),
-            metrics_host=env.get("BIO_METRICS_HOST", "0.0.0.0"),
+            metrics_host=_host(env, "BIO_METRICS_HOST"),
             metrics_port=_port(env, "BIO_METRICS_PORT", 8080),
+            health_host=_host(env, "BIO_HEALTH_HOST"),
             health_port=_port(env, "BIO_HEALTH_PORT", 8081),
             log_format=_choice(env, "BIO_LOG_FORMAT", ("text", "json"), "text"),
             max_resize_attempts=int(_seconds(env, "BIO_MAX_RESIZE_ATTEMPTS", 10)),
@@ -189,6 +193,14 @@ def _port(env: Mapping[str, str], key: str, default: int) -> int | None:
     if not raw.isdigit() or int(raw) > 65535:
         raise ConfigError(f"{key} must be a port number or 'off', got {raw!r}")
     return int(raw)
+
+
+def _host(env: Mapping[str, str], key: str) -> str:
+    """An IP address or host name to bind; anything else (a URL, a port) is refused."""
+    raw = env.get(key) or "127.0.0.1"
+    if not re.match(r"^(\[?[0-9A-Fa-f:.]+\]?|[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?)$", raw):
+        raise ConfigError(f"{key} must be an IP address or host name, got {raw!r}")
+    return raw.strip("[]")
 
 
 def _choice(env: Mapping[str, str], key: str, allowed: tuple[str, ...], default: str) -> str:

@@ -10,7 +10,9 @@ from typing import Any
 import yaml
 from chart_support import CHART, ROOT
 
-FREE_FORM = {"resources.requests", "resources.limits"}
+# Values that are Kubernetes objects in their own right (requests, label selectors).
+FREE_FORM = {"resources.requests", "resources.limits", "networkPolicy.egress.dns.namespaceSelector",
+             "networkPolicy.egress.dns.podSelector"}
 
 
 def leaves(values: dict[str, Any], prefix: str = "") -> Iterator[str]:

@@ -3,6 +3,7 @@ kubernetes client: what an installer sees with `kubectl get` afterwards."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,9 @@ from kubernetes import client, config
 from kubernetes.client import ApiClient
 
 from harness import Emulator, run_kubesim
+
+# The chart as released before the bind addresses were values (a fixed commit).
+PREVIOUS_CHART = "1abd57425de64df7cf553004c220df7efa4e4020"
 
 
 @pytest.fixture
@@ -104,3 +108,24 @@ def test_uninstall_removes_the_operator_but_keeps_the_crds(
     crds = {c.metadata.name for c in
             client.ApiextensionsV1Api(api).list_custom_resource_definition().items}
     assert "managedimages.batchimage.dev" in crds  # Helm never deletes crds/
+
+
+def test_upgrade_with_reuse_values_from_the_previous_chart_keeps_the_pod_reachable(
+        kubesim: Emulator, api: ApiClient, tmp_path: Path) -> None:
+    """`helm upgrade --reuse-values` (what NOTES.txt suggests) drops the new chart's new
+    defaults: the bind addresses must still come out as 0.0.0.0, or the probes and
+    Prometheus would hit a pod that listens on loopback only."""
+    previous = tmp_path / "previous"
+    previous.mkdir()
+    archive = subprocess.run(["git", "archive", PREVIOUS_CHART, "charts/batch-image-operator"],
+                             cwd=CHART.parents[1], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(previous)], input=archive, check=True)
+    old_chart = previous / "charts" / "batch-image-operator"
+    assert "bindAddress" not in (old_chart / "values.yaml").read_text()
+    with helm.Config(kubeconfig_path=str(kubesim.kubeconfig), namespace=NAMESPACE) as cfg:
+        cfg.install(old_chart, RELEASE, merged(), create_namespace=True, timeout=60)
+        release = cfg.upgrade(CHART, RELEASE, None, reuse_values=True, timeout=60)
+    assert release["status"] == "deployed"
+    deployment = client.AppsV1Api(api).read_namespaced_deployment(FULLNAME, NAMESPACE)
+    env = {e.name: e.value for e in deployment.spec.template.spec.containers[0].env}
+    assert env["BIO_METRICS_HOST"] == "0.0.0.0" and env["BIO_HEALTH_HOST"] == "0.0.0.0"

@@ -58,6 +58,13 @@ CASES: dict[str, dict[str, Any]] = {
     "namespace-credentials": merged({"azure": {"namespaceCredentialSecret": "azure-creds"}}),
     "namespaced-credentials": merged({"watchNamespaces": ["team-a", "team-b"],
                                       "azure": {"namespaceCredentialSecret": "azure-creds"}}),
+    "network-policy": merged({"networkPolicy": {"enabled": True}}),
+    "network-policy-selectors": merged({"networkPolicy": {
+        "enabled": True,
+        "metrics": {"namespaceSelector": {"matchLabels": {"team": "monitoring"}},
+                    "podSelector": {"matchLabels": {"app": "prometheus"}}},
+        "egress": {"apiServer": {"cidrs": ["10.0.0.1/32"], "ports": [443]},
+                   "azure": {"cidrs": ["20.0.0.0/8"]}}}}),
 }
 
 
@@ -116,8 +123,11 @@ def test_kubernetes_validate_catches_a_broken_object(
     ({"allowList": {"team-a": ["/subscriptions/x/resourceGroups/../../secrets"]}}, "allowList"),
     ({"watchNamespaces": ["Team_A"]}, "watchNamespaces"),
     ({"metrics": {"port": 70000}}, "port"),
+    ({"metrics": {"bindAddress": "http://0.0.0.0:8080"}}, "bindAddress"),
+    ({"networkPolicy": {"egress": {"azure": {"cidrs": ["anywhere"]}}}}, "cidrs"),
 ], ids=["replicas-string", "replicas-two", "unknown-top-level-key", "log-format",
-        "subscription", "allow-list-scope", "namespace-name", "port-range"])
+        "subscription", "allow-list-scope", "namespace-name", "port-range", "bind-address",
+        "network-policy-cidr"])
 def test_schema_rejects_bad_values(values: dict[str, Any], needle: str) -> None:
     report = helm.lint(CHART, values, namespace=NAMESPACE)
     assert any(needle in e for e in report["errors"]), report
@@ -169,6 +179,61 @@ def test_ports_probes_and_resources(rendered: dict[str, list[dict[str, Any]]]) -
     assert c["resources"]["limits"] == {"cpu": "500m", "memory": "256Mi"}
     values = env(docs)
     assert values["BIO_METRICS_PORT"] == "8080" and values["BIO_HEALTH_PORT"] == "8081"
+    # The operator binds loopback by default; in the pod, Prometheus and the kubelet
+    # come in on the pod IP, so the chart asks for every address explicitly.
+    assert values["BIO_METRICS_HOST"] == "0.0.0.0" and values["BIO_HEALTH_HOST"] == "0.0.0.0"
+
+
+def test_bind_addresses_are_values() -> None:
+    values = env(render(merged({"metrics": {"bindAddress": "::"},
+                                "health": {"bindAddress": "10.1.2.3"}})))
+    assert values["BIO_METRICS_HOST"] == "::" and values["BIO_HEALTH_HOST"] == "10.1.2.3"
+
+
+# --- NetworkPolicy ----------------------------------------------------------------------
+
+def test_no_network_policy_by_default(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    assert of_kind(rendered["defaults"], "NetworkPolicy") == []
+
+
+def _egress_ports(policy: dict[str, Any]) -> dict[tuple[int, str], list[dict[str, Any]]]:
+    out: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for rule in policy["spec"]["egress"]:
+        for port in rule["ports"]:
+            out.setdefault((port["port"], port["protocol"]), []).extend(rule.get("to", [{}]))
+    return out
+
+
+def test_network_policy_admits_only_metrics_scrapes_and_needed_egress(
+        rendered: dict[str, list[dict[str, Any]]]) -> None:
+    docs = rendered["network-policy"]
+    policy = one(docs, "NetworkPolicy")
+    spec = policy["spec"]
+    assert spec["podSelector"]["matchLabels"] == \
+        one(docs, "Deployment")["spec"]["selector"]["matchLabels"]
+    assert spec["policyTypes"] == ["Ingress", "Egress"]
+    # In: the metrics port only (not health: the kubelet's probes are not pod traffic),
+    # and by default only from pods of the release's own namespace.
+    assert spec["ingress"] == [{"ports": [{"port": "metrics", "protocol": "TCP"}],
+                                "from": [{"podSelector": {}}]}]
+    egress = _egress_ports(policy)
+    assert set(egress) == {(443, "TCP"), (6443, "TCP"), (53, "UDP"), (53, "TCP")}
+    assert {"ipBlock": {"cidr": "0.0.0.0/0"}} in egress[(443, "TCP")]
+    assert egress[(53, "UDP")] == [{
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}]
+
+
+def test_network_policy_selectors_and_cidrs_come_from_values(
+        rendered: dict[str, list[dict[str, Any]]]) -> None:
+    policy = one(rendered["network-policy-selectors"], "NetworkPolicy")
+    assert policy["spec"]["ingress"][0]["from"] == [{
+        "namespaceSelector": {"matchLabels": {"team": "monitoring"}},
+        "podSelector": {"matchLabels": {"app": "prometheus"}}}]
+    egress = _egress_ports(policy)
+    assert set(egress) == {(443, "TCP"), (53, "UDP"), (53, "TCP")}
+    assert sorted(t["ipBlock"]["cidr"] for t in egress[(443, "TCP")]) == [
+        "10.0.0.1/32", "20.0.0.0/8"]
 
 
 def test_operator_env_from_values() -> None:
@@ -224,7 +289,7 @@ def _verbs(docs: list[dict[str, Any]], kind: str, group: str, resource: str) -> 
 
 def test_cluster_wide_mode_grants_exactly_what_the_operator_needs(
         rendered: dict[str, list[dict[str, Any]]]) -> None:
-    docs = rendered["defaults"]
+    docs = _operator_rbac(rendered["defaults"])
     assert of_kind(docs, "Role") == [] and of_kind(docs, "RoleBinding") == []
     for plural in ("managedimages", "batchpools"):
         assert _verbs(docs, "ClusterRole", "batchimage.dev", plural) == OWN_VERBS
@@ -248,7 +313,7 @@ def test_cluster_wide_mode_grants_exactly_what_the_operator_needs(
 
 def test_namespaced_mode_grants_nothing_cluster_wide_but_crd_discovery(
         rendered: dict[str, list[dict[str, Any]]]) -> None:
-    docs = rendered["namespaced"]
+    docs = _operator_rbac(rendered["namespaced"])
     for _, rule in rules(docs, "ClusterRole"):
         assert rule["apiGroups"] == ["apiextensions.k8s.io"], rule
         assert set(rule["verbs"]) == {"get", "list", "watch"}
@@ -285,6 +350,51 @@ def test_secrets_are_readable_only_with_a_namespace_credential_secret(
         assert rule["resourceNames"] == ["azure-creds"]
     if expected_kind == "Role":
         assert {role["metadata"]["namespace"] for role, _ in secret_rules} == {"team-a", "team-b"}
+
+
+AGGREGATE = "rbac.authorization.k8s.io/aggregate-to-"
+
+
+def _tenant_roles(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The ClusterRoles meant for users (aggregated into edit/admin/view), by suffix."""
+    return {d["metadata"]["name"].rsplit("-", 1)[-1]: d for d in of_kind(docs, "ClusterRole")
+            if any(k.startswith(AGGREGATE) for k in d["metadata"].get("labels", {}))}
+
+
+def _operator_rbac(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Everything but the tenant roles: what the operator's own ServiceAccount gets."""
+    tenant = [id(d) for d in _tenant_roles(docs).values()]
+    return [d for d in docs if id(d) not in tenant]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_tenant_roles_aggregate_into_edit_admin_and_view_without_status_or_secrets(
+        case: str, rendered: dict[str, list[dict[str, Any]]]) -> None:
+    docs = rendered[case]
+    roles = _tenant_roles(docs)
+    assert set(roles) == {"edit", "view"}
+    labels = {k: v for k, v in roles["edit"]["metadata"]["labels"].items()
+              if k.startswith(AGGREGATE)}
+    assert labels == {f"{AGGREGATE}edit": "true", f"{AGGREGATE}admin": "true"}
+    assert {k: v for k, v in roles["view"]["metadata"]["labels"].items()
+            if k.startswith(AGGREGATE)} == {f"{AGGREGATE}view": "true"}
+    expected = {"edit": {"create", "update", "patch", "delete", "get", "list", "watch"},
+                "view": {"get", "list", "watch"}}
+    for name, role in roles.items():
+        for rule in role["rules"]:
+            # Only the two kinds themselves: no status (the operator's), no secrets, no '*'.
+            assert rule["apiGroups"] == ["batchimage.dev"], rule
+            assert sorted(rule["resources"]) == ["batchpools", "managedimages"], rule
+            assert not [r for r in rule["resources"] if "/" in r or r in ("secrets", "*")]
+            assert set(rule["verbs"]) == expected[name], rule
+    # Nothing binds them: the built-in roles pick them up through their labels.
+    bound = {b["roleRef"]["name"] for b in of_kind(docs, "ClusterRoleBinding")
+             + of_kind(docs, "RoleBinding")}
+    assert not bound & {r["metadata"]["name"] for r in roles.values()}
+
+
+def test_tenant_roles_can_be_left_out() -> None:
+    assert _tenant_roles(render(merged({"rbac": {"aggregateToTenantRoles": False}}))) == {}
 
 
 def test_rbac_can_be_left_to_the_installer() -> None:

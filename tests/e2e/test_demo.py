@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
 import socket
 import subprocess
 import sys
@@ -14,11 +16,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.e2e
 def test_demo_walks_the_whole_lifecycle(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, str(ROOT / "demo" / "run.py"),
-                           "--workdir", str(tmp_path)],
-                          capture_output=True, text=True, timeout=280)
+    # The operator's default ports are taken (they were, where `make demo` once hung for
+    # 180 s): the demo must not need them.
+    with contextlib.ExitStack() as held:
+        for port in (8080, 8081):
+            sock = held.enter_context(socket.socket())
+            with contextlib.suppress(OSError):  # already held by someone else: as good
+                sock.bind(("127.0.0.1", port))
+                sock.listen()
+        proc = subprocess.run([sys.executable, str(ROOT / "demo" / "run.py"),
+                               "--workdir", str(tmp_path)],
+                              capture_output=True, text=True, timeout=280)
     out = proc.stdout
     assert proc.returncode == 0, out + proc.stderr
+    assert re.search(r"^metrics  http://127\.0\.0\.1:\d+/metrics$", out, re.M), out
+    assert re.search(r"^health   http://127\.0\.0\.1:\d+/healthz$", out, re.M), out
     assert "managedimage.batchimage.dev/ubuntu-hpc condition met" in out
     assert "batchpool.batchimage.dev/render-pool condition met" in out
     assert "Warning DeletionBlocked: in use by BatchPool(s): render-pool" in out

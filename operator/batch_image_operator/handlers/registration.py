@@ -370,6 +370,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
         runtime.metrics.reconciled(KINDS[plural], result_of(outcome), time.monotonic() - started)
         ready = next((c.status for c in outcome.conditions if c.type == "Ready"), "Unknown")
         runtime.metrics.object_ready(uid, KINDS[plural], ready)
+        runtime.metrics.passed(uid, KINDS[plural], body, runtime.status_of(uid, body), outcome)
 
     async def _finish_deletion(plural: str, outcome: Outcome, body: kopf.Body, uid: str,
                                started: float) -> None:
