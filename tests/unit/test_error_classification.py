@@ -10,7 +10,7 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
 
 from batch_image_operator.azure.errors import AzureError, azure_errors
-from batch_image_operator.planning.errors import ErrorKind, classify
+from batch_image_operator.planning.errors import _CODES, ErrorKind, classify
 
 HUMAN = [
     # (status Azure sends, code, reason, words of the advice)
@@ -26,17 +26,48 @@ HUMAN = [
     (409, "OperationNotAllowed", "AzureRequestRejected", "quota"),
     (404, "ResourceGroupNotFound", "AzureRequestRejected", "resource group"),
     (409, "MissingSubscriptionRegistration", "AzureRequestRejected", "az provider register"),
+    (403, "LinkedAuthorizationFailed", "AzureAuthError", "linked resource"),
+    (403, "InsufficientPermissions", "AzureAuthError", "azure-permissions.md"),
+    (401, "AuthenticationFailed", "AzureAuthError", "credential"),
+    (401, "InvalidAuthenticationTokenAudience", "AzureAuthError", "credential"),
+    (401, "InvalidAuthenticationTokenTenant", "AzureAuthError", "AZURE_TENANT_ID"),
+    (400, "InvalidParameter", "AzureRequestRejected", "fix the spec"),
+    (400, "InvalidRequestContent", "AzureRequestRejected", "fix the spec"),
+    (400, "InvalidRequestBody", "AzureRequestRejected", "fix the spec"),
+    (400, "InvalidResourceName", "AzureRequestRejected", "fix the spec"),
+    (400, "AccountNameInvalid", "AzureRequestRejected", "fix the spec"),
+    (400, "LocationRequired", "AzureRequestRejected", "fix the spec"),
+    (400, "BadRequest", "AzureRequestRejected", "fix the spec"),
+    (400, "PropertyChangeNotAllowed", "AzureRequestRejected", "cannot change"),
+    (400, "LocationNotAvailableForResourceType", "AzureRequestRejected", "location"),
+    (409, "QuotaExceeded", "AzureRequestRejected", "quota"),
+    (None, "InvalidAccountEndpoint", "AzureRequestRejected", "Batch account"),
+    (404, "NotFound", "AzureRequestRejected", "does not exist"),
+    (404, "ParentResourceNotFound", "AzureRequestRejected", "does not exist"),
+    (404, "SubscriptionNotFound", "AzureRequestRejected", "BIO_SUBSCRIPTION_ID"),
+    (404, "PoolNotFound", "AzureRequestRejected", "does not exist"),
+    (404, "AccountNotFound", "AzureRequestRejected", "does not exist"),
 ]
 TRANSIENT = [
     (429, "TooManyRequests"), (503, "ServiceUnavailable"), (500, "InternalServerError"),
     (409, "AnotherOperationInProgress"), (409, "Conflict"), (409, "PoolNotSteady"),
     (412, "ConditionNotMet"), (504, "GatewayTimeout"), (400, "RetryableError"),
-    (401, "ExpiredAuthenticationToken"),
+    (401, "ExpiredAuthenticationToken"), (412, "PreconditionFailed"),
+    (409, "CannotDeleteResource"), (409, "ResourceGroupBeingDeleted"),
+    (429, "SubscriptionRequestsThrottled"), (500, "InternalError"), (503, "ServerBusy"),
+    (500, "OperationTimedOut"),
 ]
 
 
+def test_every_known_code_has_a_test_here() -> None:
+    """A code added to the table must say here which way it goes."""
+    tested = {c.lower() for _, c, *_ in HUMAN} | {c.lower() for _, c in TRANSIENT}
+    assert tested == set(_CODES)
+
+
 @pytest.mark.parametrize("status,code,reason,advice", HUMAN)
-def test_permanent_codes_need_a_human(status: int, code: str, reason: str, advice: str) -> None:
+def test_permanent_codes_need_a_human(status: int | None, code: str, reason: str,
+                                      advice: str) -> None:
     info = classify(status, code, "refused")
     assert (info.needs_human, info.retryable, info.reason) == (True, False, reason)
     assert advice in info.advice
