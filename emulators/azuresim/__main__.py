@@ -16,6 +16,7 @@ from aiohttp import web
 
 from .aad import Identity
 from .arm.batch import refresh_endpoints
+from .rbac import RoleFileError, load_role
 from .seed import SeedError, apply_file
 from .server import make_app
 from .sim import Settings, Sim
@@ -41,6 +42,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--subscription-id", default=DEFAULT_SUBSCRIPTION)
     p.add_argument("--tenant-id", default=DEFAULT_TENANT)
     p.add_argument("--client-id", default=DEFAULT_CLIENT)
+    p.add_argument("--role-file", type=Path,
+                   help="role definition JSON the principal holds (default: allow everything)")
     return p.parse_args(argv)
 
 
@@ -67,6 +70,13 @@ async def serve(args: argparse.Namespace) -> int:
         state_file=args.state.resolve() if args.state else None,
     )
     sim = Sim(settings, identity)
+    if args.role_file:
+        try:
+            sim.role = load_role(args.role_file)
+        except (RoleFileError, OSError) as exc:
+            log.error("role file failed: %s", exc)
+            return 2
+        log.info("enforcing role %r from %s", sim.role.name, args.role_file)
     runner = web.AppRunner(make_app(sim), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", args.port, ssl_context=server_context(ca_path))

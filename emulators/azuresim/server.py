@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from . import admin, dataplane, lro
+from . import admin, dataplane, lro, rbac
 from .aad import ARM_AUDIENCES, BATCH_AUDIENCE
 from .arm import batch, compute, gallery, resources, vm  # noqa: F401  (modules register their handlers)
 from .arm.common import HANDLERS
@@ -141,6 +141,8 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
             response = await _inject(sim, request, surface)
             if response is None:
                 _authenticate(sim, request, surface)
+                rbac.check(sim.role, sim.identity.client_id, request.method, request.path,
+                           surface)
                 sim.settle()
         if response is None:
             response = await handler(request)

@@ -11,6 +11,7 @@ from . import allocation, lro
 from .aad import Identity, TokenIssuer
 from .clock import Clock
 from .faults import Faults
+from .rbac import Role
 from .store import Store
 
 LOG_SIZE = 500
@@ -52,6 +53,8 @@ class Sim:
         self.allocating: dict[str, float] = {}
         self.base_url = ""
         self.issuer: TokenIssuer | None = None
+        # The operator principal's role (--role-file); None allows everything.
+        self.role: Role | None = None
 
     def bind(self, base_url: str) -> None:
         """Called once the listening port is known: URLs in responses depend on it."""

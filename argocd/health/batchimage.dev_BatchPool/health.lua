@@ -11,6 +11,7 @@ local TERMINAL = {
   NotAllowed = "the operator's allow-list forbids this subscription or resource group",
   CredentialError = "the namespace's Azure credential Secret is unusable",
   AzureAuthError = "check the operator's Azure identity and role assignments",
+  AzureRequestRejected = "Azure refuses the request until a human acts; the message says what to change",
   ResizeAttemptsExhausted = "the pool stayed below target after every resize attempt",
   UnusableNodes = "nodes are unusable or failed their start task",
 }

@@ -11,6 +11,7 @@ local TERMINAL = {
   NotAllowed = "the operator's allow-list forbids this subscription or resource group",
   CredentialError = "the namespace's Azure credential Secret is unusable",
   AzureAuthError = "check the operator's Azure identity and role assignments",
+  AzureRequestRejected = "Azure refuses the request until a human acts; the message says what to change",
   PublishBlocked = "gallery publishing needs a change to the spec",
   SourceNotFound = "the source VM does not exist",
   SnapshotNotFound = "a source snapshot does not exist",

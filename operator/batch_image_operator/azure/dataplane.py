@@ -13,13 +13,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from azure.core.exceptions import AzureError as CoreError
 from azure.core.rest import HttpRequest
 
 from ..models.armid import ResourceId
-from ..planning.errors import Classified, ErrorKind
+from ..planning.errors import classify
 from .clients import BATCH_DATA_API_VERSION, AzureClients
-from .gateway import AzureError, as_dict, wrap_http_error
+from .errors import AzureError, azure_errors
+from .gateway import as_dict
 
 # host[:port][/path] as Batch reports it: no scheme, query, fragment or spaces.
 _ENDPOINT = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$")
@@ -68,15 +68,13 @@ class BatchAccountGateway:
 
     async def _read_account(self, rid: ResourceId, key: str) -> dict[str, Any]:
         account_id = account_of(rid)
-        try:
+        with azure_errors("batchAccounts.get"):
             account = as_dict(await self._clients.batch(rid.subscription_id).batch_account.get(
                 rid.resource_group, account_id.name))
-        except CoreError as exc:
-            raise wrap_http_error("batchAccounts.get", exc) from exc
         endpoint = str((account.get("properties") or {}).get("accountEndpoint") or "")
         if not _ENDPOINT.match(endpoint):
-            raise AzureError("batchAccounts.get", Classified(
-                ErrorKind.INVALID, "InvalidAccountEndpoint",
+            raise AzureError("batchAccounts.get", classify(
+                None, "InvalidAccountEndpoint",
                 f"Batch account endpoint {endpoint!r} is not a host name"))
         self._accounts[key] = account
         return account
@@ -91,20 +89,16 @@ class BatchAccountGateway:
         if cached is not None and time.monotonic() - cached[0] < SUPPORTED_IMAGES_MAX_AGE:
             return cached[1]
         client = self._clients.batch_data(f"https://{endpoint}")
-        try:
+        with azure_errors("supportedimages.list"):
             images = [as_dict(i) async for i in client.list_supported_images()]
-        except CoreError as exc:
-            raise wrap_http_error("supportedimages.list", exc) from exc
         self._supported[endpoint] = (time.monotonic(), images)
         return images
 
     async def list_pools(self, account: ResourceId) -> list[dict[str, Any]]:
-        try:
+        with azure_errors("pools.list"):
             return [as_dict(p) async for p in self._clients.batch(
                 account.subscription_id).pool.list_by_batch_account(
                     account.resource_group, account.name)]
-        except CoreError as exc:
-            raise wrap_http_error("pools.list", exc) from exc
 
     async def node_counts(self, pool: ResourceId) -> dict[str, Any] | None:
         endpoint = await self.endpoint(pool)
@@ -120,7 +114,7 @@ class BatchAccountGateway:
         # back into dicts) cost more than the call, 6 % of a 1,000-pool burst.
         request = HttpRequest("GET", "{endpoint}/nodecounts",
                               params={"api-version": BATCH_DATA_API_VERSION})
-        try:
+        with azure_errors("nodecounts.list"):
             while True:
                 response = await client.send_request(request)
                 response.raise_for_status()
@@ -131,8 +125,6 @@ class BatchAccountGateway:
                 if not isinstance(link, str) or not link:
                     break
                 request = HttpRequest("GET", link)
-        except CoreError as exc:
-            raise wrap_http_error("nodecounts.list", exc) from exc
         cached = _Cached(time.monotonic(), counts)
         self._counts[endpoint] = cached
         return cached

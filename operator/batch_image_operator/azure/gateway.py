@@ -11,49 +11,13 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from azure.core import MatchConditions
-from azure.core.exceptions import AzureError as CoreError
-from azure.core.exceptions import (
-    ClientAuthenticationError,
-    HttpResponseError,
-    ResourceNotFoundError,
-)
 from azure.mgmt.batch.models import Pool
 from azure.mgmt.compute import models as cm
 
 from ..models.armid import ResourceId
-from ..planning.errors import Classified, classify
 from .clients import AzureClients
-
-
-class AzureError(Exception):
-    """An Azure failure, classified; str() is safe for status and events."""
-
-    def __init__(self, operation: str, info: Classified) -> None:
-        self.operation = operation
-        self.info = info
-        super().__init__(f"{operation}: {info.code or info.kind.value}: {info.message}")
-
-
-def wrap_http_error(operation: str, exc: CoreError) -> AzureError:
-    """Classify any azure-core error; no response (connection failures) is transient."""
-    if isinstance(exc, ClientAuthenticationError):
-        # The token request itself was refused (AAD answers 400 invalid_client).
-        detail = str(exc.message or "credential refused").splitlines()[0][:300]
-        return AzureError(operation, classify(401, "AuthenticationFailed",
-                                              f"Azure AD refused the credential: {detail}"))
-    if not isinstance(exc, HttpResponseError):
-        text = str(exc.message or type(exc).__name__).splitlines()[0][:300]
-        return AzureError(operation, classify(None, "ServiceUnavailable", text))
-    status = exc.status_code
-    code = getattr(exc.error, "code", None) if exc.error else None
-    message = getattr(exc.error, "message", None) if exc.error else None
-    retry_after: float | None = None
-    headers = getattr(exc.response, "headers", None) or {}
-    raw = headers.get("Retry-After")
-    if raw and str(raw).isdigit():
-        retry_after = float(raw)
-    text = str(message or exc.reason or "request failed").splitlines()[0][:500]
-    return AzureError(operation, classify(status, code, text, retry_after))
+from .errors import AzureError as AzureError  # re-exported: the reconcilers catch it here
+from .errors import azure_errors
 
 
 def as_dict(obj: Any) -> dict[str, Any]:
@@ -89,36 +53,23 @@ class ComputeGateway:
         kwargs: dict[str, Any] = {}
         if attr == "gallery_image_versions":
             kwargs["expand"] = "ReplicationStatus"
-        try:
+        with azure_errors(f"{attr}.get", missing_ok=True):
             return as_dict(await ops.get(*args, **kwargs))
-        except ResourceNotFoundError:
-            return None
-        except CoreError as exc:
-            if getattr(exc, "status_code", None) == 404:
-                return None
-            raise wrap_http_error(f"{attr}.get", exc) from exc
+        return None
 
     async def exists(self, rid: ResourceId) -> bool:
         return await self.get(rid) is not None
 
     async def begin_put(self, rid: ResourceId, body: Mapping[str, Any]) -> dict[str, Any]:
         ops, attr, model, args = self._op(rid)
-        try:
+        with azure_errors(f"{attr}.put"):
             poller = await ops.begin_create_or_update(*args, model(dict(body)), polling=False)
             return as_dict(await poller.result())
-        except CoreError as exc:
-            raise wrap_http_error(f"{attr}.put", exc) from exc
 
     async def begin_delete(self, rid: ResourceId) -> None:
         ops, attr, _, args = self._op(rid)
-        try:
+        with azure_errors(f"{attr}.delete", missing_ok=True):
             await ops.begin_delete(*args, polling=False)
-        except ResourceNotFoundError:
-            return
-        except CoreError as exc:
-            if getattr(exc, "status_code", None) == 404:
-                return
-            raise wrap_http_error(f"{attr}.delete", exc) from exc
 
 
 async def _raw_json(chunks: AsyncIterator[bytes]) -> dict[str, Any]:
@@ -137,45 +88,30 @@ class PoolGateway:
         return rid.resource_group, rid.path[0][1], rid.name
 
     async def get(self, rid: ResourceId) -> dict[str, Any] | None:
-        try:
+        with azure_errors("pools.get", missing_ok=True):
             return await _raw_json(await self._clients.batch(rid.subscription_id).pool.get(
                 *self._parts(rid), stream=True))
-        except ResourceNotFoundError:
-            return None
-        except CoreError as exc:
-            if getattr(exc, "status_code", None) == 404:
-                return None
-            raise wrap_http_error("pools.get", exc) from exc
+        return None
 
     async def create(self, rid: ResourceId, body: Mapping[str, Any]) -> dict[str, Any]:
         """Create only: If-None-Match makes a pool made meanwhile by anyone else a 412
         (classified as a conflict: the next pass reads it), never an overwrite."""
-        try:
+        with azure_errors("pools.create"):
             return await _raw_json(await self._clients.batch(rid.subscription_id).pool.create(
                 *self._parts(rid), dict(body), match_condition=MatchConditions.IfMissing,
                 stream=True))
-        except CoreError as exc:
-            raise wrap_http_error("pools.create", exc) from exc
 
     async def update(self, rid: ResourceId, body: Mapping[str, Any],
                      etag: str | None = None) -> dict[str, Any]:
         """With the etag of the pool read (and judged ours) in this pass, a pool changed
         meanwhile is a 412, not overwritten."""
-        try:
+        with azure_errors("pools.update"):
             pool = await self._clients.batch(rid.subscription_id).pool.update(
                 *self._parts(rid), Pool(dict(body)), etag=etag,
                 match_condition=MatchConditions.IfNotModified if etag else None)
-        except CoreError as exc:
-            raise wrap_http_error("pools.update", exc) from exc
         return as_dict(pool)
 
     async def begin_delete(self, rid: ResourceId) -> None:
-        try:
+        with azure_errors("pools.delete", missing_ok=True):
             await self._clients.batch(rid.subscription_id).pool.begin_delete(
                 *self._parts(rid), polling=False)
-        except ResourceNotFoundError:
-            return
-        except CoreError as exc:
-            if getattr(exc, "status_code", None) == 404:
-                return
-            raise wrap_http_error("pools.delete", exc) from exc

@@ -46,6 +46,7 @@ from .indexes import (
     pools_naming,
     users_of,
 )
+from .logs import emit, pass_log
 from .runtime import Identity, Runtime
 from .status import events_to_post, is_paused, pause_outcome, post_events, status_changes
 
@@ -60,18 +61,26 @@ class _DemoteRoutine(logging.Filter):
     """Kopf logs every deliberate retry as an error (and posts it as an Error event) and
     every run of an event handler at info. Our waits (blocked deletion, Azure still
     deleting) are normal and already shown by a condition and one event, and a line per
-    image event drowns everything else: both go to debug.
+    image event drowns everything else: both go to debug. So does Kopf's "succeeded" for
+    our reconcile handlers: it says so even when Azure refused the request, and
+    handlers/logs.py writes what the pass really found.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         msg = str(record.msg)
         waiting = record.levelno >= logging.ERROR and f"failed temporarily: {WAITING}" in msg
-        tick = record.levelno == logging.INFO and msg == f"Handler '{WAKE_POOLS}' succeeded."
-        if waiting or tick:
+        routine = record.levelno == logging.INFO and (
+            msg in _SUCCEEDED or msg.endswith(" is processed: 1 succeeded; 0 failed."))
+        if waiting or routine:
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
             # The level was checked before this filter ran: drop it unless debugging.
             return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
         return True
+
+
+_SUCCEEDED = frozenset(f"Handler '{h}' succeeded." for h in (
+    WAKE_POOLS, "reconcile_managedimage", "reconcile_batchpool", "delete_managedimage",
+    "delete_batchpool"))
 
 
 def configure_kopf(settings: kopf.OperatorSettings, runtime: Runtime) -> None:
@@ -339,12 +348,14 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
 
     async def _apply(plural: str, outcome: Outcome, body: kopf.Body, uid: str) -> None:
         status = runtime.status_of(uid, body)
-        changes, _ = status_changes(
-            outcome, generation=body.get("metadata", {}).get("generation"), status=status)
+        meta = body.get("metadata", {})
+        changes, changed = status_changes(outcome, generation=meta.get("generation"),
+                                          status=status)
         await _write(plural, body, uid, status, changes)
         events, warned = events_to_post(outcome, runtime.warned(uid))
         runtime.remember_warned(uid, warned)
         post_events(events, body)
+        emit(pass_log(KINDS[plural], meta.get("namespace"), meta["name"], outcome, events, changed))
 
     async def _paused(plural: str, body: kopf.Body, uid: str) -> bool:
         """`batchimage.dev/paused: "true"` stops Azure calls (not deletion) until removed."""

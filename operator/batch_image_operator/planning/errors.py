@@ -1,4 +1,10 @@
-"""Classify Azure errors into what the operator should do about them."""
+"""Classify Azure errors into what the operator should do about them.
+
+The error *code* Azure sends decides first: it is what Azure documents and what a human
+can act on, while one HTTP status covers both kinds (a 409 is a transient conflict, or
+`SkuNotAvailable`; a 403 is a missing role, or a policy denial). The status is the
+fallback for codes not listed here.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,121 @@ from enum import Enum
 
 
 class ErrorKind(Enum):
-    NOT_FOUND = "not-found"
+    NOT_FOUND = "not-found"      # a resource named by the spec does not exist: needs a human
     THROTTLED = "throttled"      # 429: back off as told
     TRANSIENT = "transient"      # 5xx, timeouts: retry with backoff
     CONFLICT = "conflict"        # 409/412: state moved under us; re-read
     AUTH = "auth"                # 401/403: credentials or RBAC; needs a human
-    INVALID = "invalid"          # 400: the spec asks for something Azure refuses
+    INVALID = "invalid"          # 4xx: the spec asks for something Azure refuses
     UNKNOWN = "unknown"
+
+
+# The condition reasons an Azure error ends in (docs/troubleshooting.md; Argo CD's health
+# checks show the first two as Degraded).
+AUTH_REASON = "AzureAuthError"
+REJECTED_REASON = "AzureRequestRejected"
+TRANSIENT_REASON = "AzureError"
+HUMAN_ACTION = frozenset({ErrorKind.AUTH, ErrorKind.INVALID, ErrorKind.NOT_FOUND})
+
+_ROLES = "grant the operator's identity this action (docs/azure-permissions.md); new role " \
+         "assignments take a few minutes to apply"
+_CREDENTIAL = "Azure refused the operator's credential: check the workload identity " \
+              "(client id, federated credential) or client secret, and the tenant"
+_FIX_SPEC = "fix the spec (the message names the property); the operator retries when " \
+            "the spec changes"
+_MISSING = "a resource the request names does not exist: check the names in the spec " \
+           "(subscription, resource group, Batch account, image)"
+_TRANSIENT = "transient; retried automatically"
+
+# code -> (kind, what a human should do). Codes are compared case-insensitively.
+_CODES: dict[str, tuple[ErrorKind, str]] = {k.lower(): v for k, v in {
+    # Someone must grant or fix access.
+    "AuthorizationFailed": (ErrorKind.AUTH, _ROLES),
+    "LinkedAuthorizationFailed": (ErrorKind.AUTH, _ROLES + " (on the linked resource too)"),
+    "AuthorizationFailure": (ErrorKind.AUTH, _ROLES),      # Batch data plane's 403
+    "InsufficientPermissions": (ErrorKind.AUTH, _ROLES),
+    "AuthenticationFailed": (ErrorKind.AUTH, _CREDENTIAL),
+    "InvalidAuthenticationToken": (ErrorKind.AUTH, _CREDENTIAL),
+    "InvalidAuthenticationTokenAudience": (ErrorKind.AUTH, _CREDENTIAL),
+    "InvalidAuthenticationTokenTenant": (ErrorKind.AUTH,
+                                         "the identity belongs to another tenant than "
+                                         "the subscription: check AZURE_TENANT_ID"),
+    # Azure will give the same answer until the spec, a policy or a quota changes.
+    "RequestDisallowedByPolicy": (ErrorKind.INVALID,
+                                  "an Azure Policy assignment denies this request: change "
+                                  "the spec to comply, or ask the policy owner for an "
+                                  "exemption"),
+    "InvalidPropertyValue": (ErrorKind.INVALID, _FIX_SPEC),
+    "InvalidParameter": (ErrorKind.INVALID, _FIX_SPEC),
+    "MissingRequiredProperty": (ErrorKind.INVALID, _FIX_SPEC),
+    "InvalidRequestContent": (ErrorKind.INVALID, _FIX_SPEC),
+    "InvalidRequestBody": (ErrorKind.INVALID, _FIX_SPEC),
+    "InvalidResourceName": (ErrorKind.INVALID, _FIX_SPEC),
+    "AccountNameInvalid": (ErrorKind.INVALID, _FIX_SPEC),
+    "LocationRequired": (ErrorKind.INVALID, _FIX_SPEC),
+    "BadRequest": (ErrorKind.INVALID, _FIX_SPEC),
+    "PropertyCannotBeUpdated": (ErrorKind.INVALID,
+                                "this property cannot change on an existing resource: "
+                                "revert it, or create a new object under a new name"),
+    "PropertyChangeNotAllowed": (ErrorKind.INVALID,
+                                 "this property cannot change on an existing resource: "
+                                 "revert it, or create a new object under a new name"),
+    "SkuNotAvailable": (ErrorKind.INVALID,
+                        "the VM size is not offered in this region or subscription: pick "
+                        "another vmSize or region (az vm list-skus --location <region>)"),
+    "LocationNotAvailableForResourceType": (ErrorKind.INVALID,
+                                            "this region does not offer the resource type: "
+                                            "pick another location"),
+    "QuotaExceeded": (ErrorKind.INVALID,
+                      "a quota is exhausted: request more quota, or lower the node counts"),
+    "OperationNotAllowed": (ErrorKind.INVALID,
+                            "Azure does not allow this operation here (often a quota): "
+                            "read the message, request quota or change the spec"),
+    "MissingSubscriptionRegistration": (ErrorKind.INVALID,
+                                        "register the resource provider on the "
+                                        "subscription (az provider register)"),
+    "InvalidAccountEndpoint": (ErrorKind.INVALID,
+                               "the Batch account reports an unusable endpoint; check the "
+                               "account in the Azure portal"),
+    "ResourceNotFound": (ErrorKind.NOT_FOUND, _MISSING),
+    "NotFound": (ErrorKind.NOT_FOUND, _MISSING),
+    "ParentResourceNotFound": (ErrorKind.NOT_FOUND, _MISSING),
+    "ResourceGroupNotFound": (ErrorKind.NOT_FOUND,
+                              "the resource group does not exist: create it or fix the "
+                              "spec's resourceGroup"),
+    "SubscriptionNotFound": (ErrorKind.NOT_FOUND,
+                             "the subscription does not exist or the identity cannot see "
+                             "it: check the ids in the spec and BIO_SUBSCRIPTION_ID"),
+    "PoolNotFound": (ErrorKind.NOT_FOUND, _MISSING),
+    "AccountNotFound": (ErrorKind.NOT_FOUND, _MISSING),
+    # Azure is busy or the state moved: the same request succeeds later.
+    "AnotherOperationInProgress": (ErrorKind.CONFLICT,
+                                   "another operation on the resource is running; retried"),
+    "Conflict": (ErrorKind.CONFLICT, _TRANSIENT),
+    "PoolNotSteady": (ErrorKind.CONFLICT, "the pool is still resizing; retried"),
+    "ConditionNotMet": (ErrorKind.CONFLICT, _TRANSIENT),
+    "PreconditionFailed": (ErrorKind.CONFLICT, _TRANSIENT),
+    "CannotDeleteResource": (ErrorKind.CONFLICT, "child resources are still being deleted"),
+    "ResourceGroupBeingDeleted": (ErrorKind.CONFLICT, _TRANSIENT),
+    "RetryableError": (ErrorKind.TRANSIENT, _TRANSIENT),
+    "ExpiredAuthenticationToken": (ErrorKind.TRANSIENT, "a new token is fetched; retried"),
+    "TooManyRequests": (ErrorKind.THROTTLED, "Azure throttles this identity; retried "
+                                             "after Retry-After"),
+    "SubscriptionRequestsThrottled": (ErrorKind.THROTTLED, "Azure throttles this "
+                                                           "subscription; retried"),
+    "InternalServerError": (ErrorKind.TRANSIENT, _TRANSIENT),
+    "InternalError": (ErrorKind.TRANSIENT, _TRANSIENT),
+    "ServiceUnavailable": (ErrorKind.TRANSIENT, _TRANSIENT),
+    "ServerBusy": (ErrorKind.TRANSIENT, _TRANSIENT),
+    "GatewayTimeout": (ErrorKind.TRANSIENT, _TRANSIENT),
+    "OperationTimedOut": (ErrorKind.TRANSIENT, _TRANSIENT),
+}.items()}
+
+_BY_STATUS_ADVICE = {
+    ErrorKind.AUTH: _ROLES,
+    ErrorKind.INVALID: _FIX_SPEC,
+    ErrorKind.NOT_FOUND: _MISSING,
+}
 
 
 @dataclass(frozen=True)
@@ -22,28 +136,57 @@ class Classified:
     code: str
     message: str
     retry_after: float | None = None
+    advice: str = ""
+
+    @property
+    def needs_human(self) -> bool:
+        """Azure gives the same answer until someone changes the spec, a role or a quota."""
+        return self.kind in HUMAN_ACTION
 
     @property
     def retryable(self) -> bool:
-        return self.kind in {ErrorKind.THROTTLED, ErrorKind.TRANSIENT, ErrorKind.CONFLICT,
-                             ErrorKind.UNKNOWN}
+        return not self.needs_human
+
+    @property
+    def reason(self) -> str:
+        """The Ready condition's reason for this error."""
+        if self.kind is ErrorKind.AUTH:
+            return AUTH_REASON
+        return REJECTED_REASON if self.needs_human else TRANSIENT_REASON
+
+
+def _by_status(status: int | None) -> ErrorKind:
+    if status == 404:
+        return ErrorKind.NOT_FOUND
+    if status == 429:
+        return ErrorKind.THROTTLED
+    if status in {401, 403}:
+        return ErrorKind.AUTH
+    if status in {409, 412}:
+        return ErrorKind.CONFLICT
+    if status == 408:
+        return ErrorKind.TRANSIENT
+    if status is not None and 400 <= status < 500:
+        return ErrorKind.INVALID
+    if status is None or status >= 500:
+        return ErrorKind.TRANSIENT
+    return ErrorKind.UNKNOWN
 
 
 def classify(status: int | None, code: str | None, message: str,
              retry_after: float | None = None) -> Classified:
+    """By the Azure error code when it is a known one, else by the HTTP status."""
     code = code or ""
-    if status == 404 or code in {"ResourceNotFound", "NotFound", "PoolNotFound"}:
-        kind = ErrorKind.NOT_FOUND
-    elif status == 429:
-        kind = ErrorKind.THROTTLED
-    elif status in {401, 403}:
-        kind = ErrorKind.AUTH
-    elif status in {409, 412}:
-        kind = ErrorKind.CONFLICT
-    elif status is not None and 400 <= status < 500:
-        kind = ErrorKind.INVALID
-    elif status is None or status >= 500:
-        kind = ErrorKind.TRANSIENT
+    known = _CODES.get(code.lower())
+    if known is not None:
+        kind, advice = known
     else:
-        kind = ErrorKind.UNKNOWN
-    return Classified(kind, code, message, retry_after)
+        kind = _by_status(status)
+        advice = _BY_STATUS_ADVICE.get(kind, _TRANSIENT)
+    return Classified(kind, code, message, retry_after, advice)
+
+
+def describe(operation: str, info: Classified) -> str:
+    """The condition message: what Azure said, and what to do about it."""
+    text = f"{operation}: {info.code or info.kind.value}: {info.message}"
+    return f"{text} ({info.advice})" if info.advice else text

@@ -25,20 +25,24 @@ def invalid_outcome(exc: SpecInvalid, *extra: str) -> Outcome:
 
 
 def azure_error_outcome(exc: AzureError, settings: Settings) -> Outcome:
-    if exc.info.retryable:
-        requeue = exc.info.retry_after or settings.poll_interval
-    elif exc.info.kind is ErrorKind.AUTH:
+    """Transient errors are retried soon and quietly; an answer Azure will repeat until a
+    human acts (a role, the spec, a policy, a quota) gets its own reason, a Warning event
+    and no hot retries: the next pass comes at the blocked/drift interval, or at once
+    when the spec changes."""
+    info = exc.info
+    if not info.needs_human:
+        requeue = info.retry_after or settings.poll_interval
+    elif info.kind is ErrorKind.AUTH:
         requeue = settings.blocked_retry  # someone is likely fixing RBAC or a credential
     else:
         requeue = settings.drift_interval
-    # Auth failures get their own reason: retrying cannot fix them, and tools (Argo CD's
-    # health check) must not have to recognise them by message text.
-    reason = "AzureAuthError" if exc.info.kind is ErrorKind.AUTH else "AzureError"
+    message = str(exc)
     return Outcome(
-        conditions=[Condition("Ready", FALSE, reason, str(exc))],
+        conditions=[Condition("Ready", FALSE, info.reason, message)],
+        events=[Event("Warning", info.reason, message)] if info.needs_human else [],
         requeue=requeue,
-        message=str(exc),
-        hold_off=exc.info.retry_after,
+        message=message,
+        hold_off=info.retry_after,
     )
 
 

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..models.conditions import Condition
+from ..planning.errors import AUTH_REASON, REJECTED_REASON, TRANSIENT_REASON
+
+HUMAN_ACTION_REASONS = (AUTH_REASON, REJECTED_REASON)
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,8 @@ class Outcome:
 
 
 def result_of(outcome: Outcome) -> str:
-    """A small label set for metrics: ready, progressing, blocked, invalid, error, deleted."""
+    """A small label set for metrics: ready, progressing, blocked, invalid, rejected, error,
+    deleted."""
     if outcome.done:
         return "deleted"
     by_type = {c.type: c for c in outcome.conditions}
@@ -50,6 +54,8 @@ def result_of(outcome: Outcome) -> str:
         return "ready"
     if ready.reason == "InvalidSpec":
         return "invalid"
-    if ready.reason in ("AzureError", "AzureAuthError"):
+    if ready.reason in HUMAN_ACTION_REASONS:
+        return "rejected"  # Azure refused; a human must act
+    if ready.reason == TRANSIENT_REASON:
         return "error"
     return "progressing"
