@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..azure.dataplane import BatchAccountGateway
+from ..azure.dataplane import UNTRUSTED_ENDPOINT, BatchAccountGateway
 from ..azure.gateway import AzureError, ComputeGateway, PoolGateway
 from ..config import Settings
 from ..models.armid import parse_resource_id
@@ -119,7 +119,9 @@ async def _node_counts(gw: PoolGateways, spec: BatchPoolSpec,
         return None
     try:
         return summarize_node_counts(await gw.nodes.node_counts(spec.resource_id))
-    except AzureError:
+    except AzureError as exc:
+        if exc.info.code == UNTRUSTED_ENDPOINT:
+            raise  # the token was withheld from a foreign host: the user must see why
         return None
 
 
