@@ -34,7 +34,7 @@ def test_account_endpoints_under_the_suffix_are_trusted(endpoint, suffix):
     ("user@acct.westeurope.batch.azure.com", PUBLIC),
 ])
 def test_account_endpoints_elsewhere_are_refused(endpoint, suffix):
-    with pytest.raises(UntrustedEndpoint, match="(AZURE_BATCH_ENDPOINT_SUFFIX|plain absolute)"):
+    with pytest.raises(UntrustedEndpoint, match=r"(AZURE_BATCH_ENDPOINT_SUFFIX|plain absolute)"):
         account_url(endpoint, suffix)
 
 
