@@ -60,3 +60,23 @@ def test_namespace_scopes_and_default():
 def test_malformed_allow_lists_are_refused(bad):
     with pytest.raises(InvalidResourceId):
         AllowList.parse(bad)
+
+
+def test_every_snapshot_of_a_managed_image_is_checked():
+    from batch_image_operator.models.managedimage import parse_managed_image
+    from batch_image_operator.reconcilers.images import image_scope_ids
+
+    def snap(group, name):
+        return (f"/subscriptions/{A}/resourceGroups/{group}/providers/Microsoft.Compute"
+                f"/snapshots/{name}")
+
+    spec = parse_managed_image("img", {
+        "resourceGroup": "rg-a", "location": "westeurope",
+        "source": {"snapshots": {
+            "osDisk": {"snapshotId": snap("rg-a", "os"), "osType": "Linux"},
+            "dataDisks": [{"lun": 0, "snapshotId": snap("rg-a", "d0")},
+                          {"lun": 1, "snapshotId": snap("rg-a-evil", "d1")}]}}},
+        default_subscription=A)
+    allow = AllowList.parse({"*": [f"/subscriptions/{A}/resourceGroups/rg-a"]})
+    assert [str(r) for r in allow.denied("ns", image_scope_ids(spec))] == [
+        snap("rg-a-evil", "d1")]
