@@ -154,7 +154,7 @@ def _trust_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "batch_endpoint_suffix": _endpoint_suffix(env.get("AZURE_BATCH_ENDPOINT_SUFFIX")),
         "namespace_credential_fallback": _choice(
             env, "BIO_NAMESPACE_CREDENTIAL_FALLBACK", ("deny", "operator"), "deny"),
-        "credential_cache_size": int(_seconds(env, "BIO_CREDENTIAL_CACHE_SIZE", 64)),
+        "credential_cache_size": max(1, int(_seconds(env, "BIO_CREDENTIAL_CACHE_SIZE", 64))),
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
@@ -27,6 +28,7 @@ from ..reconcilers.pools import PoolGateways
 from .persistence import MemoryDiffBaseStorage, MemoryProgressStorage
 
 SECRET_KEYS = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -44,7 +46,6 @@ class _Held:
 
     identity: Identity
     leases: int = 0
-    retired: bool = False
 
 
 def _credential_key(namespace: str, name: str, data: Mapping[str, str] | None) -> str:
@@ -78,7 +79,7 @@ class Runtime:
     # namespace -> the key of the credential its Secret held when last read.
     _namespace_keys: dict[str, str] = field(default_factory=dict)
     # Identities out of the cache that a running pass still holds; closed when it ends.
-    _retiring: set[_Held] = field(default_factory=set)
+    _retiring: list[_Held] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
     metrics_server: MetricsServer | None = None
     # uid -> monotonic time of the next reconcile pass the daemon should make.
@@ -124,29 +125,32 @@ class Runtime:
             assert self.default is not None
             yield self.default
             return
-        held.leases += 1
         try:
             yield held.identity
         finally:
             held.leases -= 1
-            await self._close_if_unused(held)
+            await self._close_unused()
 
     async def _namespace_identity(self, namespace: str | None) -> _Held | None:
+        """The namespace's identity, already leased to the caller; None: the default."""
         name = self.settings.namespace_credential_secret
         if not name or not namespace:
             return None
         try:
             data = await self._secret_reader().get(namespace, name)
             if data is None and self.settings.namespace_credential_fallback == "operator":
-                await self._drop_namespace(namespace)
+                self._drop_namespace(namespace)
                 return None
             key = _credential_key(namespace, name, data)
         except SecretError:
             # A Secret that went or broke takes its identity with it.
-            await self._drop_namespace(namespace)
+            self._drop_namespace(namespace)
+            await self._close_unused()
             raise
         assert data is not None
-        return await self._cached(namespace, key, data)
+        held = self._lease(namespace, key, data)
+        await self._close_unused()
+        return held
 
     def _secret_reader(self) -> SecretReader:
         if self.secrets is None:
@@ -156,9 +160,13 @@ class Runtime:
                                         SECRET_KEYS)
         return self.secrets
 
-    async def _cached(self, namespace: str, key: str, data: Mapping[str, str]) -> _Held:
-        """The identity for this credential content: made once, kept while a namespace
-        uses it and within the LRU bound (BIO_CREDENTIAL_CACHE_SIZE)."""
+    def _lease(self, namespace: str, key: str, data: Mapping[str, str]) -> _Held:
+        """The identity for this credential content, leased: made once, kept while a
+        namespace uses it and within the LRU bound (BIO_CREDENTIAL_CACHE_SIZE).
+
+        No await in here: the cache and the lease change together, so no other pass
+        can retire and close this identity between its lookup and its lease.
+        """
         held = self._identities.get(key)
         if held is None:
             base = CredentialSettings.from_env(self.credential_env)
@@ -169,41 +177,44 @@ class Runtime:
             held = _Held(self._identity(
                 creds, {"AZURE_CLIENT_SECRET": data["AZURE_CLIENT_SECRET"]}))
             self._identities[key] = held
+        held.leases += 1
         self._identities.move_to_end(key)
         before = self._namespace_keys.get(namespace)
         self._namespace_keys[namespace] = key
         if before is not None and before != key:
-            await self._release(before)  # the Secret changed: its old identity goes
+            self._release(before)  # the Secret changed: its old identity goes
         while len(self._identities) > self.settings.credential_cache_size:
             oldest = next(iter(self._identities))
             for ns in [n for n, k in self._namespace_keys.items() if k == oldest]:
                 del self._namespace_keys[ns]  # made again on its next pass
-            await self._retire(oldest)
+            self._retire(oldest)
         return held
 
-    async def _drop_namespace(self, namespace: str) -> None:
+    def _drop_namespace(self, namespace: str) -> None:
         key = self._namespace_keys.pop(namespace, None)
         if key is not None:
-            await self._release(key)
+            self._release(key)
 
-    async def _release(self, key: str) -> None:
+    def _release(self, key: str) -> None:
         """No namespace uses this credential any more (others may share it)."""
         if key not in self._namespace_keys.values():
-            await self._retire(key)
+            self._retire(key)
 
-    async def _retire(self, key: str) -> None:
+    def _retire(self, key: str) -> None:
         held = self._identities.pop(key, None)
         if held is not None:
-            held.retired = True
-            self._retiring.add(held)
-            await self._close_if_unused(held)
+            self._retiring.append(held)
 
-    async def _close_if_unused(self, held: _Held) -> None:
-        """A retired identity is closed (sessions, SDK clients, credential) once no pass
-        holds it: closing it under a running pass would fail that pass's calls."""
-        if held.retired and held.leases == 0 and held in self._retiring:
-            self._retiring.discard(held)
-            await held.identity.clients.close()
+    async def _close_unused(self) -> None:
+        """Close retired identities (sessions, SDK clients, credential) that no pass
+        holds: closing one under a running pass would fail that pass's calls."""
+        done = [h for h in self._retiring if h.leases == 0]
+        self._retiring = [h for h in self._retiring if h.leases > 0]
+        for held in done:
+            try:
+                await held.identity.clients.close()
+            except Exception as exc:  # a failed close must not fail the pass
+                log.warning("closing a namespace identity failed: %s", type(exc).__name__)
 
     def identities_alive(self) -> int:
         """Namespace identities not yet closed (cached, or retired but still in use)."""
