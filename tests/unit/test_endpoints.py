@@ -65,3 +65,41 @@ def test_a_huge_hostile_url_is_cut_short_in_the_message():
     with pytest.raises(UntrustedEndpoint) as err:
         check_same_origin("https://attacker.example/" + "x" * 10_000, BASE)
     assert len(str(err.value)) < 600
+
+
+class CountingCredential:
+    """Counts token requests: the guard must stop a request before one is made."""
+
+    def __init__(self) -> None:
+        self.tokens = 0
+
+    async def get_token(self, *scopes, **kwargs):
+        from azure.core.credentials import AccessToken
+        self.tokens += 1
+        return AccessToken("token", 2**31)
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_the_data_plane_client_checks_every_request_before_its_token():
+    from azure.core.rest import HttpRequest
+
+    from batch_image_operator.azure.clients import AzureClients
+    from batch_image_operator.config import Settings
+
+    settings = Settings(subscription_id="3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8",
+                        batch_endpoint_suffix="127.0.0.1:9", retry_total=0)
+    credential = CountingCredential()
+    clients = AzureClients(settings, credential)
+    try:
+        with pytest.raises(UntrustedEndpoint):
+            clients.batch_data("https://attacker.example")
+        client = clients.batch_data("https://127.0.0.1:9/batch/acct")
+        for url in ("https://attacker.example/nodecounts", "https://127.0.0.1:10/nodecounts",
+                    "http://127.0.0.1:9/nodecounts"):
+            with pytest.raises(UntrustedEndpoint):
+                await client.send_request(HttpRequest("GET", url))
+        assert credential.tokens == 0
+    finally:
+        await clients.close()
