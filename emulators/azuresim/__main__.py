@@ -57,6 +57,7 @@ def _guid(value: str, flag: str) -> str:
 async def serve(args: argparse.Namespace) -> int:
     env_file: Path = args.env_file.resolve()
     ca_path = env_file.parent / "azuresim-ca.pem"
+    allowlist_path = env_file.parent / "azuresim-allowlist.yaml"
     identity = Identity(
         tenant_id=_guid(args.tenant_id, "--tenant-id"),
         client_id=_guid(args.client_id, "--client-id"),
@@ -107,7 +108,13 @@ async def serve(args: argparse.Namespace) -> int:
         "AZURE_RESOURCE_MANAGER_ENDPOINT": base_url,
         "AZURE_CA_BUNDLE": str(ca_path),
         "AZURESIM_ADMIN_URL": f"{base_url}/_azuresim",
+        # The operator's side of "these variables are all it needs": the emulator's Batch
+        # account endpoints live on this listener, and namespaces may target its
+        # subscription (the operator refuses to start without an explicit allow-list).
+        "AZURE_BATCH_ENDPOINT_SUFFIX": base_url.split("://", 1)[1],
+        "BIO_ALLOWLIST_FILE": str(allowlist_path),
     }
+    write_atomic(allowlist_path, f'"*":\n  - /subscriptions/{settings.subscription_id}\n')
     write_atomic(env_file, "".join(f"{k}={v}\n" for k, v in env.items()))
     # Handlers go in before READY: a client may stop us the moment it reads that line.
     stop = asyncio.Event()

@@ -70,6 +70,16 @@ def routes(sim: Sim) -> list[web.RouteDef]:
         sim.faults.clear()
         return web.Response(status=204)
 
+    async def account_endpoint(request: web.Request) -> web.Response:
+        """Point a Batch account's ``accountEndpoint`` anywhere (a hostile or broken ARM)."""
+        data = await _body(request)
+        account = sim.store.get(str(data.get("id", "")))
+        if account is None or "accountEndpoint" not in account.get("properties", {}):
+            raise web.HTTPNotFound(text="no such Batch account")
+        account["properties"]["accountEndpoint"] = str(data["accountEndpoint"])
+        sim.store.touch()
+        return web.json_response(public(account))
+
     async def advance(request: web.Request) -> web.Response:
         data = await _body(request)
         sim.clock.advance(float(data.get("seconds", 0)))
@@ -86,4 +96,5 @@ def routes(sim: Sim) -> list[web.RouteDef]:
         web.get(f"{PREFIX}/faults", list_faults),
         web.delete(f"{PREFIX}/faults", clear_faults),
         web.post(f"{PREFIX}/clock/advance", advance),
+        web.post(f"{PREFIX}/account-endpoint", account_endpoint),
     ]

@@ -15,7 +15,7 @@ from .arm import batch, compute, gallery, resources, vm  # noqa: F401  (modules 
 from .arm.common import HANDLERS
 from .arm.ids import Route, parse
 from .errors import AadError, ArmError, BatchError
-from .faults import CODES
+from .faults import CODES, NEXT_LINK
 from .sim import Sim
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,8 @@ async def _inject(sim: Sim, request: web.Request, surface: str) -> web.StreamRes
         return None
     if fault.latency_ms:
         await asyncio.sleep(fault.latency_ms / 1000)
+    if fault.next_link:
+        request[NEXT_LINK] = fault.next_link  # the handler answers, with this link
     if fault.reset:
         if request.transport is not None:
             request.transport.abort()

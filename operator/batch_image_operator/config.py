@@ -10,15 +10,18 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
 
-from .models.allowlist import AllowList
+from .models.allowlist import UNRESTRICTED, AllowList
 from .models.armid import InvalidResourceId, ResourceId, is_guid, parse_resource_id
 from .planning.limits import Limits
 
 PUBLIC_ARM = "https://management.azure.com"
 PUBLIC_ARM_SCOPE = "https://management.azure.com/.default"
+# Batch account endpoints of Azure's public cloud (<account>.<region>.batch.azure.com).
+PUBLIC_BATCH_SUFFIX = "batch.azure.com"
 KNOWN_AUTHORITIES = {
     "login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn",
 }
@@ -63,7 +66,17 @@ class Settings:
     # credential (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET).
     namespace_credential_secret: str | None = None
     secret_cache_seconds: float = 60.0
+    # --- Where credentials and tokens may go (secure by default) ---
+    # Which scopes each namespace may target; the default (no scopes) allows nothing.
     allowlist: AllowList = field(default_factory=AllowList)
+    # The Batch data-plane token goes only to hosts under this suffix (host[:port]).
+    batch_endpoint_suffix: str = PUBLIC_BATCH_SUFFIX
+    # A namespace without its credential Secret: "deny" (CredentialError) or "operator"
+    # (use the operator's own identity).
+    namespace_credential_fallback: str = "deny"
+    # At most this many namespace identities (Azure clients + sessions) are kept.
+    credential_cache_size: int = 64
+    # --- end ---
     limits: Limits = field(default_factory=Limits)
     # --- ownership and tenancy (docs/security.md) ---
     # Names this cluster in the owner mark on Azure resources; empty: the kube-system
@@ -107,11 +120,11 @@ class Settings:
             batch_accounts=_accounts(env.get("BIO_BATCH_ACCOUNTS", "")),
             namespace_credential_secret=_dns_name(env, "BIO_NAMESPACE_CREDENTIAL_SECRET"),
             secret_cache_seconds=_seconds(env, "BIO_SECRET_CACHE_SECONDS", 60.0),
-            allowlist=_allowlist(env.get("BIO_ALLOWLIST_FILE")),
             cluster_id=_cluster_id(env.get("BIO_CLUSTER_ID", "")),
             storage_suffix=_host_suffix(env, "AZURE_STORAGE_ENDPOINT_SUFFIX", "core.windows.net"),
             namespace_max_pools=_optional_count(env, "BIO_NAMESPACE_MAX_POOLS"),
             namespace_max_nodes=_optional_count(env, "BIO_NAMESPACE_MAX_NODES"),
+            **_trust_settings(env),
             limits=Limits(
                 dedicated=int(_seconds(env, "BIO_LIMIT_DEDICATED", 2500)),
                 low_priority=int(_seconds(env, "BIO_LIMIT_LOW_PRIORITY", 1000)),
@@ -151,10 +164,13 @@ def _cluster_id(raw: str) -> str:
 
 
 def _host_suffix(env: Mapping[str, str], key: str, default: str) -> str:
-    raw = (env.get(key) or default).strip().lstrip(".").lower()
-    if not re.match(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?$", raw):
-        raise ConfigError(f"{key} must be a host name suffix such as {default}, got {raw!r}")
-    return raw
+    """host[:port] (a leading dot is allowed); lower-cased for comparison."""
+    raw = env.get(key)
+    value = (raw or default).strip().lstrip(".").lower()
+    if not re.match(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?$", value):
+        raise ConfigError(f"{key} must be a host name suffix (e.g. {default}), optionally "
+                          f"with :port, got {raw!r}")
+    return value
 
 
 def _dns_name(env: Mapping[str, str], key: str) -> str | None:
@@ -173,15 +189,37 @@ def _accounts(raw: str) -> tuple[ResourceId, ...]:
         raise ConfigError(f"BIO_BATCH_ACCOUNTS: {exc}") from exc
 
 
+# --- Where credentials and tokens may go ----------------------------------------------
+
+def _trust_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "allowlist": _allowlist(env.get("BIO_ALLOWLIST_FILE")),
+        "batch_endpoint_suffix": _host_suffix(env, "AZURE_BATCH_ENDPOINT_SUFFIX",
+                                              PUBLIC_BATCH_SUFFIX),
+        "namespace_credential_fallback": _choice(
+            env, "BIO_NAMESPACE_CREDENTIAL_FALLBACK", ("deny", "operator"), "deny"),
+        "credential_cache_size": max(1, int(_seconds(env, "BIO_CREDENTIAL_CACHE_SIZE", 64))),
+    }
+
+
 def _allowlist(path: str | None) -> AllowList:
-    """Read once at startup; a broken allow-list stops the operator rather than opening up."""
+    """Read once at startup; a missing, empty or broken allow-list stops the operator
+    rather than opening it up. No restriction at all must be asked for by name."""
     if not path:
-        return AllowList()
+        raise ConfigError(f"BIO_ALLOWLIST_FILE is not set: set BIO_ALLOWLIST_FILE to a file, "
+                          f"or to '{UNRESTRICTED}'")
+    if path == UNRESTRICTED:
+        return AllowList.unrestricted()
     try:
         with open(path, encoding="utf-8") as fh:
             return AllowList.parse(yaml.safe_load(fh))
-    except (OSError, yaml.YAMLError, InvalidResourceId) as exc:
-        raise ConfigError(f"BIO_ALLOWLIST_FILE {path}: {exc}") from exc
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, InvalidResourceId) as exc:
+        # One line: YAML errors span several, and this is all a crashing pod prints.
+        detail = " ".join(str(exc).split())
+        raise ConfigError(f"BIO_ALLOWLIST_FILE {path}: {detail}") from exc
+
+
+# --- end ---------------------------------------------------------------------------------
 
 
 def _port(env: Mapping[str, str], key: str, default: int) -> int | None:

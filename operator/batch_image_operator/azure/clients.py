@@ -9,17 +9,35 @@ from typing import Any
 import aiohttp
 from azure.batch.aio import BatchClient
 from azure.core.credentials_async import AsyncTokenCredential
+from azure.core.pipeline import PipelineRequest
+from azure.core.pipeline.policies import SansIOHTTPPolicy
 from azure.core.pipeline.transport import AioHttpTransport
 from azure.mgmt.batch.aio import BatchManagementClient
 from azure.mgmt.compute.aio import ComputeManagementClient
 
 from ..config import Settings
+from ..models.endpoints import check_same_origin, check_trusted
 from .observe import ObservePolicy
 
 # The Batch data-plane REST version, pinned: the node-count pages are read as raw JSON.
 BATCH_DATA_API_VERSION = "2025-06-01"
 
 log = logging.getLogger(__name__)
+
+
+class DataPlaneGuard(SansIOHTTPPolicy[Any, Any]):
+    """Before the bearer-token policy: every attempt (a pager's nextLink, a redirect, a
+    retry) must stay on the client's own endpoint, under the configured Batch suffix.
+
+    Raises UntrustedEndpoint, which is not an azure-core error, so it is not retried.
+    """
+
+    def __init__(self, endpoint: str, suffix: str) -> None:
+        check_trusted(endpoint, suffix)
+        self._endpoint = endpoint
+
+    def on_request(self, request: PipelineRequest[Any]) -> None:
+        check_same_origin(request.http_request.url, self._endpoint, "data-plane request")
 
 
 class AzureClients:
@@ -74,13 +92,21 @@ class AzureClients:
             self._batch[subscription_id] = client
         return client
 
+    @property
+    def batch_endpoint_suffix(self) -> str:
+        return self._settings.batch_endpoint_suffix
+
     def batch_data(self, endpoint: str) -> BatchClient:
-        """Data-plane client for one Batch account endpoint (https://host[:port][/path])."""
+        """Data-plane client for one Batch account endpoint (https://host[:port][/path]);
+        raises UntrustedEndpoint for one outside the configured Batch endpoint suffix."""
         client = self._batch_data.get(endpoint)
         if client is None:
+            guard = DataPlaneGuard(endpoint, self._settings.batch_endpoint_suffix)
             kwargs = self._common()
             for key in ("base_url", "credential_scopes"):
                 kwargs.pop(key)  # the data plane has its own audience (batch.core.windows.net)
+            # Per retry puts it after the redirect and retry policies, before the token.
+            kwargs["per_retry_policies"] = [guard, *kwargs.get("per_retry_policies", [])]
             client = BatchClient(endpoint, self._credential,
                                  api_version=BATCH_DATA_API_VERSION, **kwargs)
             self._batch_data[endpoint] = client

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..azure.dataplane import BatchAccountGateway
+from ..azure.dataplane import UNTRUSTED_ENDPOINT, BatchAccountGateway
 from ..azure.gateway import AzureError, ComputeGateway, PoolGateway
 from ..azure.scoped import ScopedAccounts, ScopedCompute, ScopedPools
 from ..config import Settings
@@ -126,7 +126,9 @@ async def _node_counts(accounts: ScopedAccounts | None, spec: BatchPoolSpec,
         return None
     try:
         return summarize_node_counts(await accounts.node_counts(spec.resource_id))
-    except AzureError:
+    except AzureError as exc:
+        if exc.info.code == UNTRUSTED_ENDPOINT:
+            raise  # the token was withheld from a foreign host: the user must see why
         return None
 
 
