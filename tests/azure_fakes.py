@@ -19,7 +19,8 @@ P = f"/subscriptions/{SUB}/resourceGroups"
 
 def settings(**allow: list[str]) -> Settings:
     groups = allow.get("groups")
-    allowlist = AllowList.parse({"*": [f"{P}/{g}" for g in groups]}) if groups else AllowList()
+    allowlist = AllowList.parse({"*": [f"{P}/{g}" for g in groups]}) if groups \
+        else AllowList.unrestricted()
     return Settings(subscription_id=SUB, allowlist=allowlist)
 
 

@@ -64,7 +64,7 @@ def test_malformed_allow_lists_are_refused(bad):
 
 def test_every_snapshot_of_a_managed_image_is_checked():
     from batch_image_operator.models.managedimage import parse_managed_image
-    from batch_image_operator.reconcilers.images import image_scope_ids
+    from batch_image_operator.planning.scope import gate, image_scope
 
     def snap(group, name):
         return (f"/subscriptions/{A}/resourceGroups/{group}/providers/Microsoft.Compute"
@@ -78,5 +78,5 @@ def test_every_snapshot_of_a_managed_image_is_checked():
                           {"lun": 1, "snapshotId": snap("rg-a-evil", "d1")}]}}},
         default_subscription=A)
     allow = AllowList.parse({"*": [f"/subscriptions/{A}/resourceGroups/rg-a"]})
-    assert [str(r) for r in allow.denied("ns", image_scope_ids(spec))] == [
+    assert [str(r) for r in gate("ns", image_scope(spec, []), allow)] == [
         snap("rg-a-evil", "d1")]
