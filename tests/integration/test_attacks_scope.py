@@ -14,24 +14,20 @@ from kubernetes import client as k8s
 from harness import Emulator
 from support import (
     SUB,
+    WRITES,
     CRs,
     azure_requests,
     azure_sdk,
     condition,
     has_condition,
     kube_api,
-    load_example,
     running_operator,
+)
+from support import (
+    example_by_kind as example,
 )
 
 P = f"/subscriptions/{SUB}/resourceGroups"
-WRITES = {"PUT", "PATCH", "POST", "DELETE"}
-
-
-def example(name: str = "snapshots") -> dict[str, dict]:
-    return {d["kind"]: copy.deepcopy(d) for d in load_example(name)}
-
-
 def allow_only(tmp_path: Path, *groups: str) -> str:
     path = tmp_path / "allow.yaml"
     path.write_text('"*":\n' + "".join(f'  - "{P}/{g}"\n' for g in groups))
