@@ -44,6 +44,10 @@ class Settings:
     retry_total: int = 3
     # Concurrent connections to Azure per identity (one shared, bounded pool).
     azure_connections: int = 32
+    # Concurrent Azure-calling passes, shared fairly between namespaces (see
+    # handlers/fairshare.py); None: no gate. From the environment it defaults to
+    # azure_connections.
+    azure_concurrency: int | None = 32
     # Concurrent Kubernetes API requests (watch streams not counted).
     kube_connections: int = 16
     metrics_host: str = "0.0.0.0"
@@ -73,6 +77,7 @@ class Settings:
         if not arm.startswith("https://"):
             raise ConfigError("AZURE_RESOURCE_MANAGER_ENDPOINT must be an https:// URL")
         namespaces = tuple(n for n in env.get("BIO_NAMESPACES", "").replace(",", " ").split() if n)
+        connections = int(_seconds(env, "BIO_AZURE_CONNECTIONS", 32))
         return cls(
             subscription_id=sub,
             arm_endpoint=arm,
@@ -83,7 +88,8 @@ class Settings:
             blocked_retry=_seconds(env, "BIO_BLOCKED_RETRY", 15.0),
             namespaces=namespaces,
             retry_total=int(_seconds(env, "BIO_AZURE_RETRY_TOTAL", 3)),
-            azure_connections=int(_seconds(env, "BIO_AZURE_CONNECTIONS", 32)),
+            azure_connections=connections,
+            azure_concurrency=_concurrency(env, connections),
             kube_connections=int(_seconds(env, "BIO_KUBE_CONNECTIONS", 16)),
             metrics_host=env.get("BIO_METRICS_HOST", "0.0.0.0"),
             metrics_port=_port(env, "BIO_METRICS_PORT", 8080),
@@ -114,6 +120,21 @@ def _seconds(env: Mapping[str, str], key: str, default: float) -> float:
         raise ConfigError(f"{key} must be a number of seconds, got {raw!r}") from exc
     if value <= 0:
         raise ConfigError(f"{key} must be positive")
+    return value
+
+
+def _concurrency(env: Mapping[str, str], connections: int) -> int | None:
+    """A pass holds one connection at a time, so more slots than connections only queue
+    in the connection pool again, where no namespace is served in turn."""
+    raw = env.get("BIO_AZURE_CONCURRENCY", "")
+    if raw.lower() in {"off", "none", "disabled"}:
+        return None
+    if raw and not raw.isdigit():
+        raise ConfigError(f"BIO_AZURE_CONCURRENCY must be a positive integer or 'off', "
+                          f"got {raw!r}")
+    value = int(raw) if raw else connections
+    if value < 1:
+        raise ConfigError("BIO_AZURE_CONCURRENCY must be positive")
     return value
 
 

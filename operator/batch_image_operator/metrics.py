@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -30,6 +31,10 @@ class Metrics:
                                  registry=r)
         self.objects = Gauge("batchimage_objects", "Objects by kind and Ready condition status",
                              ["kind", "ready"], registry=r)
+        self.azure_waiting = Gauge(
+            "batchimage_azure_slot_waiting",
+            "Passes waiting for an Azure slot (BIO_AZURE_CONCURRENCY), by namespace",
+            ["namespace"], registry=r)
         self._ready: dict[str, tuple[str, str]] = {}
         self._counts: collections.Counter[tuple[str, str]] = collections.Counter()
 
@@ -41,6 +46,14 @@ class Metrics:
         self.azure_calls.labels(operation, str(status)).inc()
         if status == 429:
             self.throttled.labels(operation).inc()
+
+    def slot_waiting(self, namespace: str, waiting: int) -> None:
+        if waiting:
+            self.azure_waiting.labels(namespace).set(waiting)
+        else:
+            # Dropped, not kept at 0: namespaces come and go.
+            with contextlib.suppress(KeyError):
+                self.azure_waiting.remove(namespace)
 
     def object_ready(self, uid: str, kind: str, ready: str | None) -> None:
         """Track one object's Ready status; None forgets it (deleted)."""

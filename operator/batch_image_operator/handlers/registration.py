@@ -187,9 +187,15 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
             runtime.begin_pass(uid)
             started = time.monotonic()
             identity = await _identity(namespace)
-            outcome = identity if isinstance(identity, Outcome) else await reconcile_image(
-                name, spec, image_context(namespace, name, uid, body, pools),
-                settings=settings, gateways=identity.images)
+            # Only the Azure calls hold a slot of the namespace's fair share, not the
+            # status write after them: a slow API server never holds an Azure slot. The
+            # object's lock is held while queued, which only keeps this object's own next
+            # pass waiting (it would queue behind this one anyway); a deletion cancels a
+            # daemon's wait at once. The context is read once the slot is granted.
+            async with runtime.fairshare.slot(namespace):
+                outcome = identity if isinstance(identity, Outcome) else await reconcile_image(
+                    name, spec, image_context(namespace, name, uid, body, pools),
+                    settings=settings, gateways=identity.images)
             await _finish_pass(IMAGES, outcome, body, uid, started)
 
     @kopf.on.resume(GROUP, VERSION, IMAGES, id="reconcile_managedimage", registry=registry)
@@ -211,10 +217,12 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
         async with runtime.lock(uid):
             started = time.monotonic()
             identity = await _identity(namespace)
-            outcome = identity if isinstance(identity, Outcome) else \
-                await reconcile_image_deletion(
-                    name, spec, image_context(namespace, name, uid, body, kwargs["pool_index"]),
-                    settings=settings, gateways=identity.images)
+            async with runtime.fairshare.slot(namespace):  # see image_pass
+                outcome = identity if isinstance(identity, Outcome) else \
+                    await reconcile_image_deletion(
+                        name, spec,
+                        image_context(namespace, name, uid, body, kwargs["pool_index"]),
+                        settings=settings, gateways=identity.images)
             await _finish_deletion(IMAGES, outcome, body, uid, started)
 
     # --- BatchPool --------------------------------------------------------------------
@@ -243,8 +251,9 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
             )
             started = time.monotonic()
             identity = await _identity(namespace)
-            outcome = identity if isinstance(identity, Outcome) else await reconcile_pool(
-                name, spec, ctx, settings=settings, gateways=identity.pools)
+            async with runtime.fairshare.slot(namespace):  # see image_pass
+                outcome = identity if isinstance(identity, Outcome) else await reconcile_pool(
+                    name, spec, ctx, settings=settings, gateways=identity.pools)
             await _finish_pass(POOLS, outcome, body, uid, started)
 
     @kopf.on.resume(GROUP, VERSION, POOLS, id="reconcile_batchpool", registry=registry)
@@ -263,9 +272,10 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
         async with runtime.lock(uid):
             started = time.monotonic()
             identity = await _identity(namespace)
-            outcome = identity if isinstance(identity, Outcome) else \
-                await reconcile_pool_deletion(name, spec, settings=settings,
-                                              pools=identity.pools.pools)
+            async with runtime.fairshare.slot(namespace):  # see image_pass
+                outcome = identity if isinstance(identity, Outcome) else \
+                    await reconcile_pool_deletion(name, spec, settings=settings,
+                                                  pools=identity.pools.pools)
             await _finish_deletion(POOLS, outcome, body, uid, started)
 
 
