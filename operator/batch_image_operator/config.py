@@ -24,6 +24,10 @@ KNOWN_AUTHORITIES = {
 }
 
 
+# Default Azure-calling passes at once per Azure connection (see _concurrency).
+PASSES_PER_CONNECTION = 4
+
+
 class ConfigError(ValueError):
     pass
 
@@ -46,8 +50,8 @@ class Settings:
     azure_connections: int = 32
     # Concurrent Azure-calling passes, shared fairly between namespaces (see
     # handlers/fairshare.py); None: no gate. From the environment it defaults to
-    # azure_connections.
-    azure_concurrency: int | None = 32
+    # 4 x azure_connections.
+    azure_concurrency: int | None = 128
     # Concurrent Kubernetes API requests (watch streams not counted).
     kube_connections: int = 16
     metrics_host: str = "0.0.0.0"
@@ -124,15 +128,17 @@ def _seconds(env: Mapping[str, str], key: str, default: float) -> float:
 
 
 def _concurrency(env: Mapping[str, str], connections: int) -> int | None:
-    """A pass holds one connection at a time, so more slots than connections only queue
-    in the connection pool again, where no namespace is served in turn."""
+    """Four passes per connection by default: a pass holds its slot through its CPU work
+    too (SDK pipeline, planning), which on a busy event loop is most of its time, so
+    one pass per connection would leave connections idle. Requests beyond the
+    connections queue in the pool behind at most this many passes' requests."""
     raw = env.get("BIO_AZURE_CONCURRENCY", "")
     if raw.lower() in {"off", "none", "disabled"}:
         return None
     if raw and not raw.isdigit():
         raise ConfigError(f"BIO_AZURE_CONCURRENCY must be a positive integer or 'off', "
                           f"got {raw!r}")
-    value = int(raw) if raw else connections
+    value = int(raw) if raw else PASSES_PER_CONNECTION * connections
     if value < 1:
         raise ConfigError("BIO_AZURE_CONCURRENCY must be positive")
     return value

@@ -67,9 +67,10 @@ def test_a_burst_in_one_namespace_does_not_delay_another_namespaces_first_write(
         manifest["spec"]["scale"]["fixed"]["targetDedicatedNodes"] = 1
         return manifest
 
-    # 4 connections and 300 ms per Batch call: the burst's ~300 create-path calls take
-    # over 20 s to drain, the probe's own two calls 0.6 s.
-    with running_operator(kubesim.url, azuresim.env, BIO_AZURE_CONNECTIONS="4"):
+    # 4 connections, 4 passes at once and 300 ms per Batch call: the burst's ~300
+    # create-path calls take over 20 s to drain, the probe's own two calls 0.6 s.
+    with running_operator(kubesim.url, azuresim.env, BIO_AZURE_CONNECTIONS="4",
+                          BIO_AZURE_CONCURRENCY="4"):
         for ns, space in spaces.items():
             space.create(image(ns))
         for space in spaces.values():

@@ -152,8 +152,8 @@ async def test_off_means_no_gate() -> None:
 
 def test_the_setting_defaults_to_the_connection_pool_and_can_be_turned_off() -> None:
     env = {"AZURE_SUBSCRIPTION_ID": SUB}
-    assert Settings.from_env(env).azure_concurrency == 32
-    assert Settings.from_env({**env, "BIO_AZURE_CONNECTIONS": "8"}).azure_concurrency == 8
+    assert Settings.from_env(env).azure_concurrency == 4 * 32
+    assert Settings.from_env({**env, "BIO_AZURE_CONNECTIONS": "8"}).azure_concurrency == 32
     assert Settings.from_env({**env, "BIO_AZURE_CONCURRENCY": "4"}).azure_concurrency == 4
     assert Settings.from_env({**env, "BIO_AZURE_CONCURRENCY": "off"}).azure_concurrency is None
     for bad in ("0", "-1", "many", "2.5"):
