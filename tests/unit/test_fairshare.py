@@ -10,6 +10,7 @@ import pytest
 
 from batch_image_operator.config import ConfigError, Settings
 from batch_image_operator.handlers.fairshare import FairShare
+from batch_image_operator.metrics import Metrics
 
 SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
 
@@ -159,3 +160,20 @@ def test_the_setting_defaults_to_the_connection_pool_and_can_be_turned_off() -> 
     for bad in ("0", "-1", "many", "2.5"):
         with pytest.raises(ConfigError, match="BIO_AZURE_CONCURRENCY"):
             Settings.from_env({**env, "BIO_AZURE_CONCURRENCY": bad})
+
+
+async def test_the_waiting_gauge_follows_each_namespaces_queue() -> None:
+    metrics = Metrics()
+    share = FairShare(1, on_waiting=metrics.slot_waiting)
+    h = Holders(share)
+    await h.start("a", "holder")
+    await h.start("team-b", "waiting")
+    assert 'batchimage_azure_slot_waiting{namespace="team-b"} 1.0' in exposition(metrics)
+    await h.finish("holder")
+    # Served: the namespace's series goes, rather than staying at 0 for ever.
+    assert 'namespace="team-b"' not in exposition(metrics)
+    await h.finish("waiting")
+
+
+def exposition(metrics: Metrics) -> str:
+    return metrics.exposition().decode()
