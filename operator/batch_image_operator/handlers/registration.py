@@ -240,6 +240,8 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                                                        image_index),
                 resize_attempts=int(status.get("resizeAttempts") or 0),
                 resize_wait=runtime.resize_wait(uid),
+                generation=int(body.get("metadata", {}).get("generation") or 0),
+                stopped_generation=status.get("resizeStoppedGeneration"),
             )
             started = time.monotonic()
             identity = await _identity(namespace)

@@ -35,6 +35,8 @@ class PoolContext:
     others: Callable[[frozenset[str]], Sequence[PoolDemand]] = lambda _lineage: ()
     resize_attempts: int = 0      # from status: resizes issued for the current target
     resize_wait: float = 0.0      # seconds before another resize may be issued
+    generation: int = 0           # metadata.generation of the spec this pass works from
+    stopped_generation: int | None = None  # status: generation a stopped resize was seen at
 
 
 def lineage(spec: BatchPoolSpec, image: ImageInfo | None) -> frozenset[str]:
@@ -161,8 +163,17 @@ async def _handle_short(spec: BatchPoolSpec, observed: Mapping[str, Any],
         missing = not await gw.images.exists(parse_resource_id(str(image_ref["id"])))
     plan = plan_short(errors=errors, attempts=max(ctx.resize_attempts, 1),
                       max_attempts=settings.max_resize_attempts, image_missing=missing,
-                      wait_left=ctx.resize_wait)
+                      wait_left=ctx.resize_wait, generation=ctx.generation,
+                      stopped_generation=ctx.stopped_generation)
     scaled_short = (FALSE, "BelowTarget", plan.message)
+    if plan.action is ShortAction.STOPPED:
+        out.status["resizeStoppedGeneration"] = ctx.stopped_generation or ctx.generation
+        out.conditions += _ready_conditions(False, "ResizeStopped", plan.message,
+                                            (FALSE, "ResizeStopped", plan.message))
+        out.requeue = settings.drift_interval
+        return observed
+    if ctx.stopped_generation is not None:
+        out.status["resizeStoppedGeneration"] = None  # the spec changed since: resize again
     if plan.action is ShortAction.IMAGE_MISSING:
         out.conditions += _ready_conditions(False, "ImageMissing", plan.message, scaled_short)
         out.events.append(Event("Warning", "ImageMissing", plan.message))
@@ -233,6 +244,8 @@ async def reconcile_pool(name: str, raw_spec: Mapping[str, Any], ctx: PoolContex
         elif plan.action is PoolAction.SHORT:
             assert observed is not None
             observed = await _handle_short(spec, observed, image_ref, ctx, out, settings, gw)
+        elif ctx.stopped_generation is not None:
+            out.status["resizeStoppedGeneration"] = None  # no stopped resize any more
         out.status = {**_status(spec, observed, image_ref), **out.status}
         # A pool created in this pass has no nodes yet: no data-plane read for it.
         counts = None if plan.action is PoolAction.CREATE else \

@@ -17,10 +17,13 @@ from ..models.conditions import FALSE, TRUE, Condition
 from ..models.managedimage import DataDisk, ManagedImageSpec, SnapshotSource
 from ..planning.sources import (
     NOT_RECOMMENDED,
+    SnapshotStep,
     check_vm,
+    plan_snapshot,
     snapshot_body,
     snapshot_lun,
     snapshot_name,
+    snapshot_state,
     vm_disks,
     vm_os_type,
 )
@@ -61,6 +64,7 @@ async def _all_ready(compute: ComputeGateway, ids: Sequence[ResourceId]) -> list
 async def _check_given_snapshots(spec: ManagedImageSpec, compute: ComputeGateway) -> Prepared:
     assert spec.snapshots is not None
     ids = [spec.snapshots.os_snapshot_id, *(d.snapshot_id for d in spec.snapshots.data_disks)]
+    pending = []
     for rid in ids:
         snap = await compute.get(rid)
         if snap is None:
@@ -70,6 +74,16 @@ async def _check_given_snapshots(spec: ManagedImageSpec, compute: ComputeGateway
             return Prepared(condition=Condition("SourceValid", FALSE, "RegionMismatch", (
                 f"snapshot {rid.name} is in {snap.get('location')}; the image and its "
                 f"snapshots must be in {spec.location}")))
+        state = snapshot_state(snap)
+        if state == "failed":
+            return Prepared(condition=Condition("SourceValid", FALSE, "SnapshotFailed", (
+                f"snapshot {rid.name} is in provisioning state Failed; take it again")))
+        if state not in ("", "succeeded"):
+            pending.append(rid.name)
+    if pending:
+        # Someone's snapshot is still being taken (a snapshot PUT is an LRO): wait for it.
+        return Prepared(condition=Condition("SourceValid", TRUE, "WaitingForSnapshots",
+                                            f"waiting for snapshots {', '.join(pending)}"))
     return Prepared(spec.snapshots, True, Condition("SourceValid", TRUE, "SnapshotsFound",
                                                     f"{len(ids)} snapshot(s) found"))
 
@@ -116,25 +130,45 @@ async def prepare_source(spec: ManagedImageSpec, *, recorded_snapshots: Sequence
         return Prepared(None, True, Condition("SourceValid", TRUE, "NotRecommended",
                                               NOT_RECOMMENDED["VirtualMachine"]),
                         [Event("Warning", "NotRecommended", NOT_RECOMMENDED["VirtualMachine"])])
-    return await _capture(spec, vm, compute)
+    return await _capture(spec, vm, compute, recorded_snapshots)
 
 
-async def _capture(spec: ManagedImageSpec, vm: Mapping[str, Any],
-                   compute: ComputeGateway) -> Prepared:
-    """Snapshot each of the VM's disks (deterministic names: a restart reuses them)."""
+async def _capture(spec: ManagedImageSpec, vm: Mapping[str, Any], compute: ComputeGateway,
+                   recorded: Sequence[str] = ()) -> Prepared:
+    """Snapshot each of the VM's disks (deterministic names: a restart reuses them).
+
+    Each snapshot is a long-running operation: waited for, re-taken (a bounded number of
+    times) when it ends Failed, and taken again when it disappears.
+    """
     out = Prepared()
     ids: list[tuple[int | None, ResourceId]] = []
+    pending: list[str] = []
+    failed: list[str] = []
+    known = {r.lower() for r in recorded}
     for disk in vm_disks(vm):
         rid = ResourceId(spec.subscription_id, spec.resource_group, "Microsoft.Compute",
                          (("snapshots", snapshot_name(spec.image_name, disk.lun)),))
         ids.append((disk.lun, rid))
-        if await compute.get(rid) is None:
-            await compute.begin_put(rid, snapshot_body(disk.disk_id, spec.location, spec.tags))
-            out.writes += 1
+        plan = plan_snapshot(rid.name, await compute.get(rid),
+                             taken_before=str(rid).lower() in known)
+        if plan.step is SnapshotStep.FAILED:
+            failed.append(plan.message)
+        elif plan.step is not SnapshotStep.READY:
+            pending.append(rid.name)
+        if plan.step is not SnapshotStep.TAKE:
+            continue
+        await compute.begin_put(rid, snapshot_body(disk.disk_id, spec.location, spec.tags,
+                                                   plan.attempt))
+        out.writes += 1
+        if plan.attempt > 1 or str(rid).lower() in known:
+            out.events.append(Event("Warning", "SnapshotRetaken", plan.message))
+        else:
             out.events.append(Event("Normal", "Snapshotting",
                                     f"Snapshotting disk {disk.disk_id.name} as {rid.name}"))
-    pending = await _all_ready(compute, [rid for _, rid in ids])
     checks = "VM passed the guide's preparation checks"
+    if failed:
+        out.condition = Condition("SourceValid", FALSE, "SnapshotFailed", "; ".join(failed))
+        return out
     if pending:
         out.condition = Condition("SourceValid", TRUE, "Capturing",
                                   f"{checks}; waiting for snapshots {', '.join(pending)}")
