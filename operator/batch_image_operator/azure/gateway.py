@@ -100,6 +100,10 @@ class ComputeGateway:
     async def exists(self, rid: ResourceId) -> bool:
         return await self.get(rid) is not None
 
+    def retry_after(self, rid: ResourceId) -> float:
+        """How often the resource's running LRO asked to be polled (0: no ask)."""
+        return self._clients.retry_after(str(rid))
+
     async def begin_put(self, rid: ResourceId, body: Mapping[str, Any]) -> dict[str, Any]:
         ops, attr, model, args = self._op(rid)
         try:
@@ -160,6 +164,9 @@ class PoolGateway:
         except CoreError as exc:
             raise wrap_http_error("pools.update", exc) from exc
         return as_dict(pool)
+
+    def retry_after(self, rid: ResourceId) -> float:
+        return self._clients.retry_after(str(rid))
 
     async def begin_delete(self, rid: ResourceId) -> None:
         try:

@@ -116,10 +116,10 @@ async def reconcile_image(name: str, raw_spec: Mapping[str, Any], ctx: ImageCont
             verb = "Creating" if plan.action is ImageAction.CREATE else "Updating"
             out.events.append(Event("Normal", verb, f"{verb} Azure image {spec.image_id}"))
             out.conditions.append(Condition("Ready", FALSE, verb, f"{verb} Azure image"))
-            out.requeue = settings.poll_interval
+            out.requeue = max(settings.poll_interval, compute.retry_after(spec.image_id))
         elif plan.action is ImageAction.WAIT:
             out.conditions.append(Condition("Ready", FALSE, "Provisioning", plan.message))
-            out.requeue = settings.poll_interval
+            out.requeue = max(settings.poll_interval, compute.retry_after(spec.image_id))
         elif plan.action is ImageAction.READY:
             assert observed is not None
             await _publish_or_ready(spec, observed, out, settings, compute)
@@ -167,7 +167,8 @@ async def _publish_or_ready(spec: ManagedImageSpec, observed: Mapping[str, Any],
     else:
         out.conditions.append(Condition("Ready", FALSE, pub.condition.reason,
                                         pub.condition.message))
-        out.requeue = settings.poll_interval if pub.in_progress else settings.drift_interval
+        out.requeue = max(settings.poll_interval, pub.retry_after) if pub.in_progress \
+            else settings.drift_interval
 
 
 async def unmanaged_users(spec: ManagedImageSpec, accounts: Sequence[ResourceId],

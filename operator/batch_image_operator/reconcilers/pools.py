@@ -296,11 +296,13 @@ async def reconcile_pool_deletion(name: str, raw_spec: Mapping[str, Any], *,
         action = plan_deletion(policy=spec.deletion_policy, users=(), observed=observed)
         if action is DeletionAction.DONE:
             return Outcome(done=True)
-        out = Outcome(status=_status(spec, observed, None), requeue=settings.poll_interval,
+        out = Outcome(status=_status(spec, observed, None),
                       message="waiting for Azure to delete the pool")
         if action is DeletionAction.DELETE:
             await pools.begin_delete(spec.resource_id)
             out.events.append(Event("Normal", "Deleting", f"Deleting Batch pool {spec.pool_id}"))
+        # Batch asks (Retry-After: 15) how often a deletion is worth looking at.
+        out.requeue = max(settings.poll_interval, pools.retry_after(spec.resource_id))
         return out
     except AzureError as exc:
         return azure_error_outcome(exc, settings)
