@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -188,7 +189,8 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
         response.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
     if "ratelimit" in request:
         response.headers[request["ratelimit"][0]] = request["ratelimit"][1]
-    sim.stats.record(str(request["operation"]), request.method, request.path, response.status)
+    sim.stats.record(str(request["operation"]), request.method, request.path, response.status,
+                     time.time(), response.headers.get("Retry-After"))
     log.info("%s %s -> %s", request.method, request.path_qs, response.status)
     sim.save()
     return response

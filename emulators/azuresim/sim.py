@@ -36,9 +36,14 @@ class Stats:
         default_factory=lambda: collections.deque(maxlen=LOG_SIZE)
     )
 
-    def record(self, operation: str, method: str, path: str, status: int) -> None:
+    def record(self, operation: str, method: str, path: str, status: int,
+               at: float = 0.0, retry_after: str | None = None) -> None:
         self.counters[operation] += 1
-        self.log.append({"operation": operation, "method": method, "path": path, "status": status})
+        entry: dict[str, Any] = {"operation": operation, "method": method, "path": path,
+                                 "status": status, "at": at}
+        if retry_after is not None:
+            entry["retryAfter"] = retry_after
+        self.log.append(entry)
 
 
 class Sim:

@@ -103,7 +103,8 @@ async def reconcile_image(name: str, raw_spec: Mapping[str, Any], ctx: ImageCont
                                                 prep.condition.message))
                 if not waiting:
                     out.events.append(Event("Warning", "SourceInvalid", prep.condition.message))
-                out.requeue = settings.poll_interval if waiting else settings.drift_interval
+                out.requeue = max(settings.poll_interval, prep.retry_after) if waiting \
+                    else settings.drift_interval
                 return out
             desired = desired_image_body(spec, prep.snapshots)
         elif spec.virtual_machine is not None and spec.virtual_machine.capture == "Snapshot":
@@ -234,11 +235,11 @@ async def reconcile_image_deletion(name: str, raw_spec: Mapping[str, Any], ctx: 
             if action is DeletionAction.DONE:
                 continue
             out = Outcome(status={"usedBy": []}, conditions=[unblocked],
-                          requeue=settings.poll_interval,
                           message=f"waiting for Azure to delete {rid.name}")
             if action is DeletionAction.DELETE:
                 await gateways.compute.begin_delete(rid)
                 out.events.append(Event("Normal", "Deleting", f"Deleting {rid}"))
+            out.requeue = max(settings.poll_interval, gateways.compute.retry_after(rid))
             return out
         return Outcome(status={"usedBy": []}, conditions=[unblocked], done=True)
     except AzureError as exc:

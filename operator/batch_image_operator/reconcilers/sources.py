@@ -40,6 +40,7 @@ class Prepared:
         default_factory=lambda: Condition("SourceValid", TRUE, "SourceChecked", ""))
     events: list[Event] = field(default_factory=list)
     writes: int = 0
+    retry_after: float = 0.0  # the longest Retry-After of the snapshots still being taken
 
 
 def _snapshot_ids(ids: Sequence[str]) -> list[ResourceId] | None:
@@ -156,9 +157,12 @@ async def _capture(spec: ManagedImageSpec, vm: Mapping[str, Any], compute: Compu
         elif plan.step is not SnapshotStep.READY:
             pending.append(rid.name)
         if plan.step is not SnapshotStep.TAKE:
+            out.retry_after = max(out.retry_after, compute.retry_after(rid)
+                                  if plan.step is SnapshotStep.WAIT else 0.0)
             continue
         await compute.begin_put(rid, snapshot_body(disk.disk_id, spec.location, spec.tags,
                                                    plan.attempt))
+        out.retry_after = max(out.retry_after, compute.retry_after(rid))
         out.writes += 1
         if plan.attempt > 1 or str(rid).lower() in known:
             out.events.append(Event("Warning", "SnapshotRetaken", plan.message))
