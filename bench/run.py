@@ -296,7 +296,11 @@ def operator_metrics(port: int) -> dict[str, float]:
 
 
 def reconcile_passes(port: int) -> float:
-    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+    try:
+        text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+    except requests.ConnectionError:
+        return 0.0  # a restarted operator can watch before its metrics server listens
+
     return sum(float(m[1]) for m in re.finditer(
         r"^batchimage_reconciles_total\{[^}]*\} ([0-9.e+]+)$", text, re.M))
 
