@@ -377,6 +377,23 @@ def wait_operator_watching(kube: Emulator, proc: subprocess.Popen[bytes],
 
 # --- the run ---------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def emulators(args: argparse.Namespace, workdir: Path, seed: Path,
+              *azuresim_args: str) -> Iterator[tuple[Emulator, Emulator, k8s.ApiClient]]:
+    """kubesim with the CRDs, azuresim seeded and slowed by the injected ARM latency."""
+    with run_kubesim(workdir / "kubesim") as kube, run_azuresim(
+            workdir / "azuresim", "--seed", str(seed), "--subscription-id", SUB,
+            "--lro-seconds", str(args.lro_seconds),
+            "--allocation-seconds", str(args.allocation_seconds), *azuresim_args) as azure:
+        api = k8s_config.new_client_from_config(config_file=str(kube.kubeconfig))
+        api.rest_client.pool_manager.connection_pool_kw["maxsize"] = args.workers + 4
+        install_crds(api)
+        if args.latency_ms:
+            azure_post(azure, "/faults", {"method": "*", "pathRegex": ".*", "count": 10**9,
+                                          "latencyMs": args.latency_ms})
+        yield kube, azure, api
+
+
 def run(args: argparse.Namespace) -> Obj:
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="bio-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -389,16 +406,7 @@ def run(args: argparse.Namespace) -> Obj:
         "steadyIntervals": args.steady_intervals, "probes": args.probes,
         "idleDriftInterval": args.idle_drift,
         "cpus": os.cpu_count()}, "workdir": str(workdir)}
-    with run_kubesim(workdir / "kubesim") as kube, run_azuresim(
-            workdir / "azuresim", "--seed", str(seed), "--subscription-id", SUB,
-            "--lro-seconds", str(args.lro_seconds),
-            "--allocation-seconds", str(args.allocation_seconds)) as azure:
-        api = k8s_config.new_client_from_config(config_file=str(kube.kubeconfig))
-        api.rest_client.pool_manager.connection_pool_kw["maxsize"] = args.workers + 4
-        install_crds(api)
-        if args.latency_ms:
-            azure_post(azure, "/faults", {"method": "*", "pathRegex": ".*", "count": 10**9,
-                                          "latencyMs": args.latency_ms})
+    with emulators(args, workdir, seed) as (kube, azure, api):
         custom = k8s.CustomObjectsApi(api)
         trackers: list[Tracker] = []
         port = free_port()
@@ -598,16 +606,7 @@ def arm_limits_run(args: argparse.Namespace) -> Obj:
     workdir.mkdir(parents=True, exist_ok=True)
     n, m = args.arm_limits_pools, args.images
     seed = seed_file(workdir / "seed.yaml", m)
-    with run_kubesim(workdir / "kubesim") as kube, run_azuresim(
-            workdir / "azuresim", "--seed", str(seed), "--subscription-id", SUB,
-            "--lro-seconds", str(args.lro_seconds),
-            "--allocation-seconds", str(args.allocation_seconds), "--throttling", "on") as azure:
-        api = k8s_config.new_client_from_config(config_file=str(kube.kubeconfig))
-        api.rest_client.pool_manager.connection_pool_kw["maxsize"] = args.workers + 4
-        install_crds(api)
-        if args.latency_ms:
-            azure_post(azure, "/faults", {"method": "*", "pathRegex": ".*", "count": 10**9,
-                                          "latencyMs": args.latency_ms})
+    with emulators(args, workdir, seed, "--throttling", "on") as (kube, azure, api):
         custom = k8s.CustomObjectsApi(api)
         port = free_port()
         # Production's drift interval: drift re-reads of 1,000 Ready pools every few

@@ -161,14 +161,20 @@ def test_gallery_version_is_deleted_with_the_image(kubesim: Emulator, azuresim: 
     assert compute.gallery_images.get(RG, "batchimages", "ubuntu-hpc").name == "ubuntu-hpc"
 
 
+def failing_capture(azuresim: Emulator, name: str, failures: int) -> dict:
+    """A capture ManagedImage whose OS-disk snapshot LRO ends Failed ``failures`` times."""
+    vm_id = make_vm(azuresim, f"vm-{name}")
+    azure_admin(azuresim, "POST", "/operation-failures",
+                {"pathRegex": f"/snapshots/{name}-os$", "count": failures})
+    return vm_image(name, vm_id)
+
+
 def test_a_failed_capture_snapshot_is_taken_again(kubesim: Emulator, azuresim: Emulator,
                                                   crs: CRs) -> None:
-    vm_id = make_vm(azuresim, "vm-flaky")
     # The first snapshot of the VM's OS disk ends Failed (Azure's LRO can).
-    azure_admin(azuresim, "POST", "/operation-failures",
-                {"pathRegex": "/snapshots/flaky-os$", "count": 1})
+    image = failing_capture(azuresim, "flaky", 1)
     with running_operator(kubesim.url, azuresim.env):
-        crs.create(vm_image("flaky", vm_id))
+        crs.create(image)
         retaken = crs.wait_event("flaky", "SnapshotRetaken")
         assert "ended Failed" in retaken["message"] and retaken["type"] == "Warning"
         ready = crs.wait("managedimages", "flaky", has_condition("Ready"))
@@ -178,11 +184,9 @@ def test_a_failed_capture_snapshot_is_taken_again(kubesim: Emulator, azuresim: E
 def test_a_capture_snapshot_failing_every_time_is_reported(kubesim: Emulator,
                                                            azuresim: Emulator,
                                                            crs: CRs) -> None:
-    vm_id = make_vm(azuresim, "vm-broken")
-    azure_admin(azuresim, "POST", "/operation-failures",
-                {"pathRegex": "/snapshots/broken-os$", "count": 100})
+    image = failing_capture(azuresim, "broken", 100)
     with running_operator(kubesim.url, azuresim.env):
-        crs.create(vm_image("broken", vm_id))
+        crs.create(image)
         failed = crs.wait("managedimages", "broken",
                           has_condition("SourceValid", "False", "SnapshotFailed"))
     assert "each of 3 attempts" in condition(failed, "SourceValid")["message"]

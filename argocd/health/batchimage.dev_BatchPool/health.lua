@@ -13,6 +13,7 @@ local TERMINAL = {
   AzureAuthError = "check the operator's Azure identity and role assignments",
   ResizeAttemptsExhausted = "the pool stayed below target after every resize attempt",
   UnusableNodes = "nodes are unusable or failed their start task",
+  ResizeStopped = "a resize was stopped by hand; edit the spec to resize again",
 }
 
 local function condition(status, ctype)
