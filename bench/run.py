@@ -19,6 +19,11 @@ creates M ManagedImages and N one-node BatchPools and measures:
   during the burst; its creation -> first Azure write (p50/p99) shows whether one
   namespace's burst starves another (BIO_AZURE_CONCURRENCY).
 
+Then an ARM-limits run (``armLimits`` in the report): the same burst against a fresh pair
+of emulators with azuresim's ARM throttling on (ARM's documented token buckets per
+principal and subscription) and the same fast timings, measuring the 429s the operator
+received and the time to all pools Ready against the floor the buckets alone impose.
+
 Writes bench/results/latest.json (or --out) and prints a table. Exit code 0 unless the
 run itself failed (goals are reported, not enforced; tests/reliability enforces the
 ones meaningful at small N).
@@ -60,6 +65,11 @@ PROBE_NS, PROBE_IMAGE = "probe", "probe-img"
 WRITES = {"PUT", "PATCH", "POST", "DELETE"}
 # The minimum Azure calls of one pool's create path: GET (absent) + PUT + GET (Steady).
 MIN_POOL_CALLS = 3
+# ARM's buckets per principal and subscription: (capacity, refill per second).
+ARM_BUCKETS = {"reads": (250, 25.0), "writes": (200, 10.0)}
+# The create path's ARM calls: a pool GET (absent) + PUT + GET (Steady); an image GET
+# (absent) + snapshot GET + PUT + GET (Succeeded).
+POOL_READS, POOL_WRITES, IMAGE_READS, IMAGE_WRITES = 2, 1, 3, 1
 Obj = dict[str, Any]
 
 
@@ -339,19 +349,13 @@ def operator_metrics(port: int) -> dict[str, float]:
 
 
 def reconcile_passes(port: int) -> float:
-    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+    try:
+        text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+    except requests.ConnectionError:
+        return 0.0  # a restarted operator can watch before its metrics server listens
+
     return sum(float(m[1]) for m in re.finditer(
         r"^batchimage_reconciles_total\{[^}]*\} ([0-9.e+]+)$", text, re.M))
-
-
-def passes_so_far(port: int) -> float:
-    """As reconcile_passes, 0 while the metrics endpoint is not up yet: the operator
-    watches (what wait_operator_watching sees) a moment before it serves /metrics on a
-    loaded machine."""
-    try:
-        return reconcile_passes(port)
-    except requests.ConnectionError:
-        return 0.0
 
 
 def cpu_seconds(pid: int) -> float:
@@ -426,6 +430,23 @@ def wait_operator_watching(kube: Emulator, proc: subprocess.Popen[bytes],
 
 # --- the run ---------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def emulators(args: argparse.Namespace, workdir: Path, seed: Path,
+              *azuresim_args: str) -> Iterator[tuple[Emulator, Emulator, k8s.ApiClient]]:
+    """kubesim with the CRDs, azuresim seeded and slowed by the injected ARM latency."""
+    with run_kubesim(workdir / "kubesim") as kube, run_azuresim(
+            workdir / "azuresim", "--seed", str(seed), "--subscription-id", SUB,
+            "--lro-seconds", str(args.lro_seconds),
+            "--allocation-seconds", str(args.allocation_seconds), *azuresim_args) as azure:
+        api = k8s_config.new_client_from_config(config_file=str(kube.kubeconfig))
+        api.rest_client.pool_manager.connection_pool_kw["maxsize"] = args.workers + 4
+        install_crds(api)
+        if args.latency_ms:
+            azure_post(azure, "/faults", {"method": "*", "pathRegex": ".*", "count": 10**9,
+                                          "latencyMs": args.latency_ms})
+        yield kube, azure, api
+
+
 def run(args: argparse.Namespace) -> Obj:
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="bio-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -438,16 +459,7 @@ def run(args: argparse.Namespace) -> Obj:
         "steadyIntervals": args.steady_intervals, "probes": args.probes,
         "idleDriftInterval": args.idle_drift,
         "cpus": os.cpu_count()}, "workdir": str(workdir)}
-    with run_kubesim(workdir / "kubesim") as kube, run_azuresim(
-            workdir / "azuresim", "--seed", str(seed), "--subscription-id", SUB,
-            "--lro-seconds", str(args.lro_seconds),
-            "--allocation-seconds", str(args.allocation_seconds)) as azure:
-        api = k8s_config.new_client_from_config(config_file=str(kube.kubeconfig))
-        api.rest_client.pool_manager.connection_pool_kw["maxsize"] = args.workers + 4
-        install_crds(api)
-        if args.latency_ms:
-            azure_post(azure, "/faults", {"method": "*", "pathRegex": ".*", "count": 10**9,
-                                          "latencyMs": args.latency_ms})
+    with emulators(args, workdir, seed) as (kube, azure, api):
         custom = k8s.CustomObjectsApi(api)
         trackers: list[Tracker] = []
         port = free_port()
@@ -639,7 +651,7 @@ def idle_probe_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, poo
                   metrics_port=port, log="operator-idle.log") as proc:
         wait_operator_watching(kube, proc)
         deadline = time.monotonic() + args.timeout
-        while passes_so_far(port) < objects:  # no event to await: the passes are counted
+        while reconcile_passes(port) < objects:  # no event to await: the passes are counted
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise TimeoutError("the restarted operator never resumed every object")
             time.sleep(0.5)
@@ -673,6 +685,71 @@ def probe_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, pools_t:
                 "max": round(max(lat), 3) if lat else None}}
 
 
+def arm_floor(n: int, m: int, allocation_seconds: float) -> float:
+    """The seconds ARM's buckets alone impose on the create path's calls (the slowest
+    bucket drained at its refill rate once its burst is spent), plus the last allocation."""
+    need = {"reads": n * POOL_READS + m * IMAGE_READS, "writes": n * POOL_WRITES + m * IMAGE_WRITES}
+    drain = max(max(0.0, (need[k] - cap) / rate) for k, (cap, rate) in ARM_BUCKETS.items())
+    return round(drain + allocation_seconds, 2)
+
+
+def arm_limits_run(args: argparse.Namespace) -> Obj:
+    """The create burst with ARM throttling on: 429s received, time against the floor."""
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="bio-bench-")) / "arm-limits"
+    workdir.mkdir(parents=True, exist_ok=True)
+    n, m = args.arm_limits_pools, args.images
+    seed = seed_file(workdir / "seed.yaml", m)
+    with emulators(args, workdir, seed, "--throttling", "on") as (kube, azure, api):
+        custom = k8s.CustomObjectsApi(api)
+        port = free_port()
+        # Production's drift interval: drift re-reads of 1,000 Ready pools every few
+        # seconds would be a read load of their own, not the create path's.
+        with operator(workdir, kube, azure, poll=args.poll, drift=args.idle_drift,
+                      metrics_port=port) as proc:
+            wait_operator_watching(kube, proc)
+            pools_t, images_t = Tracker(api, "batchpools"), Tracker(api, "managedimages")
+            try:
+                azure_post(azure, "/reset-counters")
+                azure_post(azure, "/throttling", {"reset": True})
+                started = time.monotonic()
+                manifests = [image_manifest(i) for i in range(m)] + [
+                    pool_manifest(pool_name(i), image_name(i % m)) for i in range(n)]
+                with concurrent.futures.ThreadPoolExecutor(args.workers) as ex:
+                    list(ex.map(lambda mf: custom.create_namespaced_custom_object(
+                        GROUP, VERSION, NS, mf["kind"].lower() + "s", mf), manifests))
+                pools_t.wait(all_ready(pools_t, {pool_name(i) for i in range(n)}),
+                             args.timeout, "all pools Ready (ARM limits)")
+                wall = time.monotonic() - started
+            finally:
+                pools_t.stop()
+                images_t.stop()
+            throttling = azure_get(azure, "/throttling")
+            op = operator_metrics_by_status(port)
+            az = azure_get(azure, "/requests")["counters"]
+    floor = arm_floor(n, m, args.allocation_seconds)
+    return {"pools": n, "images": m,
+            "throttled429": int(sum(throttling["throttled"].values())),
+            "operatorSaw429": int(op.get("429", 0)),
+            "floorSeconds": floor,
+            "allPoolsReadySeconds": round(wall, 2),
+            "ratioToFloor": round(wall / floor, 3),
+            "armReads": sum(v for k, v in az.items() if k.endswith((".get", ".list"))
+                            and not k.startswith(("batch.", "aad."))),
+            "armWrites": sum(v for k, v in az.items() if is_write(k)),
+            "callsNeeded": {"reads": n * POOL_READS + m * IMAGE_READS,
+                            "writes": n * POOL_WRITES + m * IMAGE_WRITES},
+            "buckets": {k: throttling[k] for k in ("reads", "writes", "deletes")}}
+
+
+def operator_metrics_by_status(port: int) -> dict[str, float]:
+    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+    by: dict[str, float] = collections.Counter()
+    for m in re.finditer(r'^batchimage_azure_requests_total\{[^}]*status="([^"]+)"[^}]*\} '
+                         r'([0-9.e+]+)$', text, re.M):
+        by[m[1]] += float(m[2])
+    return dict(by)
+
+
 def save(out: str, report: Obj) -> None:
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -700,6 +777,18 @@ def goals(r: Obj) -> Obj:
                                            "met": p99 is not None and p99 <= 1},
         "otherNamespaceCreateToFirstWriteP99Max1s": {
             "value": fair, "goal": 1, "met": fair is not None and fair <= 1},
+        **arm_goals(r),
+    }
+
+
+def arm_goals(r: Obj) -> Obj:
+    a = r.get("armLimits")
+    if not a:
+        return {}
+    return {
+        "armLimitsNo429": {"value": a["throttled429"], "goal": 0, "met": a["throttled429"] == 0},
+        "armLimitsWithin1.15xFloor": {"value": a["ratioToFloor"], "goal": 1.15,
+                                      "met": a["ratioToFloor"] <= 1.15},
     }
 
 
@@ -752,6 +841,11 @@ def table(r: Obj) -> str:
          f"{r['idleProbe']['count']} probes, restarted operator, drift "
          f"{p['idleDriftInterval']} s"),
     ]
+    a = r.get("armLimits")
+    if a:
+        rows.append(("ARM limits: all pools Ready (s)", a["allPoolsReadySeconds"],
+                     f"{a['pools']} pools, floor {a['floorSeconds']} s, x{a['ratioToFloor']}, "
+                     f"429s {a['throttled429']}"))
     width = max(len(a) for a, _, _ in rows)
     lines += [f"{a:<{width}}  {b!s:>10}  {note}" for a, b, note in rows]
     lines += ["", "goals:"]
@@ -783,13 +877,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=480, help="seconds to all Ready")
     parser.add_argument("--create-only", action="store_true",
                         help="stop after the create burst (for profiling; no goals, no table)")
+    parser.add_argument("--arm-limits-pools", type=int,
+                        help="pools in the ARM-limits run (default: --pools; 0 skips it)")
+    parser.add_argument("--arm-limits-only", action="store_true",
+                        help="only the ARM-limits run (merged into an existing --out report)")
     parser.add_argument("--workdir")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "latest.json"))
     args = parser.parse_args(argv)
     if args.small:
         args.pools, args.images, args.drift, args.probes = 20, 4, 2.0, 10
+    if args.arm_limits_pools is None:
+        args.arm_limits_pools = args.pools
+    if args.arm_limits_only:
+        report = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
+        report["armLimits"] = arm_limits_run(args)
+        if "goals" in report:
+            report["goals"] = {k: v for k, v in report["goals"].items()
+                               if not k.startswith("armLimits")} | arm_goals(report)
+        save(args.out, report)
+        print(json.dumps(report["armLimits"], indent=2))
+        return 0
     report = run(args)
     save(args.out, report)
+    if args.arm_limits_pools and not args.create_only:
+        report["armLimits"] = arm_limits_run(args)
+        report["goals"] = goals(report)
+        save(args.out, report)
     if args.create_only:
         print(json.dumps(report["create"], indent=2))
         return 0

@@ -45,6 +45,8 @@ def routes(sim: Sim) -> list[web.RouteDef]:
             sim.settings.allocation_seconds = max(0.0, float(data["allocationSeconds"]))
         if "customImageResizeCap" in data:
             sim.settings.custom_image_resize_cap = max(1, int(data["customImageResizeCap"]))
+        if "factor" in data:
+            sim.settings.profile.factor = max(0.0, float(data["factor"]))
         return web.json_response(sim.speed())
 
     async def resources(request: web.Request) -> web.Response:
@@ -86,7 +88,22 @@ def routes(sim: Sim) -> list[web.RouteDef]:
         sim.settle()
         return web.json_response({"now": sim.clock.iso()})
 
+    async def throttling(request: web.Request) -> web.Response:
+        try:
+            return web.json_response(sim.throttle.configure(await _body(request)))
+        except (TypeError, ValueError) as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from exc
+
+    async def fail_operations(request: web.Request) -> web.Response:
+        try:
+            return web.json_response(sim.failures.add(await _body(request)), status=201)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from exc
+
     return [
+        web.get(f"{PREFIX}/throttling", throttling),
+        web.post(f"{PREFIX}/throttling", throttling),
+        web.post(f"{PREFIX}/operation-failures", fail_operations),
         web.get(f"{PREFIX}/requests", requests),
         web.post(f"{PREFIX}/reset-counters", reset_counters),
         web.post(f"{PREFIX}/speed", speed),

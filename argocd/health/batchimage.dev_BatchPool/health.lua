@@ -17,6 +17,7 @@ local TERMINAL = {
   QuotaExceeded = "the namespace's cap on pools or nodes refuses this pool",
   ResizeAttemptsExhausted = "the pool stayed below target after every resize attempt",
   UnusableNodes = "nodes are unusable or failed their start task",
+  ResizeStopped = "a resize was stopped by hand; edit the spec to resize again",
 }
 
 local function condition(status, ctype)

@@ -17,6 +17,7 @@ local TERMINAL = {
   PublishBlocked = "gallery publishing needs a change to the spec",
   SourceNotFound = "the source VM does not exist",
   SnapshotNotFound = "a source snapshot does not exist",
+  SnapshotFailed = "a snapshot ended Failed (on every attempt, for a captured VM)",
   PurchasePlan = "the source VM's image has a purchase plan",
   UnmanagedDisks = "the source VM must use managed disks",
   ExtensionsInstalled = "remove the source VM's extensions",

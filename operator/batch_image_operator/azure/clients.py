@@ -18,6 +18,7 @@ from azure.mgmt.compute.aio import ComputeManagementClient
 from ..config import Settings
 from ..models.endpoints import check_same_origin, check_trusted
 from .observe import ObservePolicy
+from .pacing import ArmPacer, PacingPolicy
 
 # The Batch data-plane REST version, pinned: the node-count pages are read as raw JSON.
 BATCH_DATA_API_VERSION = "2025-06-01"
@@ -56,16 +57,22 @@ class AzureClients:
         self._compute: dict[str, ComputeManagementClient] = {}
         self._batch: dict[str, BatchManagementClient] = {}
         self._batch_data: dict[str, BatchClient] = {}
+        # ARM's budget is per principal: one pacer for every ARM client of this identity.
+        self.pacer = ArmPacer()
 
-    def _common(self) -> dict[str, Any]:
+    def _common(self, arm: bool = True) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "base_url": self._settings.arm_endpoint,
             "credential_scopes": [self._settings.arm_scope],
             "retry_total": self._settings.retry_total,
         }
+        # Per-retry, so every HTTP attempt (SDK retries included) waits for its ARM token
+        # and is counted. The Batch data plane has no ARM budget.
+        per_retry: list[Any] = [PacingPolicy(self.pacer)] if arm else []
         if self._observe is not None:
-            # Per-retry, so every HTTP attempt (including SDK retries) is counted.
-            kwargs["per_retry_policies"] = [self._observe]
+            per_retry.append(self._observe)
+        if per_retry:
+            kwargs["per_retry_policies"] = per_retry
         if self._session is None:
             # Created on first use, inside the operator's event loop. The CA bundle goes
             # into one SSL context on the connector: given as `connection_verify`,
@@ -96,13 +103,17 @@ class AzureClients:
     def batch_endpoint_suffix(self) -> str:
         return self._settings.batch_endpoint_suffix
 
+    def retry_after(self, resource_id: str) -> float:
+        """The Retry-After of the LRO last started on ``resource_id`` (0: none known)."""
+        return self.pacer.poll_interval(resource_id)
+
     def batch_data(self, endpoint: str) -> BatchClient:
         """Data-plane client for one Batch account endpoint (https://host[:port][/path]);
         raises UntrustedEndpoint for one outside the configured Batch endpoint suffix."""
         client = self._batch_data.get(endpoint)
         if client is None:
             guard = DataPlaneGuard(endpoint, self._settings.batch_endpoint_suffix)
-            kwargs = self._common()
+            kwargs = self._common(arm=False)
             for key in ("base_url", "credential_scopes"):
                 kwargs.pop(key)  # the data plane has its own audience (batch.core.windows.net)
             # Per retry puts it after the redirect and retry policies, before the token.

@@ -302,6 +302,8 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
             had_azure_pool=bool(status.get("resourceId")), claim=claim,
             resize_attempts=int(status.get("resizeAttempts") or 0),
             resize_wait=runtime.resize_wait(uid),
+            generation=int(body.get("metadata", {}).get("generation") or 0),
+            stopped_generation=status.get("resizeStoppedGeneration"),
         )
 
     @kopf.on.resume(GROUP, VERSION, POOLS, id="reconcile_batchpool", registry=registry)

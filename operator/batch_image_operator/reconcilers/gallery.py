@@ -28,6 +28,9 @@ class Publication:
     version_id: str | None = None  # set once the version is usable by pools
     events: tuple[Event, ...] = ()
     in_progress: bool = False
+    # The Retry-After of the LRO in progress (a gallery version asks for 60 s): the next
+    # look comes no sooner.
+    retry_after: float = 0.0
 
 
 async def publish(spec: ManagedImageSpec, image: Mapping[str, Any], compute: ScopedCompute,
@@ -64,10 +67,10 @@ async def publish(spec: ManagedImageSpec, image: Mapping[str, Any], compute: Sco
         await compute.begin_put(target, {**plan.body, "tags": owner.tags()})
         return Publication(Condition("Published", FALSE, "Publishing", plan.message),
                            events=(Event("Normal", "Publishing", f"{plan.message}: {target}"),),
-                           in_progress=True)
+                           in_progress=True, retry_after=compute.retry_after(target))
     if plan.action is GalleryAction.WAIT:
         return Publication(Condition("Published", FALSE, "Replicating", plan.message),
-                           in_progress=True)
+                           in_progress=True, retry_after=compute.retry_after(version_id(spec)))
     if plan.action is GalleryAction.BLOCKED:
         return Publication(Condition("Published", FALSE, "PublishBlocked", plan.message),
                            events=(Event("Warning", "PublishBlocked", plan.message),))

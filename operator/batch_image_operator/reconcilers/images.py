@@ -142,7 +142,8 @@ async def reconcile_image(name: str, raw_spec: Mapping[str, Any], ctx: ImageCont
                                                 prep.condition.message))
                 if not waiting:
                     out.events.append(Event("Warning", "SourceInvalid", prep.condition.message))
-                out.requeue = settings.poll_interval if waiting else settings.drift_interval
+                out.requeue = max(settings.poll_interval, prep.retry_after) if waiting \
+                    else settings.drift_interval
                 return out
             desired = desired_image_body(spec, prep.snapshots)
         elif spec.virtual_machine is not None and spec.virtual_machine.capture == "Snapshot":
@@ -157,10 +158,10 @@ async def reconcile_image(name: str, raw_spec: Mapping[str, Any], ctx: ImageCont
             verb = "Creating" if plan.action is ImageAction.CREATE else "Updating"
             out.events.append(Event("Normal", verb, f"{verb} Azure image {spec.image_id}"))
             out.conditions.append(Condition("Ready", FALSE, verb, f"{verb} Azure image"))
-            out.requeue = settings.poll_interval
+            out.requeue = max(settings.poll_interval, compute.retry_after(spec.image_id))
         elif plan.action is ImageAction.WAIT:
             out.conditions.append(Condition("Ready", FALSE, "Provisioning", plan.message))
-            out.requeue = settings.poll_interval
+            out.requeue = max(settings.poll_interval, compute.retry_after(spec.image_id))
         elif plan.action is ImageAction.READY:
             assert observed is not None
             await _publish_or_ready(spec, observed, out, settings, compute, ctx)
@@ -215,7 +216,8 @@ async def _publish_or_ready(spec: ManagedImageSpec, observed: Mapping[str, Any],
     else:
         out.conditions.append(Condition("Ready", FALSE, pub.condition.reason,
                                         pub.condition.message))
-        out.requeue = settings.poll_interval if pub.in_progress else settings.drift_interval
+        out.requeue = max(settings.poll_interval, pub.retry_after) if pub.in_progress \
+            else settings.drift_interval
 
 
 async def unmanaged_users(spec: ManagedImageSpec, accounts: Sequence[ResourceId],
@@ -298,6 +300,7 @@ async def reconcile_image_deletion(name: str, raw_spec: Mapping[str, Any], ctx: 
             if action is DeletionAction.DELETE:
                 await compute.begin_delete(rid)
                 out.events.append(Event("Normal", "Deleting", f"Deleting {rid}"))
+            out.requeue = max(settings.poll_interval, compute.retry_after(rid))
             return out
         return Outcome(status={"usedBy": []}, conditions=[unblocked], done=True, events=left)
     except AzureError as exc:

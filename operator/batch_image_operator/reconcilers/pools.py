@@ -46,6 +46,8 @@ class PoolContext:
     claim: Callable[[PoolDemand, frozenset[str]], Admission] = _no_claim
     resize_attempts: int = 0      # from status: resizes issued for the current target
     resize_wait: float = 0.0      # seconds before another resize may be issued
+    generation: int = 0           # metadata.generation of the spec this pass works from
+    stopped_generation: int | None = None  # status: generation a stopped resize was seen at
 
 
 def lineage(spec: BatchPoolSpec, image: ImageInfo | None) -> frozenset[str]:
@@ -186,8 +188,17 @@ async def _handle_short(spec: BatchPoolSpec, observed: Mapping[str, Any],
         missing = not await images.exists(parse_resource_id(str(image_ref["id"])))
     plan = plan_short(errors=errors, attempts=max(ctx.resize_attempts, 1),
                       max_attempts=settings.max_resize_attempts, image_missing=missing,
-                      wait_left=ctx.resize_wait)
+                      wait_left=ctx.resize_wait, generation=ctx.generation,
+                      stopped_generation=ctx.stopped_generation)
     scaled_short = (FALSE, "BelowTarget", plan.message)
+    if plan.action is ShortAction.STOPPED:
+        out.status["resizeStoppedGeneration"] = ctx.stopped_generation or ctx.generation
+        out.conditions += _ready_conditions(False, "ResizeStopped", plan.message,
+                                            (FALSE, "ResizeStopped", plan.message))
+        out.requeue = settings.drift_interval
+        return observed
+    if ctx.stopped_generation is not None:
+        out.status["resizeStoppedGeneration"] = None  # the spec changed since: resize again
     if plan.action is ShortAction.IMAGE_MISSING:
         out.conditions += _ready_conditions(False, "ImageMissing", plan.message, scaled_short)
         out.events.append(Event("Warning", "ImageMissing", plan.message))
@@ -286,6 +297,8 @@ async def reconcile_pool(name: str, raw_spec: Mapping[str, Any], ctx: PoolContex
             assert observed is not None
             observed = await _handle_short(spec, observed, image_ref, ctx, out, settings,
                                            gw.pools, gw.compute)
+        elif ctx.stopped_generation is not None:
+            out.status["resizeStoppedGeneration"] = None  # no stopped resize any more
         out.status = {**_status(spec, observed, image_ref), **out.status}
         # A pool created in this pass has no nodes yet: no data-plane read for it.
         counts = None if plan.action is PoolAction.CREATE else \
@@ -362,11 +375,13 @@ async def reconcile_pool_deletion(name: str, raw_spec: Mapping[str, Any], ctx: P
         action = plan_deletion(policy=spec.deletion_policy, users=(), observed=observed)
         if action is DeletionAction.DONE:
             return Outcome(done=True)
-        out = Outcome(status=_status(spec, observed, None), requeue=settings.poll_interval,
+        out = Outcome(status=_status(spec, observed, None),
                       message="waiting for Azure to delete the pool")
         if action is DeletionAction.DELETE:
             await gw.pools.begin_delete(spec.resource_id)
             out.events.append(Event("Normal", "Deleting", f"Deleting Batch pool {spec.pool_id}"))
+        # Batch asks (Retry-After: 15) how often a deletion is worth looking at.
+        out.requeue = max(settings.poll_interval, gw.pools.retry_after(spec.resource_id))
         return out
     except AzureError as exc:
         return azure_error_outcome(exc, settings)

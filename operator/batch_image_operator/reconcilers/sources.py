@@ -18,10 +18,13 @@ from ..models.ownership import Owner, owner_from_tags
 from ..planning.ownership import Claim, judge
 from ..planning.sources import (
     NOT_RECOMMENDED,
+    SnapshotStep,
     check_vm,
+    plan_snapshot,
     snapshot_body,
     snapshot_lun,
     snapshot_name,
+    snapshot_state,
     vm_disks,
     vm_os_type,
 )
@@ -38,6 +41,7 @@ class Prepared:
         default_factory=lambda: Condition("SourceValid", TRUE, "SourceChecked", ""))
     events: list[Event] = field(default_factory=list)
     writes: int = 0
+    retry_after: float = 0.0  # the longest Retry-After of the snapshots still being taken
 
 
 def _snapshot_ids(ids: Sequence[str]) -> list[ResourceId] | None:
@@ -64,6 +68,7 @@ async def _all_ready(compute: ScopedCompute, ids: Sequence[ResourceId],
 async def _check_given_snapshots(spec: ManagedImageSpec, compute: ScopedCompute) -> Prepared:
     assert spec.snapshots is not None
     ids = [spec.snapshots.os_snapshot_id, *(d.snapshot_id for d in spec.snapshots.data_disks)]
+    pending = []
     for rid in ids:
         snap = await compute.get(rid)
         if snap is None:
@@ -73,6 +78,16 @@ async def _check_given_snapshots(spec: ManagedImageSpec, compute: ScopedCompute)
             return Prepared(condition=Condition("SourceValid", FALSE, "RegionMismatch", (
                 f"snapshot {rid.name} is in {snap.get('location')}; the image and its "
                 f"snapshots must be in {spec.location}")))
+        state = snapshot_state(snap)
+        if state == "failed":
+            return Prepared(condition=Condition("SourceValid", FALSE, "SnapshotFailed", (
+                f"snapshot {rid.name} is in provisioning state Failed; take it again")))
+        if state not in ("", "succeeded"):
+            pending.append(rid.name)
+    if pending:
+        # Someone's snapshot is still being taken (a snapshot PUT is an LRO): wait for it.
+        return Prepared(condition=Condition("SourceValid", TRUE, "WaitingForSnapshots",
+                                            f"waiting for snapshots {', '.join(pending)}"))
     return Prepared(spec.snapshots, True, Condition("SourceValid", TRUE, "SnapshotsFound",
                                                     f"{len(ids)} snapshot(s) found"))
 
@@ -121,14 +136,22 @@ async def prepare_source(spec: ManagedImageSpec, *, recorded_snapshots: Sequence
         return Prepared(None, True, Condition("SourceValid", TRUE, "NotRecommended",
                                               NOT_RECOMMENDED["VirtualMachine"]),
                         [Event("Warning", "NotRecommended", NOT_RECOMMENDED["VirtualMachine"])])
-    return await _capture(spec, vm, compute, owner, adopt)
+    return await _capture(spec, vm, compute, owner, adopt, recorded_snapshots)
 
 
 async def _capture(spec: ManagedImageSpec, vm: Mapping[str, Any], compute: ScopedCompute,
-                   owner: Owner, adopt: bool) -> Prepared:
-    """Snapshot each of the VM's disks (deterministic names: a restart reuses them)."""
+                   owner: Owner, adopt: bool, recorded: Sequence[str] = ()) -> Prepared:
+    """Snapshot each of the VM's disks (deterministic names: a restart reuses them).
+
+    Each snapshot is a long-running operation: waited for, re-taken (a bounded number of
+    times) when it ends Failed, and taken again when it disappears. An existing snapshot
+    is used or re-taken only while it carries this object's mark.
+    """
     out = Prepared()
     ids: list[tuple[int | None, ResourceId]] = []
+    pending: list[str] = []
+    failed: list[str] = []
+    known = {r.lower() for r in recorded}
     for disk in vm_disks(vm):
         rid = ResourceId(spec.subscription_id, spec.resource_group, "Microsoft.Compute",
                          (("snapshots", snapshot_name(spec.image_name, disk.lun)),))
@@ -139,14 +162,30 @@ async def _capture(spec: ManagedImageSpec, vm: Mapping[str, Any], compute: Scope
         if found is not None and not verdict.may_write:
             return Prepared(condition=Condition("SourceValid", FALSE, verdict.reason,
                                                 verdict.message))
-        if found is None or verdict.claim is Claim.ADOPT:
-            await compute.begin_put(rid, snapshot_body(disk.disk_id, spec.location,
-                                                       {**spec.tags, **owner.tags()}))
-            out.writes += 1
+        # Adopting: taken again, so that it carries the mark.
+        plan = plan_snapshot(rid.name, None if verdict.claim is Claim.ADOPT else found,
+                             taken_before=str(rid).lower() in known)
+        if plan.step is SnapshotStep.FAILED:
+            failed.append(plan.message)
+        elif plan.step is not SnapshotStep.READY:
+            pending.append(rid.name)
+        if plan.step is not SnapshotStep.TAKE:
+            out.retry_after = max(out.retry_after, compute.retry_after(rid)
+                                  if plan.step is SnapshotStep.WAIT else 0.0)
+            continue
+        await compute.begin_put(rid, snapshot_body(disk.disk_id, spec.location,
+                                                   {**spec.tags, **owner.tags()}, plan.attempt))
+        out.retry_after = max(out.retry_after, compute.retry_after(rid))
+        out.writes += 1
+        if plan.attempt > 1 or str(rid).lower() in known:
+            out.events.append(Event("Warning", "SnapshotRetaken", plan.message))
+        else:
             out.events.append(Event("Normal", "Snapshotting",
                                     f"Snapshotting disk {disk.disk_id.name} as {rid.name}"))
-    pending = await _all_ready(compute, [rid for _, rid in ids], owner)
     checks = "VM passed the guide's preparation checks"
+    if failed:
+        out.condition = Condition("SourceValid", FALSE, "SnapshotFailed", "; ".join(failed))
+        return out
     if pending:
         out.condition = Condition("SourceValid", TRUE, "Capturing",
                                   f"{checks}; waiting for snapshots {', '.join(pending)}")
