@@ -14,7 +14,10 @@ creates M ManagedImages and N one-node BatchPools and measures:
   requests (its stderr log: the admin request log has no timestamps and keeps only the
   last 500 entries), for the images under load, for probe pools beside the drift
   re-reads of every pool, and for probe pools on an idle operator (restarted with the
-  production drift interval once it has resumed every object).
+  production drift interval once it has resumed every object);
+- fairness: a second namespace creates a probe pool every ``--fairness-interval`` s
+  during the burst; its creation -> first Azure write (p50/p99) shows whether one
+  namespace's burst starves another (BIO_AZURE_CONCURRENCY).
 
 Then an ARM-limits run (``armLimits`` in the report): the same burst against a fresh pair
 of emulators with azuresim's ARM throttling on (ARM's documented token buckets per
@@ -57,6 +60,8 @@ from simlaunch import Emulator, run_azuresim, run_kubesim, spawn_operator, stop
 ROOT = Path(__file__).resolve().parent.parent
 SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
 GROUP, VERSION, NS = "batchimage.dev", "v1alpha1", "default"
+# The second tenant of the fairness probes (see FairnessProber).
+PROBE_NS, PROBE_IMAGE = "probe", "probe-img"
 WRITES = {"PUT", "PATCH", "POST", "DELETE"}
 # The minimum Azure calls of one pool's create path: GET (absent) + PUT + GET (Steady).
 MIN_POOL_CALLS = 3
@@ -145,11 +150,14 @@ def install_crds(api: k8s.ApiClient) -> None:
 class Tracker:
     """Latest copy of every object of a plural, fed by a watch; waits on a Condition."""
 
-    def __init__(self, api: k8s.ApiClient, plural: str) -> None:
+    def __init__(self, api: k8s.ApiClient, plural: str, namespace: str = NS) -> None:
         self.custom = k8s.CustomObjectsApi(api)
         self.plural = plural
+        self.namespace = namespace
         self.objects: dict[str, Obj] = {}
         self.first_ready: dict[str, float] = {}  # name -> wall time Ready was first seen
+        # name -> wall time its finalizer was first seen: Kopf has taken up its creation.
+        self.first_finalizer: dict[str, float] = {}
         self.ready_now: set[str] = set()  # names Ready in their latest event
         self.cond = threading.Condition()
         self._stop = threading.Event()
@@ -160,8 +168,8 @@ class Tracker:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                listed = self.custom.list_namespaced_custom_object(GROUP, VERSION, NS,
-                                                                   self.plural)
+                listed = self.custom.list_namespaced_custom_object(GROUP, VERSION,
+                                                                   self.namespace, self.plural)
                 with self.cond:
                     self.objects = {o["metadata"]["name"]: o for o in listed["items"]}
                     self.ready_now = {n for n, o in self.objects.items() if ready(o)}
@@ -169,8 +177,8 @@ class Tracker:
                 rv = listed["metadata"]["resourceVersion"]
                 self._watch = k8s_watch.Watch()
                 for event in self._watch.stream(
-                        self.custom.list_namespaced_custom_object, GROUP, VERSION, NS,
-                        self.plural, resource_version=rv, timeout_seconds=120):
+                        self.custom.list_namespaced_custom_object, GROUP, VERSION,
+                        self.namespace, self.plural, resource_version=rv, timeout_seconds=120):
                     if self._stop.is_set():
                         return
                     obj = event["object"]
@@ -183,6 +191,8 @@ class Tracker:
                             self.objects.pop(name, None)
                         else:
                             self.objects[name] = obj
+                            if obj["metadata"].get("finalizers"):
+                                self.first_finalizer.setdefault(name, time.time())
                             if ready(obj):
                                 self.ready_now.add(name)
                                 self.first_ready.setdefault(name, time.time())
@@ -215,6 +225,49 @@ def all_ready(tracker: Tracker, names: set[str]) -> Callable[[dict[str, Obj]], b
     """Kept up by the watch thread: re-checking every object on each of the burst's
     thousands of events made the bench itself a CPU hog on the cores it measures."""
     return lambda _objs: len(tracker.ready_now) >= len(names) and names <= tracker.ready_now
+
+
+class FairnessProber:
+    """A second tenant: every ``interval`` s during the burst, one pool in namespace
+    `probe` (its own image, Ready before the burst). Its creation -> first Azure write
+    shows whether the burst's namespace starves the others."""
+
+    def __init__(self, api: k8s.ApiClient, interval: float) -> None:
+        self.api, self.interval = api, interval
+        self.custom = k8s.CustomObjectsApi(api)
+        self.created: dict[str, float] = {}  # name -> wall time just before its create
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def prepare(self, timeout: float) -> None:
+        k8s.CoreV1Api(self.api).create_namespace({"metadata": {"name": PROBE_NS}})
+        image = image_manifest(0)
+        image["metadata"]["name"] = PROBE_IMAGE
+        image["spec"]["imageName"] = f"{PROBE_NS}-{PROBE_IMAGE}"
+        images = Tracker(self.api, "managedimages", PROBE_NS)
+        try:
+            self.custom.create_namespaced_custom_object(GROUP, VERSION, PROBE_NS,
+                                                        "managedimages", image)
+            images.wait(all_ready(images, {PROBE_IMAGE}), timeout, "the probe image Ready")
+        finally:
+            images.stop()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            name = f"fair-probe-{len(self.created):03d}"
+            # Taken before the call: a slow API server counts against the operator.
+            at = time.time()
+            self.custom.create_namespaced_custom_object(
+                GROUP, VERSION, PROBE_NS, "batchpools", pool_manifest(name, PROBE_IMAGE))
+            self.created[name] = at
+            self._stop.wait(self.interval)
 
 
 # --- emulator and operator readouts ------------------------------------------------------
@@ -417,7 +470,10 @@ def run(args: argparse.Namespace) -> Obj:
                 # Only now: kubesim counts their watches too, and wait_operator_watching
                 # must see the operator's, or the burst starts while it is still starting.
                 pools_t, images_t = Tracker(api, "batchpools"), Tracker(api, "managedimages")
-                trackers += [pools_t, images_t]
+                probes_t = Tracker(api, "batchpools", PROBE_NS)
+                trackers += [pools_t, images_t, probes_t]
+                prober = FairnessProber(api, args.fairness_interval)
+                prober.prepare(args.timeout)
                 azure_post(azure, "/reset-counters")
                 requests.post(f"{kube.url}/_kubesim/reset", timeout=30)
                 procs = {"operator": proc.pid, "kubesim": kube.process.pid,
@@ -425,7 +481,7 @@ def run(args: argparse.Namespace) -> Obj:
                 cpu_before = {k: cpu_seconds(pid) for k, pid in procs.items()}
                 machine_before = machine_cpu_seconds()
                 report |= create_phase(args, custom, pools_t, images_t, azure, kube, port,
-                                       workdir)
+                                       workdir, prober, probes_t)
                 # Who was busy during the burst: all of them share the machine's cores.
                 report["create"]["cpuSeconds"] = {
                     k: round(cpu_seconds(pid) - cpu_before[k], 1) for k, pid in procs.items()}
@@ -435,7 +491,8 @@ def run(args: argparse.Namespace) -> Obj:
                 save(args.out, report)  # partial: a later phase may still time out
                 if args.create_only:
                     return report
-                report |= steady_phase(args, azure, kube, port, n, m)
+                # The probe namespace's pools and image are re-read for drift too.
+                report |= steady_phase(args, azure, kube, port, n + len(prober.created), m + 1)
                 save(args.out, report)
                 report["driftLoadProbe"] = probe_phase(args, custom, pools_t, workdir,
                                                        "load-probe")
@@ -444,7 +501,8 @@ def run(args: argparse.Namespace) -> Obj:
                 if proc.poll() is not None:
                     raise RuntimeError(f"operator died (exit {proc.returncode})")
             report["operator"]["exitCode"] = proc.returncode
-            report["idleProbe"] = idle_probe_phase(args, custom, pools_t, kube, azure, workdir)
+            report["idleProbe"] = idle_probe_phase(args, custom, pools_t, kube, azure, workdir,
+                                                   len(prober.created) + 1)
         finally:
             for tracker in trackers:
                 tracker.stop()
@@ -454,7 +512,7 @@ def run(args: argparse.Namespace) -> Obj:
 
 def create_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, pools_t: Tracker,
                  images_t: Tracker, azure: Emulator, kube: Emulator, port: int,
-                 workdir: Path) -> Obj:
+                 workdir: Path, prober: FairnessProber, probes_t: Tracker) -> Obj:
     n, m = args.pools, args.images
     created: dict[str, float] = {}
 
@@ -464,6 +522,7 @@ def create_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, pools_t
         created[manifest["metadata"]["name"]] = time.time()
 
     started = time.monotonic()
+    prober.start()
     manifests = [image_manifest(i) for i in range(m)] + [
         pool_manifest(pool_name(i), image_name(i % m)) for i in range(n)]
     with concurrent.futures.ThreadPoolExecutor(args.workers) as ex:
@@ -477,6 +536,10 @@ def create_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, pools_t
     pools_t.wait(all_ready(pools_t, pool_names), args.timeout,
                  "all pools Ready")
     wall = time.monotonic() - started
+    prober.stop()
+    # Every probe reaches Azure before the counters are read, so each counts one create.
+    missed = wait_probes_written(probes_t, set(prober.created), args.probe_timeout)
+    probes = len(prober.created)
     az = azure_get(azure, "/requests")["counters"]
     kc = kube_counters(kube)
     op = operator_metrics(port)
@@ -484,13 +547,29 @@ def create_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, pools_t
     pool_ops = {k: v for k, v in az.items() if k.startswith("pools.")}
     image_ops = {k: v for k, v in az.items()
                  if k.split(".")[0] in ("images", "snapshots", "operations")}
-    per_pool = sum(pool_ops.values()) / n
+    per_pool = sum(pool_ops.values()) / (n + probes)
     log = azuresim_log(workdir / "azuresim" / "azuresim.log")
     pool_path = create_path_calls(log, "pools", {k: v for k, v in pools_t.first_ready.items()
                                                  if k in pool_names})
     firsts = first_writes(log, "images")
     lat = [firsts[name] - created[name] for name in image_names if name in firsts]
+    pool_firsts = first_writes(log, "pools")
+    fair = [pool_firsts[name] - at for name, at in prober.created.items()
+            if name in pool_firsts]
+    pickup = [probes_t.first_finalizer[name] - at for name, at in prober.created.items()
+              if name in probes_t.first_finalizer]
     return {
+        "fairness": {
+            "probes": len(fair), "created": probes, "missed": missed,
+            "missedAfterSeconds": args.probe_timeout,
+            "intervalSeconds": args.fairness_interval,
+            "azureConcurrency": os.environ.get("BIO_AZURE_CONCURRENCY", "default"),
+            "p50Seconds": pct(fair, 50), "p99Seconds": pct(fair, 99) if not missed else None,
+            "maxSeconds": round(max(fair), 3) if fair else None,
+            # Creation -> the bench's watch sees Kopf's finalizer: the part of the latency
+            # spent before any handler of ours runs (Kopf's one watch stream).
+            "kopfPickupP50Seconds": pct(pickup, 50), "kopfPickupP99Seconds": pct(pickup, 99)},
+
         "create": {
             "createRequestsSeconds": round(created_s, 2),
             "imagesReadySeconds": round(images_ready_s, 2),
@@ -499,7 +578,9 @@ def create_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, pools_t
             "ratioToFloor": round(wall / floor, 2),
             "azureCalls": dict(sorted(az.items())),
             "operatorAzureCalls": dict(sorted(op.items())),
-            "poolCallsPerPool": {k: round(v / n, 3) for k, v in sorted(pool_ops.items())},
+            # Per pool of the burst and of the probe namespace: both are in the counters.
+            "poolCallsPerPool": {k: round(v / (n + probes), 3)
+                                 for k, v in sorted(pool_ops.items())},
             "poolCallsPerPoolTotal": round(per_pool, 3),
             "minPoolCallsPerPool": MIN_POOL_CALLS,
             # Calls to each pool's own ARM path until that pool was seen Ready (from
@@ -509,10 +590,21 @@ def create_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, pools_t
             "accountLevelCalls": {k: v for k, v in az.items()
                                   if k.startswith(("batch.", "batchAccounts.", "aad."))},
             "kubeCalls": dict(sorted(kc.items())),
-            "kubeCallsPerResource": round(sum(kc.values()) / (n + m), 2),
+            "kubeCallsPerResource": round(sum(kc.values()) / (n + m + probes), 2),
             "imageCreateToFirstWriteSeconds": {"p50": pct(lat, 50), "p99": pct(lat, 99),
                                                "count": len(lat)},
         }}
+
+
+def wait_probes_written(probes_t: Tracker, names: set[str], timeout: float) -> list[str]:
+    """Wait (bounded) until each probe pool shows its Azure pool; the ones that do not are
+    returned as misses."""
+    def written(objs: dict[str, Obj]) -> bool:
+        return all((objs.get(n, {}).get("status") or {}).get("resourceId") for n in names)
+    with contextlib.suppress(TimeoutError):
+        probes_t.wait(written, timeout, "every probe pool in Azure")
+    return sorted(n for n in names
+                  if not (probes_t.objects.get(n, {}).get("status") or {}).get("resourceId"))
 
 
 def steady_phase(args: argparse.Namespace, azure: Emulator, kube: Emulator, port: int,
@@ -547,12 +639,13 @@ def steady_phase(args: argparse.Namespace, azure: Emulator, kube: Emulator, port
 
 
 def idle_probe_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, pools_t: Tracker,
-                     kube: Emulator, azure: Emulator, workdir: Path) -> Obj:
+                     kube: Emulator, azure: Emulator, workdir: Path, others: int) -> Obj:
     """The probes again on an idle operator: restarted with the production drift interval
     (the bench's 5 s drift re-reads every pool 200 times a second at N=1,000), once its
-    resume passes over every existing object are done."""
+    resume passes over every existing object (``others``: those in the probe namespace
+    too) are done."""
     port = free_port()
-    objects = args.pools + args.images + args.probes
+    objects = args.pools + args.images + args.probes + others
     requests.post(f"{kube.url}/_kubesim/reset", timeout=30)  # watch counters: new operator
     with operator(workdir, kube, azure, poll=args.poll, drift=args.idle_drift,
                   metrics_port=port, log="operator-idle.log") as proc:
@@ -666,6 +759,7 @@ def save(out: str, report: Obj) -> None:
 def goals(r: Obj) -> Obj:
     c, s = r["create"], r["steady"]
     p99 = r["idleProbe"]["createToFirstWriteSeconds"]["p99"]
+    fair = r["fairness"]["p99Seconds"]
     return {
         "readyWithin5xFloor": {"value": c["ratioToFloor"], "goal": 5,
                                "met": c["ratioToFloor"] <= 5},
@@ -681,6 +775,8 @@ def goals(r: Obj) -> Obj:
                          "met": r["operator"]["peakRssMb"] <= 200},
         "idleCreateToFirstWriteP99Max1s": {"value": p99, "goal": 1,
                                            "met": p99 is not None and p99 <= 1},
+        "otherNamespaceCreateToFirstWriteP99Max1s": {
+            "value": fair, "goal": 1, "met": fair is not None and fair <= 1},
         **arm_goals(r),
     }
 
@@ -726,6 +822,12 @@ def table(r: Obj) -> str:
          "/".join(str(v) for v in c["cpuSeconds"].values()),
          f"operator {1000 * c['cpuSeconds']['operator'] / (p['pools'] + p['images']):.1f}"
          " ms per resource"),
+        ("other namespace: pool create->first write p50/p99 (s)",
+         f"{r['fairness']['p50Seconds']}/{r['fairness']['p99Seconds']}",
+         f"{r['fairness']['probes']} probes in namespace {PROBE_NS}, one every "
+         f"{r['fairness']['intervalSeconds']} s during the burst (BIO_AZURE_CONCURRENCY "
+         f"{r['fairness']['azureConcurrency']}); Kopf pick-up p50/p99 "
+         f"{r['fairness']['kopfPickupP50Seconds']}/{r['fairness']['kopfPickupP99Seconds']}"),
         ("image create->first write p50/p99 (s)",
          f"{c['imageCreateToFirstWriteSeconds']['p50']}/"
          f"{c['imageCreateToFirstWriteSeconds']['p99']}", "under load"),
@@ -769,6 +871,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probes", type=int, default=20)
     parser.add_argument("--probe-timeout", type=float, default=60,
                         help="seconds a probe pool may take to reach Azure before it is a miss")
+    parser.add_argument("--fairness-interval", type=float, default=0.5,
+                        help="seconds between the other namespace's probe pools in the burst")
     parser.add_argument("--workers", type=int, default=16, help="client threads creating CRs")
     parser.add_argument("--timeout", type=float, default=480, help="seconds to all Ready")
     parser.add_argument("--create-only", action="store_true",

@@ -27,6 +27,10 @@ KNOWN_AUTHORITIES = {
 }
 
 
+# Default Azure-calling passes at once per Azure connection (see _concurrency).
+PASSES_PER_CONNECTION = 4
+
+
 class ConfigError(ValueError):
     pass
 
@@ -47,6 +51,10 @@ class Settings:
     retry_total: int = 3
     # Concurrent connections to Azure per identity (one shared, bounded pool).
     azure_connections: int = 32
+    # Concurrent Azure-calling passes, shared fairly between namespaces (see
+    # handlers/fairshare.py); None: no gate. From the environment it defaults to
+    # 4 x azure_connections.
+    azure_concurrency: int | None = 128
     # Concurrent Kubernetes API requests (watch streams not counted).
     kube_connections: int = 16
     # Loopback unless told otherwise: a bare process exposes nothing to the network; the
@@ -98,6 +106,7 @@ class Settings:
         if not arm.startswith("https://"):
             raise ConfigError("AZURE_RESOURCE_MANAGER_ENDPOINT must be an https:// URL")
         namespaces = tuple(n for n in env.get("BIO_NAMESPACES", "").replace(",", " ").split() if n)
+        connections = int(_seconds(env, "BIO_AZURE_CONNECTIONS", 32))
         return cls(
             subscription_id=sub,
             arm_endpoint=arm,
@@ -108,7 +117,8 @@ class Settings:
             blocked_retry=_seconds(env, "BIO_BLOCKED_RETRY", 15.0),
             namespaces=namespaces,
             retry_total=int(_seconds(env, "BIO_AZURE_RETRY_TOTAL", 3)),
-            azure_connections=int(_seconds(env, "BIO_AZURE_CONNECTIONS", 32)),
+            azure_connections=connections,
+            azure_concurrency=_concurrency(env, connections),
             kube_connections=int(_seconds(env, "BIO_KUBE_CONNECTIONS", 16)),
             metrics_host=_host(env, "BIO_METRICS_HOST"),
             metrics_port=_port(env, "BIO_METRICS_PORT", 8080),
@@ -170,6 +180,23 @@ def _host_suffix(env: Mapping[str, str], key: str, default: str) -> str:
     if not re.match(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?$", value):
         raise ConfigError(f"{key} must be a host name suffix (e.g. {default}), optionally "
                           f"with :port, got {raw!r}")
+    return value
+
+
+def _concurrency(env: Mapping[str, str], connections: int) -> int | None:
+    """Four passes per connection by default: a pass holds its slot through its CPU work
+    too (SDK pipeline, planning), which on a busy event loop is most of its time, so
+    one pass per connection would leave connections idle. Requests beyond the
+    connections queue in the pool behind at most this many passes' requests."""
+    raw = env.get("BIO_AZURE_CONCURRENCY", "")
+    if raw.lower() in {"off", "none", "disabled"}:
+        return None
+    if raw and not raw.isdigit():
+        raise ConfigError(f"BIO_AZURE_CONCURRENCY must be a positive integer or 'off', "
+                          f"got {raw!r}")
+    value = int(raw) if raw else PASSES_PER_CONNECTION * connections
+    if value < 1:
+        raise ConfigError("BIO_AZURE_CONCURRENCY must be positive")
     return value
 
 

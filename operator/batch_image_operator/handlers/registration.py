@@ -221,7 +221,12 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                 return
             runtime.begin_pass(uid)
             started = time.monotonic()
-            async with _identity(namespace) as identity:
+            # Only the Azure calls hold a slot of the namespace's fair share (fairshare.py),
+            # not the status write after them: a slow API server never holds an Azure slot.
+            # The object's lock is held while queued, which only keeps this object's own
+            # next pass waiting (it would queue behind this one anyway); a deletion cancels
+            # a daemon's wait at once.
+            async with _identity(namespace) as identity, runtime.fairshare.slot(namespace):
                 outcome = identity if isinstance(identity, Outcome) else await reconcile_image(
                     name, spec, image_context(namespace, name, uid, body, indexes),
                     settings=settings, gateways=identity.images)
@@ -245,7 +250,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                                   **kwargs: Any) -> None:
         async with runtime.lock(uid):
             started = time.monotonic()
-            async with _identity(namespace) as identity:
+            async with _identity(namespace) as identity, runtime.fairshare.slot(namespace):
                 outcome = identity if isinstance(identity, Outcome) else \
                     await reconcile_image_deletion(
                         name, spec, image_context(namespace, name, uid, body, kwargs),
@@ -265,7 +270,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
             runtime.begin_pass(uid)
             ctx = pool_context(name, namespace, uid, spec, body, indexes)
             started = time.monotonic()
-            async with _identity(namespace) as identity:
+            async with _identity(namespace) as identity, runtime.fairshare.slot(namespace):
                 outcome = identity if isinstance(identity, Outcome) else await reconcile_pool(
                     name, spec, ctx, settings=settings, gateways=identity.pools)
             await _finish_pass(POOLS, outcome, body, uid, started)
@@ -316,7 +321,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                                body: kopf.Body, uid: str, **kwargs: Any) -> None:
         async with runtime.lock(uid):
             started = time.monotonic()
-            async with _identity(namespace) as identity:
+            async with _identity(namespace) as identity, runtime.fairshare.slot(namespace):
                 outcome = identity if isinstance(identity, Outcome) else \
                     await reconcile_pool_deletion(
                         name, spec, pool_context(name, namespace, uid, spec, body, kwargs),

@@ -25,6 +25,7 @@ from ..metrics import Metrics, MetricsServer
 from ..models.references import ImageInfo
 from ..reconcilers.images import ImageGateways
 from ..reconcilers.pools import PoolGateways
+from .fairshare import FairShare
 from .persistence import MemoryDiffBaseStorage, MemoryProgressStorage
 
 SECRET_KEYS = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")
@@ -82,6 +83,8 @@ class Runtime:
     _retiring: list[_Held] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
     metrics_server: MetricsServer | None = None
+    # Slots for the Azure part of passes, granted in turn across namespaces.
+    fairshare: FairShare = field(init=False)
     # uid -> monotonic time of the next reconcile pass the daemon should make.
     _due: dict[str, float] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
@@ -108,6 +111,9 @@ class Runtime:
     diffbase: MemoryDiffBaseStorage = field(default_factory=MemoryDiffBaseStorage)
     progress: MemoryProgressStorage = field(
         default_factory=lambda: MemoryProgressStorage(prefix=GROUP))
+
+    def __post_init__(self) -> None:
+        self.fairshare = FairShare(self.settings.azure_concurrency, self.metrics.slot_waiting)
 
     def _identity(self, creds: CredentialSettings, env: Mapping[str, str]) -> Identity:
         credential = build_credential(creds, ca_bundle=self.settings.ca_bundle, env=env)
