@@ -14,6 +14,7 @@ from typing import Any
 
 from ..models.armid import InvalidResourceId, ResourceId, parse_resource_id
 from ..models.managedimage import VhdSource
+from ..models.reasons import Reason
 
 NOT_RECOMMENDED = {
     "VirtualMachine": "building straight from a VM is allowed but not recommended: only "
@@ -25,7 +26,7 @@ NOT_RECOMMENDED = {
 
 @dataclass(frozen=True)
 class SourceProblem:
-    reason: str
+    reason: Reason
     message: str
 
 
@@ -48,33 +49,33 @@ def check_vm(vm: Mapping[str, Any], *, location: str,
     problems: list[SourceProblem] = []
     if vm.get("plan"):
         plan = vm["plan"]
-        problems.append(SourceProblem("PurchasePlan", (
+        problems.append(SourceProblem(Reason.PURCHASE_PLAN, (
             f"the VM's image has a purchase plan ({plan.get('publisher')}/{plan.get('product')}); "
             "Batch custom images cannot come from third-party images with a plan")))
     disks = [os_disk, *(storage.get("dataDisks") or [])]
     if any(not (d.get("managedDisk") or {}).get("id") for d in disks):
-        problems.append(SourceProblem("UnmanagedDisks",
+        problems.append(SourceProblem(Reason.UNMANAGED_DISKS,
                                       "the VM must use managed disks (it has VHD-based disks)"))
     extensions = [r.get("name", "?") for r in vm.get("resources") or []
                   if _lower(r.get("type")).endswith("virtualmachines/extensions")]
     if extensions:
-        problems.append(SourceProblem("ExtensionsInstalled", (
+        problems.append(SourceProblem(Reason.EXTENSIONS_INSTALLED, (
             f"the VM has extensions installed ({', '.join(sorted(extensions))}); remove them "
             "before capturing: they can stop Batch nodes from starting")))
     if (os_disk.get("encryptionSettings") or {}).get("enabled"):
-        problems.append(SourceProblem("OsDiskEncrypted", "the VM's OS disk is encrypted"))
+        problems.append(SourceProblem(Reason.OS_DISK_ENCRYPTED, "the VM's OS disk is encrypted"))
     if _lower(vm.get("location")) != _lower(location):
-        problems.append(SourceProblem("RegionMismatch", (
+        problems.append(SourceProblem(Reason.REGION_MISMATCH, (
             f"the VM is in {vm.get('location')} but the image must be in {location}, the Batch "
             "account's region")))
     base = storage.get("imageReference") or {}
     if base.get("id") or not base.get("publisher"):
-        problems.append(SourceProblem("BaseImageNotMarketplace", (
+        problems.append(SourceProblem(Reason.BASE_IMAGE_NOT_MARKETPLACE, (
             "the VM must come from a Batch-supported Azure Marketplace image")))
     elif supported is not None and not any(
             all(_lower((s.get("imageReference") or {}).get(k)) == _lower(base.get(k))
                 for k in ("publisher", "offer", "sku")) for s in supported):
-        problems.append(SourceProblem("UnsupportedBaseImage", (
+        problems.append(SourceProblem(Reason.UNSUPPORTED_BASE_IMAGE, (
             f"base image {base.get('publisher')}:{base.get('offer')}:{base.get('sku')} is not "
             "in Batch's supported images (list supported images / node agent SKUs)")))
     return problems

@@ -15,6 +15,7 @@ from ..models.armid import InvalidResourceId, ResourceId, parse_resource_id
 from ..models.conditions import FALSE, TRUE, Condition
 from ..models.managedimage import DataDisk, ManagedImageSpec, SnapshotSource
 from ..models.ownership import Owner, owner_from_tags
+from ..models.reasons import Reason
 from ..planning.ownership import Claim, judge
 from ..planning.sources import (
     NOT_RECOMMENDED,
@@ -38,7 +39,7 @@ class Prepared:
     snapshots: SnapshotSource | None = None  # None with ready=True: Direct or VHD
     ready: bool = False
     condition: Condition = field(
-        default_factory=lambda: Condition("SourceValid", TRUE, "SourceChecked", ""))
+        default_factory=lambda: Condition("SourceValid", TRUE, Reason.SOURCE_CHECKED, ""))
     events: list[Event] = field(default_factory=list)
     writes: int = 0
     retry_after: float = 0.0  # the longest Retry-After of the snapshots still being taken
@@ -72,23 +73,23 @@ async def _check_given_snapshots(spec: ManagedImageSpec, compute: ScopedCompute)
     for rid in ids:
         snap = await compute.get(rid)
         if snap is None:
-            return Prepared(condition=Condition("SourceValid", FALSE, "SnapshotNotFound",
+            return Prepared(condition=Condition("SourceValid", FALSE, Reason.SNAPSHOT_NOT_FOUND,
                                                 f"snapshot {rid} does not exist"))
         if str(snap.get("location", "")).lower() != spec.location.lower():
-            return Prepared(condition=Condition("SourceValid", FALSE, "RegionMismatch", (
+            return Prepared(condition=Condition("SourceValid", FALSE, Reason.REGION_MISMATCH, (
                 f"snapshot {rid.name} is in {snap.get('location')}; the image and its "
                 f"snapshots must be in {spec.location}")))
         state = snapshot_state(snap)
         if state == "failed":
-            return Prepared(condition=Condition("SourceValid", FALSE, "SnapshotFailed", (
+            return Prepared(condition=Condition("SourceValid", FALSE, Reason.SNAPSHOT_FAILED, (
                 f"snapshot {rid.name} is in provisioning state Failed; take it again")))
         if state not in ("", "succeeded"):
             pending.append(rid.name)
     if pending:
         # Someone's snapshot is still being taken (a snapshot PUT is an LRO): wait for it.
-        return Prepared(condition=Condition("SourceValid", TRUE, "WaitingForSnapshots",
+        return Prepared(condition=Condition("SourceValid", TRUE, Reason.WAITING_FOR_SNAPSHOTS,
                                             f"waiting for snapshots {', '.join(pending)}"))
-    return Prepared(spec.snapshots, True, Condition("SourceValid", TRUE, "SnapshotsFound",
+    return Prepared(spec.snapshots, True, Condition("SourceValid", TRUE, Reason.SNAPSHOTS_FOUND,
                                                     f"{len(ids)} snapshot(s) found"))
 
 
@@ -108,9 +109,9 @@ async def prepare_source(spec: ManagedImageSpec, *, recorded_snapshots: Sequence
     if spec.snapshots is not None:
         return await _check_given_snapshots(spec, compute)
     if spec.vhd is not None:
-        return Prepared(None, True, Condition("SourceValid", TRUE, "NotRecommended",
+        return Prepared(None, True, Condition("SourceValid", TRUE, Reason.NOT_RECOMMENDED,
                                               NOT_RECOMMENDED["Vhd"]),
-                        [Event("Warning", "NotRecommended", NOT_RECOMMENDED["Vhd"])])
+                        [Event("Warning", Reason.NOT_RECOMMENDED, NOT_RECOMMENDED["Vhd"])])
     vm_src = spec.virtual_machine
     assert vm_src is not None
     # A rebuild after the image was lost: the snapshots we captured are enough.
@@ -122,20 +123,21 @@ async def prepare_source(spec: ManagedImageSpec, *, recorded_snapshots: Sequence
         vm_like = await compute.get(vm_src.vm_id)
         os_type = vm_os_type(vm_like) if vm_like else "Linux"
         return Prepared(SnapshotSource(recorded[0], os_type, "Generalized", disks), True,
-                        Condition("SourceValid", TRUE, "SnapshotsFound",
+                        Condition("SourceValid", TRUE, Reason.SNAPSHOTS_FOUND,
                                   "rebuilding from the snapshots captured earlier"))
     vm = await compute.get(vm_src.vm_id)
     if vm is None:
-        return Prepared(condition=Condition("SourceValid", FALSE, "SourceNotFound",
+        return Prepared(condition=Condition("SourceValid", FALSE, Reason.SOURCE_NOT_FOUND,
                                             f"virtual machine {vm_src.vm_id} does not exist"))
     problems = check_vm(vm, location=spec.location, supported=await _supported(accounts, batch))
     if problems:
         return Prepared(condition=Condition(
             "SourceValid", FALSE, problems[0].reason, "; ".join(p.message for p in problems)))
     if vm_src.capture == "Direct":
-        return Prepared(None, True, Condition("SourceValid", TRUE, "NotRecommended",
+        return Prepared(None, True, Condition("SourceValid", TRUE, Reason.NOT_RECOMMENDED,
                                               NOT_RECOMMENDED["VirtualMachine"]),
-                        [Event("Warning", "NotRecommended", NOT_RECOMMENDED["VirtualMachine"])])
+                        [Event("Warning", Reason.NOT_RECOMMENDED,
+                               NOT_RECOMMENDED["VirtualMachine"])])
     return await _capture(spec, vm, compute, owner, adopt, recorded_snapshots)
 
 
@@ -160,7 +162,7 @@ async def _capture(spec: ManagedImageSpec, vm: Mapping[str, Any], compute: Scope
         verdict = judge(owner, owner_from_tags((found or {}).get("tags")),
                         what=f"snapshot {rid.name}", adopt=adopt)
         if found is not None and not verdict.may_write:
-            return Prepared(condition=Condition("SourceValid", FALSE, verdict.reason,
+            return Prepared(condition=Condition("SourceValid", FALSE, verdict.why,
                                                 verdict.message))
         # Adopting: taken again, so that it carries the mark.
         plan = plan_snapshot(rid.name, None if verdict.claim is Claim.ADOPT else found,
@@ -178,23 +180,23 @@ async def _capture(spec: ManagedImageSpec, vm: Mapping[str, Any], compute: Scope
         out.retry_after = max(out.retry_after, compute.retry_after(rid))
         out.writes += 1
         if plan.attempt > 1 or str(rid).lower() in known:
-            out.events.append(Event("Warning", "SnapshotRetaken", plan.message))
+            out.events.append(Event("Warning", Reason.SNAPSHOT_RETAKEN, plan.message))
         else:
-            out.events.append(Event("Normal", "Snapshotting",
+            out.events.append(Event("Normal", Reason.SNAPSHOTTING,
                                     f"Snapshotting disk {disk.disk_id.name} as {rid.name}"))
     checks = "VM passed the guide's preparation checks"
     if failed:
-        out.condition = Condition("SourceValid", FALSE, "SnapshotFailed", "; ".join(failed))
+        out.condition = Condition("SourceValid", FALSE, Reason.SNAPSHOT_FAILED, "; ".join(failed))
         return out
     if pending:
-        out.condition = Condition("SourceValid", TRUE, "Capturing",
+        out.condition = Condition("SourceValid", TRUE, Reason.CAPTURING,
                                   f"{checks}; waiting for snapshots {', '.join(pending)}")
         return out
     os_id = next(rid for lun, rid in ids if lun is None)
     disks = tuple(DataDisk(lun, rid) for lun, rid in ids if lun is not None)
     out.snapshots = SnapshotSource(os_id, vm_os_type(vm), "Generalized", disks)
     out.ready = True
-    out.condition = Condition("SourceValid", TRUE, "SnapshotsCaptured",
+    out.condition = Condition("SourceValid", TRUE, Reason.SNAPSHOTS_CAPTURED,
                               f"{checks}; built from {len(ids)} snapshot(s)")
     return out
 
