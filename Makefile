@@ -7,7 +7,7 @@ PYTEST_ARGS ?= -n 3
 
 LOCK   := requirements.lock
 
-.PHONY: demo test install lint typecheck unit dev clean chart-crds bench lock
+.PHONY: demo test install lint typecheck unit dev clean chart-crds bench lock mutate
 
 # Every dependency (pip and the build backend included) comes from the lock, checked
 # against its hashes; the two projects themselves are then installed without resolving.
@@ -22,9 +22,10 @@ $(STAMP): pyproject.toml emulators/pyproject.toml $(LOCK)
 install: $(STAMP)
 
 # Refreshes the lock: every declared dependency (pyproject.toml with its dev extra,
-# emulators/pyproject.toml, pip and the build backend) re-resolved to the newest allowed
-# version, with hashes, for every platform. Review the diff, then `make install`.
-LOCK_INPUTS := printf 'pip\nsetuptools>=69\nwheel\n'
+# emulators/pyproject.toml, pip, the build backend and the mutation tool) re-resolved to
+# the newest allowed version, with hashes, for every platform. Review the diff, then
+# `make install`.
+LOCK_INPUTS := printf 'pip\nsetuptools>=69\nwheel\ncosmic-ray>=8.7\n'
 lock:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv==0.13.9
@@ -53,6 +54,21 @@ test: lint typecheck
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Mutation testing (cosmic-ray): one small change at a time to the pure logic, the policy
+# gate and the error classification, each of which a unit test must catch. Slow (about an
+# hour on 2 cores): not part of `make test`. Survivors go to docs/mutation-report.md.
+# cosmic-ray edits the files in place (and restores them): run it on a clean operator/.
+#   make mutate MUTATE_CONFIG=mutation/allowlist.toml   # one module, a few minutes
+MUTATE_CONFIG ?= mutation/cosmic-ray.toml
+MUTATE_DB     := .mutation/session.sqlite
+mutate: $(STAMP)
+	git diff --quiet -- operator || { echo "operator/ has uncommitted changes"; exit 1; }
+	mkdir -p .mutation && rm -f $(MUTATE_DB)
+	$(BIN)/cosmic-ray init $(MUTATE_CONFIG) $(MUTATE_DB)
+	$(BIN)/cosmic-ray exec $(MUTATE_CONFIG) $(MUTATE_DB)
+	git diff --quiet -- operator
+	$(BIN)/python mutation/report.py $(MUTATE_CONFIG) $(MUTATE_DB) > docs/mutation-report.md
 
 # Regenerates the chart's copy of crds/ (the single source).
 chart-crds: $(STAMP)
