@@ -5,6 +5,7 @@ Usage: python mutation/report.py CONFIG SESSION > docs/mutation-report.md
 
 from __future__ import annotations
 
+import ast
 import datetime
 import sys
 import tomllib
@@ -12,7 +13,34 @@ from collections import Counter
 from pathlib import Path
 
 from cosmic_ray.work_db import WorkDB, use_db
-from cosmic_ray.work_item import TestOutcome
+from cosmic_ray.work_item import TestOutcome, WorkItem
+
+
+def annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Where the module's annotations are, if it never evaluates them (PEP 563)."""
+    tree = ast.parse(path.read_text())
+    if not any(isinstance(n, ast.ImportFrom) and n.module == "__future__"
+               and any(a.name == "annotations" for a in n.names) for n in tree.body):
+        return []
+    found: list[ast.expr] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg) and node.annotation is not None:
+            found.append(node.annotation)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns:
+            found.append(node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            found.append(node.annotation)
+    return [((n.lineno, n.col_offset), (n.end_lineno or n.lineno, n.end_col_offset or 0))
+            for n in found]
+
+
+def equivalent(item: WorkItem) -> str | None:
+    """Why a mutant cannot change behaviour, when that is certain; else None."""
+    m = item.mutations[0]
+    for start, end in annotation_spans(Path(m.module_path)):
+        if start <= tuple(m.start_pos) and tuple(m.end_pos) <= end:
+            return "an annotation, never evaluated (`from __future__ import annotations`)"
+    return None
 
 
 def main(config: str, session: str) -> None:
@@ -21,8 +49,13 @@ def main(config: str, session: str) -> None:
         total = db.num_work_items
         done = list(db.completed_work_items)
     outcomes = Counter(r.test_outcome for _, r in done)
-    killed, survived = outcomes[TestOutcome.KILLED], outcomes[TestOutcome.SURVIVED]
-    judged = killed + survived
+    killed = outcomes[TestOutcome.KILLED]
+    survivors = sorted(((i, r) for i, r in done if r.test_outcome == TestOutcome.SURVIVED),
+                       key=lambda d: (str(d[0].mutations[0].module_path),
+                                      d[0].mutations[0].start_pos))
+    equivalents = [(i, r, why) for i, r in survivors if (why := equivalent(i))]
+    missed = [(i, r) for i, r in survivors if not equivalent(i)]
+    judged = killed + len(missed)
     rate = f"{100 * killed / judged:.1f} %" if judged else "n/a"
     modules = settings["module-path"]
     modules = [modules] if isinstance(modules, str) else modules
@@ -31,21 +64,27 @@ def main(config: str, session: str) -> None:
           f"{datetime.date.today().isoformat()} (cosmic-ray; see the Makefile).\n")
     print(f"- modules: {', '.join(f'`{m}`' for m in modules)}")
     print(f"- tests: `{settings['test-command']}`")
-    print(f"- mutants: {total}, run: {len(done)}, killed: {killed}, survived: {survived}, "
-          f"incompetent (do not import or time out): {outcomes[TestOutcome.INCOMPETENT]}")
-    print(f"- **killed: {rate}** of the mutants that ran (equivalent ones not yet excluded)\n")
-    print("## Survivors\n")
-    print("Each is a change to the code that no test noticed: a missing test, or an "
-          "equivalent mutant (named and explained here when judged so).\n")
-    for item, result in sorted(done, key=lambda d: (str(d[0].mutations[0].module_path),
-                                                    d[0].mutations[0].start_pos)):
-        if result.test_outcome != TestOutcome.SURVIVED:
-            continue
+    print(f"- mutants: {total}, run: {len(done)}, killed: {killed}, survived: {len(survivors)} "
+          f"({len(equivalents)} equivalent), incompetent (do not import, or time out): "
+          f"{outcomes[TestOutcome.INCOMPETENT]}")
+    print(f"- **killed: {rate}** of the non-equivalent mutants that ran ({killed}/{judged})\n")
+    print("## Survivors: changes no test noticed\n")
+    if not missed:
+        print("None.\n")
+    for item, result in missed:
         m = item.mutations[0]
         print(f"### `{m.module_path}` line {m.start_pos[0]}: {m.operator_name} #{m.occurrence}\n")
         print("```diff")
-        print((result.diff or "").strip())
+        print("\n".join(line for line in (result.diff or "").strip().splitlines()
+                        if line != "--- mutation diff ---"))
         print("```\n")
+    print("## Equivalent mutants: cannot change behaviour\n")
+    if not equivalents:
+        print("None.")
+    for item, _, why in equivalents:
+        m = item.mutations[0]
+        print(f"- `{m.module_path}` line {m.start_pos[0]}, {m.operator_name} #{m.occurrence}: "
+              f"{why}")
 
 
 if __name__ == "__main__":
