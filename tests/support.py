@@ -61,14 +61,20 @@ def watch_until(list_func: Callable[..., Any], *args: Any, name: str,
     deadline = time.monotonic() + timeout
     last: Obj | None = None
     while (left := deadline - time.monotonic()) > 0:
-        if ok is None and not _listed(list_func, *args, name=name):
-            return None
+        since: dict[str, str] = {}
+        if ok is None:
+            # Watch from the list's version: a deletion between the list and the watch
+            # is then replayed, not missed (a watch from "now" would wait out its timeout).
+            listed, version = _listed(list_func, *args, name=name)
+            if not listed:
+                return None
+            since = {"resource_version": version}
         w = k8s_watch.Watch()
         timer = threading.Timer(left, w.stop)
         timer.start()
         try:
             for event in w.stream(list_func, *args, field_selector=f"metadata.name={name}",
-                                  timeout_seconds=max(1, int(left))):
+                                  timeout_seconds=max(1, int(left)), **since):
                 obj = event["object"]
                 last = obj if isinstance(obj, dict) else obj.to_dict()
                 if ok is None and event["type"] == "DELETED":
@@ -77,16 +83,22 @@ def watch_until(list_func: Callable[..., Any], *args: Any, name: str,
                     return last
         except urllib3.exceptions.ProtocolError:
             continue
+        except k8s.ApiException as exc:
+            if exc.status != 410:  # 410 Expired: the version is too old, list again
+                raise
+            continue
         finally:
             timer.cancel()
             w.stop()
     raise TimeoutError(f"{name} never reached the expected state; last seen: {last}")
 
 
-def _listed(list_func: Callable[..., Any], *args: Any, name: str) -> bool:
+def _listed(list_func: Callable[..., Any], *args: Any, name: str) -> tuple[bool, str]:
+    """Whether the object exists, and the list's resourceVersion to watch from."""
     result = list_func(*args, field_selector=f"metadata.name={name}")
-    items = result["items"] if isinstance(result, dict) else result.items
-    return bool(items)
+    if isinstance(result, dict):
+        return bool(result["items"]), str(result["metadata"]["resourceVersion"])
+    return bool(result.items), str(result.metadata.resource_version)
 
 
 class CRs:

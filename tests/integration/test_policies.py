@@ -3,6 +3,10 @@ and picking up after a restart without duplicate Azure resources."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 
@@ -28,6 +32,21 @@ ACCOUNT = (f"/subscriptions/{SUB}/resourceGroups/rg-batch/providers/Microsoft.Ba
 
 def writes_to(log: list[dict], fragment: str) -> list[dict]:
     return [e for e in log if e["method"] in WRITES and fragment in e["path"]]
+
+
+def stays(read: Callable[[], Any], ok: Callable[[Any], bool], seconds: float) -> Any:
+    """Re-read a value for a bounded window and fail the moment ``ok`` stops holding.
+
+    Absence (no Azure call) has no event to wait for: the window is the proof, so it
+    must cover several of the intervals at which the call would come.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        value = read()
+        assert ok(value), value
+        if time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
 
 
 def test_retain_leaves_azure_resources(kubesim: Emulator, azuresim: Emulator, crs: CRs) -> None:
@@ -111,6 +130,26 @@ def test_paused_objects_get_no_azure_calls(kubesim: Emulator, azuresim: Emulator
                   {"metadata": {"annotations": {"batchimage.dev/paused": None}}})
         ready = crs.wait("managedimages", "ubuntu-hpc", has_condition("Ready"))
         assert condition(ready, "Paused")["status"] == "False"
+
+
+def test_paused_image_makes_no_azure_call_at_all(kubesim: Emulator, azuresim: Emulator,
+                                                crs: CRs) -> None:
+    """Paused means no Azure call, reads included, for as long as the annotation stays:
+    watched over ten poll intervals and three drift checks, not at one instant."""
+    docs = example()
+    docs["ManagedImage"]["metadata"]["annotations"] = {"batchimage.dev/paused": "true"}
+    azure_requests(azuresim.admin_url, azuresim.ca_bundle, reset=True)
+    with running_operator(kubesim.url, azuresim.env, BIO_POLL_INTERVAL="0.3",
+                          BIO_DRIFT_INTERVAL="1"):
+        crs.create(docs["ManagedImage"])
+        crs.wait("managedimages", "ubuntu-hpc", has_condition("Paused"))
+        stays(lambda: azure_requests(azuresim.admin_url, azuresim.ca_bundle),
+              lambda log: log == [], seconds=3.0)
+        # Resumed, the same operator does call Azure: the silence above was the pause.
+        crs.patch("managedimages", "ubuntu-hpc",
+                  {"metadata": {"annotations": {"batchimage.dev/paused": None}}})
+        crs.wait("managedimages", "ubuntu-hpc", has_condition("Ready"))
+    assert writes_to(azure_requests(azuresim.admin_url, azuresim.ca_bundle), "/images/")
 
 
 def test_restart_picks_up_without_duplicates(kubesim: Emulator, azuresim: Emulator,

@@ -54,14 +54,14 @@ def test_multi_stage_on_a_slim_python_base(dockerfile: str) -> None:
         assert SLIM_PYTHON.fullmatch(image), image
 
 
-def test_build_stage_sees_only_operator_pyproject_and_readme(dockerfile: str) -> None:
+def test_build_stage_sees_only_operator_pyproject_readme_and_lock(dockerfile: str) -> None:
     copied: set[str] = set()
     for keyword, args in instructions(dockerfile):
         if keyword in {"COPY", "ADD"} and "--from" not in args:
             assert keyword == "COPY", "ADD can fetch URLs and unpack archives; use COPY"
             copied.update(w.rstrip("/").removeprefix("./") for w in args.split()[:-1]
                           if not w.startswith("--"))
-    assert copied == {"operator", "pyproject.toml", "README.md"}
+    assert copied == {"operator", "pyproject.toml", "README.md", "requirements.lock"}
     code = " ".join(args for _, args in instructions(dockerfile))
     for forbidden in ("emulators", "tests", "demo", "kubesim", "azuresim"):
         assert forbidden not in code

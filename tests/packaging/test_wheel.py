@@ -76,9 +76,9 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
     yield root
 
 
-def test_dockerfile_context_is_operator_pyproject_and_readme() -> None:
+def test_dockerfile_context_is_operator_pyproject_readme_and_lock() -> None:
     assert sorted(p.rstrip("/").removeprefix("./") for p in build_context_paths()) == [
-        "README.md", "operator", "pyproject.toml"]
+        "README.md", "operator", "pyproject.toml", "requirements.lock"]
 
 
 def test_wheel_holds_only_the_operator_package(wheel: Path) -> None:
