@@ -163,7 +163,8 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
         response = _error_response(surface, exc)
     if surface in ("arm", "batch"):
         response.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
-    sim.stats.record(str(request["operation"]), request.method, request.path, response.status)
+    sim.stats.record(str(request["operation"]), request.method, request.path, response.status,
+                     request.headers.get("User-Agent", ""))
     log.info("%s %s -> %s", request.method, request.path_qs, response.status)
     sim.save()
     return response

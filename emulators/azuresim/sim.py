@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,9 +36,13 @@ class Stats:
         default_factory=lambda: collections.deque(maxlen=LOG_SIZE)
     )
 
-    def record(self, operation: str, method: str, path: str, status: int) -> None:
+    def record(self, operation: str, method: str, path: str, status: int,
+               user_agent: str = "") -> None:
         self.counters[operation] += 1
-        self.log.append({"operation": operation, "method": method, "path": path, "status": status})
+        # `at` (wall clock, answered) and the caller's User-Agent tell apart two operator
+        # processes sharing one identity (leader election tests).
+        self.log.append({"operation": operation, "method": method, "path": path, "status": status,
+                         "at": time.time(), "userAgent": user_agent})
 
 
 class Sim:

@@ -65,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     register(registry, settings, dict(os.environ), kube_login=kube_login)
 
     namespaces = list(settings.namespaces)
-    _tune_gc()
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        runner.run(kopf.operator(
+
+    async def operate() -> None:
+        await kopf.operator(
             registry=registry,
             standalone=True,
             clusterwide=not namespaces,
@@ -75,7 +75,14 @@ def main(argv: list[str] | None = None) -> int:
             liveness_endpoint=(
                 f"http://{_hostport(settings.health_host, settings.health_port)}/healthz"
                 if settings.health_port is not None else None),
-        ))
+        )
+
+    _tune_gc()
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        if settings.leader_election:
+            from .kube.leader import run_as_leader
+            return runner.run(run_as_leader(settings, kube_login, operate))
+        runner.run(operate())
     return 0
 
 

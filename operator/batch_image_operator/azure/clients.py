@@ -4,22 +4,64 @@ from __future__ import annotations
 
 import logging
 import ssl
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from azure.batch.aio import BatchClient
 from azure.core.credentials_async import AsyncTokenCredential
+from azure.core.exceptions import ServiceRequestError
+from azure.core.pipeline import PipelineRequest
+from azure.core.pipeline.policies import SansIOHTTPPolicy
 from azure.core.pipeline.transport import AioHttpTransport
 from azure.mgmt.batch.aio import BatchManagementClient
 from azure.mgmt.compute.aio import ComputeManagementClient
 
 from ..config import Settings
+from ..planning.lease import Fence
 from .observe import ObservePolicy
 
 # The Batch data-plane REST version, pinned: the node-count pages are read as raw JSON.
 BATCH_DATA_API_VERSION = "2025-06-01"
 
 log = logging.getLogger(__name__)
+
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class FencedWrite(ServiceRequestError):
+    """A write refused because this process no longer holds the leader Lease."""
+
+
+class WritePolicy(SansIOHTTPPolicy[Any, Any]):
+    """Refuses every Azure write while the fence is closed. Per call, before the retry
+    policy: a refused write is not retried, and the check runs as the request leaves,
+    whatever the event loop did (or did not do) since the last renewal."""
+
+    def __init__(self, fence: Fence) -> None:
+        self._fence = fence
+
+    def on_request(self, request: PipelineRequest[Any]) -> None:
+        if request.http_request.method.upper() not in READS and not self._fence.is_open():
+            raise FencedWrite("not the leader: Azure writes are fenced until this "
+                              "process exits")
+
+
+@dataclass(frozen=True)
+class Leadership:
+    fence: Fence
+    identity: str
+
+
+# Set once, before Kopf starts, when leader election is on. Process-wide on purpose:
+# every client of every identity (the operator's and each namespace's, made later on
+# demand) must pass the one fence, and none can be built without it.
+_leadership: Leadership | None = None
+
+
+def install_fence(fence: Fence, identity: str) -> None:
+    global _leadership
+    _leadership = Leadership(fence, identity)
 
 
 class AzureClients:
@@ -45,6 +87,10 @@ class AzureClients:
             "credential_scopes": [self._settings.arm_scope],
             "retry_total": self._settings.retry_total,
         }
+        if _leadership is not None:
+            kwargs["per_call_policies"] = [WritePolicy(_leadership.fence)]
+            # Azure's activity log (and azuresim's request log) then tell replicas apart.
+            kwargs["user_agent"] = f"batch-image-operator/{_leadership.identity}"
         if self._observe is not None:
             # Per-retry, so every HTTP attempt (including SDK retries) is counted.
             kwargs["per_retry_policies"] = [self._observe]
