@@ -15,7 +15,7 @@ from .faults import Faults
 from .rbac import Role
 from .store import Store
 
-LOG_SIZE = 500
+LOG_SIZE = 10_000  # room for a 100-pool burst and its reads
 
 
 @dataclass

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import logging
 import os
 import socket
 import sys
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from . import __version__
@@ -81,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         if settings.leader_election:
             from .kube.leader import run_as_leader
-            return runner.run(run_as_leader(settings, kube_login, operate))
+            lease_login = partial(kube_login, settings=kopf.OperatorSettings(),
+                                  logger=logging.getLogger("batch_image_operator.leader"))
+            return runner.run(run_as_leader(settings, lease_login, operate))
         runner.run(operate())
     return 0
 

@@ -34,9 +34,10 @@ class FencedWrite(ServiceRequestError):
 
 
 class WritePolicy(SansIOHTTPPolicy[Any, Any]):
-    """Refuses every Azure write while the fence is closed. Per call, before the retry
-    policy: a refused write is not retried, and the check runs as the request leaves,
-    whatever the event loop did (or did not do) since the last renewal."""
+    """Refuses every Azure write while the fence is closed, whatever the event loop did
+    (or did not do) since the last renewal. In the pipeline twice: per call, so a fenced
+    write starts nothing, and per retry, the last step before the transport, so a write
+    that began before the fence closed (waiting for a token, say) is still stopped."""
 
     def __init__(self, fence: Fence) -> None:
         self._fence = fence
@@ -87,13 +88,18 @@ class AzureClients:
             "credential_scopes": [self._settings.arm_scope],
             "retry_total": self._settings.retry_total,
         }
+        per_retry: list[SansIOHTTPPolicy[Any, Any]] = []
         if _leadership is not None:
-            kwargs["per_call_policies"] = [WritePolicy(_leadership.fence)]
+            fenced = WritePolicy(_leadership.fence)
+            kwargs["per_call_policies"] = [fenced]
+            per_retry.append(fenced)
             # Azure's activity log (and azuresim's request log) then tell replicas apart.
             kwargs["user_agent"] = f"batch-image-operator/{_leadership.identity}"
         if self._observe is not None:
             # Per-retry, so every HTTP attempt (including SDK retries) is counted.
-            kwargs["per_retry_policies"] = [self._observe]
+            per_retry.append(self._observe)
+        if per_retry:
+            kwargs["per_retry_policies"] = per_retry
         if self._session is None:
             # Created on first use, inside the operator's event loop. The CA bundle goes
             # into one SSL context on the connector: given as `connection_verify`,

@@ -271,7 +271,10 @@ async def _first(wanted: Awaitable[None], interrupt: Awaitable[Any]) -> bool:
             task.cancel()
             with suppress(asyncio.CancelledError):
                 await task
-    return want.done() and not want.cancelled() and want.exception() is None
+    if want.cancelled():
+        return False
+    want.result()  # its exception, if it failed
+    return True
 
 
 def _exit_now(code: int) -> None:
