@@ -176,19 +176,22 @@ class LeaderElector:
         """Give the Lease up at once (empty holder, 1 s) so a standby need not wait for it
         to expire; the fence closes first, so nothing is written after."""
         self.fence.close()
-        if self._held is None:
-            return False
+        held, self._held = self._held, None
         try:
             async with asyncio.timeout(within):
-                done = await self.store.update(released(self._held, datetime.now(UTC)))
+                for _ in range(2):
+                    if held is None or held.holder != self.identity:
+                        return False
+                    if await self.store.update(released(held, datetime.now(UTC))):
+                        log.info("Released Lease %s/%s", self.store.namespace,
+                                 self.store.name)
+                        return True
+                    # A renewal cut short by the stop may still have landed: re-read.
+                    held = await self.store.get()
         except TRANSIENT as exc:
             log.warning("Could not release Lease %s/%s (it expires by itself): %s",
                         self.store.namespace, self.store.name, exc)
-            return False
-        self._held = None
-        if done is not None:
-            log.info("Released Lease %s/%s", self.store.namespace, self.store.name)
-        return done is not None
+        return False
 
 
 @asynccontextmanager
@@ -230,10 +233,14 @@ async def run_as_leader(settings: Settings, login: Login,
                             new_identity(), timings, fence)
     stopping = asyncio.Event()
 
+    def on_stop() -> None:
+        fence.close()   # no Azure write from the moment the signal arrives
+        stopping.set()
+
     def own_signals() -> None:
         # Kopf installs its own handlers when it starts: take them back each round.
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stopping.set)
+            loop.add_signal_handler(sig, on_stop)
 
     own_signals()
     async with standby_health(settings):
@@ -247,15 +254,20 @@ async def run_as_leader(settings: Settings, login: Login,
     stop = asyncio.create_task(stopping.wait(), name="stop signal")
     await asyncio.wait({operator, holding, stop}, return_when=asyncio.FIRST_COMPLETED)
     if holding.done():
+        fence.close()
+        if holding.exception() is not None:
+            log.error("Lease renewal failed: %r; exiting", holding.exception())
         _exit_now(1)
+    holding.cancel()
+    with suppress(asyncio.CancelledError):
+        await holding
     if stop.done():
         log.info("Stopping: releasing the leadership")
         await elector.release(within=min(2.0, timings.renew_deadline))
         _exit_now(0)
     # Kopf ended by itself (a signal it caught in its first moments, or a fatal error).
     await elector.release(within=min(2.0, timings.renew_deadline))
-    for task in (holding, stop):
-        task.cancel()
+    stop.cancel()
     await api.close()
     operator.result()
     return 0
