@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from kubernetes import client as k8s
 
 from harness import Emulator
 from relsupport import WRITES, OperatorProcess
+from simlaunch import OperatorPorts
 from support import eventually
 
 # Short timings keep a hand-over within seconds.
@@ -30,6 +32,8 @@ class Candidate(OperatorProcess):
     def __init__(self, workdir: Path, kube: Emulator, azure: Emulator,
                  lease: str = LEASE_NAME, **overrides: str) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
+        self.ports = OperatorPorts.free()
+        overrides = {**self.ports.env, **overrides}
         super().__init__(workdir, kube, azure, BIO_LEADER_ELECTION="on",
                          BIO_LEASE_NAME=lease, BIO_LEASE_NAMESPACE="default",
                          BIO_LEASE_DURATION=str(LEASE), BIO_LEASE_RENEW_DEADLINE=str(RENEW),
@@ -71,3 +75,12 @@ def leads(api: k8s.ApiClient, who: Candidate, timeout: float = 60,
 
 def writes_by(log: list[Obj], who: str) -> list[Obj]:
     return [e for e in log if e["method"] in WRITES and e.get("userAgent", "").find(who) >= 0]
+
+
+def get(url: str) -> tuple[int, str]:
+    """(status, body); (0, "") while nothing listens (between standby and leader)."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as reply:
+            return reply.status, reply.read().decode()
+    except OSError:
+        return 0, ""

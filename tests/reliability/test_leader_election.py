@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from harness import Emulator
-from hasupport import LEASE, RENEW, Candidate, leads, writes_by
+from hasupport import LEASE, RENEW, Candidate, get, leads, writes_by
 from relsupport import example, inventory
 from support import CRs, azure_admin, azure_requests, eventually, has_condition
 
@@ -128,12 +128,17 @@ def test_a_paused_leader_makes_no_azure_write_after_losing_the_lease_and_exits(
 def test_sigterm_releases_the_lease_at_once(pair: tuple[Candidate, Candidate],
                                             azuresim: Emulator, crs: CRs) -> None:
     first, second = pair
+    # The standby answers the probes (it must not be restarted for waiting) and has an
+    # empty metrics page (its scrape target is up); it serves real metrics once leading.
+    assert get(second.ports.health_url) == (200, "standby")
+    assert get(second.ports.metrics_url) == (200, "")
     first.signal(signal.SIGTERM)
     stopped = time.monotonic()
     took = leads(crs.api.api_client, second, timeout=LEASE + 10) - stopped
     print(f"hand-over after SIGTERM: {took:.2f}s")
     assert took <= 3.0, f"hand-over took {took:.1f}s"
     assert first.exit_code(timeout=10) == 0
+    eventually(lambda: get(second.ports.metrics_url)[1], lambda page: "batchimage_" in page)
     # The new leader works: a pool created now gets to Ready.
     image, base = example()
     crs.create(image)

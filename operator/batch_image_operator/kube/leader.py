@@ -195,21 +195,30 @@ class LeaderElector:
 
 
 @asynccontextmanager
-async def standby_health(settings: Settings) -> AsyncIterator[None]:
-    """Answer the probes' /healthz while waiting to lead (Kopf, which serves it later, is
-    not running yet): a live standby must not be restarted for being a standby."""
-    if settings.health_port is None:
+async def standby_endpoints(settings: Settings) -> AsyncIterator[None]:
+    """While waiting to lead (Kopf and the metrics server, which serve these later, are
+    not running yet): ``/healthz`` for the probes, so a live standby is not restarted
+    for being a standby, and an empty ``/metrics`` so its scrape target is up."""
+    ports = [(host, port) for host, port in ((settings.health_host, settings.health_port),
+                                             (settings.metrics_host, settings.metrics_port))
+             if port is not None]
+    if not ports:
         yield
         return
 
     async def healthz(_: web.Request) -> web.Response:
         return web.Response(text="standby")
 
+    async def metrics(_: web.Request) -> web.Response:
+        return web.Response(text="", content_type="text/plain")
+
     app = web.Application()
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, settings.health_host, settings.health_port).start()
+    for host, port in ports:
+        await web.TCPSite(runner, host, port).start()
     try:
         yield
     finally:
@@ -243,7 +252,7 @@ async def run_as_leader(settings: Settings, login: Login,
             loop.add_signal_handler(sig, on_stop)
 
     own_signals()
-    async with standby_health(settings):
+    async with standby_endpoints(settings):
         if not await _first(elector.acquire(), stopping.wait()):
             await api.close()
             log.info("Stopped while standby")
