@@ -297,7 +297,7 @@ class Api:
         if rv:
             if rv != old["metadata"]["resourceVersion"]:
                 raise errors.conflict(rt.plural, rt.group, name)
-        elif require_rv and rt.custom:
+        elif require_rv and (rt.custom or rt.store_key in CONDITIONAL_UPDATE):
             raise errors.invalid(
                 rt.kind,
                 rt.group,
@@ -703,6 +703,13 @@ class Api:
             self.store.remove(key, obj)
         self.store.drop_key(key)
         self.registry.remove_crd_resources(*key)
+
+
+# Built-ins whose registry strategy sets AllowCreateOnUpdate (a PUT to a missing name
+# creates it) and not AllowUnconditionalUpdate (a PUT must carry the resourceVersion), as
+# the real API server's: Leases, which leader election writes with PUT.
+CREATE_ON_UPDATE = frozenset({("coordination.k8s.io", "leases")})
+CONDITIONAL_UPDATE = frozenset({("coordination.k8s.io", "leases")})
 
 
 def _builtin_causes(rt: ResourceType, obj: Obj) -> list[errors.Cause]:

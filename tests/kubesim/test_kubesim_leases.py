@@ -78,13 +78,18 @@ def test_two_candidates_racing_for_one_version_only_one_wins(cluster: Cluster,
     assert sorted(codes) == [200] + [409] * 7, codes
 
 
-def test_put_of_a_missing_lease_is_404_and_needs_no_resource_version(
+def test_put_creates_a_missing_lease_but_updates_need_the_resource_version(
         cluster: Cluster, namespace: str) -> None:
-    missing = cluster.request("PUT", leases(namespace, "nobody"), lease("nobody"))
-    assert missing.status == 404
-    cluster.request("POST", leases(namespace), lease("plain"))
-    unconditional = cluster.request("PUT", leases(namespace, "plain"), lease("plain", "pod-c"))
-    assert unconditional.status == 200, unconditional.text   # Leases allow it; CRs do not
+    # The API server's lease strategy: AllowCreateOnUpdate, not AllowUnconditionalUpdate.
+    made = cluster.request("PUT", leases(namespace, "by-put"), lease("by-put"))
+    assert made.status == 201, made.text
+    assert made.json["metadata"]["resourceVersion"]
+    blind = cluster.request("PUT", leases(namespace, "by-put"), lease("by-put", "pod-c"))
+    assert blind.status == 422 and blind.json["reason"] == "Invalid", blind.text
+    assert blind.json["details"]["causes"][0]["field"] == "metadata.resourceVersion"
+    other = cluster.request("PUT", leases(namespace, "url-name"), lease("body-name"))
+    assert other.status == 400, other.text        # the body names another object
+    assert cluster.request("GET", leases(namespace, "url-name")).status == 404
 
 
 def test_release_record_and_validation(cluster: Cluster, namespace: str) -> None:
