@@ -153,7 +153,8 @@ def test_single_replica_recreated_never_rolled(rendered: dict[str, list[dict[str
     assert spec["strategy"] == {"type": "Recreate"}
     assert env(docs)["BIO_LEADER_ELECTION"] == "off"
     assert of_kind(docs, "PodDisruptionBudget") == []
-    assert [r for r in of_kind(docs, "Role") if r["metadata"]["name"].endswith("-leader-election")] == []
+    assert [r for r in of_kind(docs, "Role")
+            if r["metadata"]["name"].endswith("-leader-election")] == []
 
 
 def test_two_replicas_elect_a_leader_and_roll(rendered: dict[str, list[dict[str, Any]]]) -> None:
@@ -185,7 +186,8 @@ def test_lease_timings_and_name_are_values() -> None:
     assert values["BIO_LEASE_NAME"] == "shard-a"
     assert (values["BIO_LEASE_DURATION"], values["BIO_LEASE_RENEW_DEADLINE"],
             values["BIO_LEASE_RETRY_PERIOD"]) == ("30", "20", "4")
-    role = next(r for r in of_kind(docs, "Role") if r["metadata"]["name"].endswith("-leader-election"))
+    role = next(r for r in of_kind(docs, "Role")
+                if r["metadata"]["name"].endswith("-leader-election"))
     assert any(rule.get("resourceNames") == ["shard-a"] for rule in role["rules"])
 
 
