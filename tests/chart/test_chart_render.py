@@ -620,6 +620,14 @@ def test_objects_are_named_after_the_release(rendered: dict[str, list[dict[str, 
             assert doc["metadata"]["namespace"] == NAMESPACE
 
 
+def test_notes_say_which_pod_leads() -> None:
+    notes = next(v for k, v in render_files(merged()).items() if k.endswith("NOTES.txt"))
+    assert f"kubectl -n {NAMESPACE} get lease {FULLNAME}" in notes
+    alone = merged({"replicaCount": 1, "leaderElection": {"enabled": False}})
+    notes = next(v for k, v in render_files(alone).items() if k.endswith("NOTES.txt"))
+    assert "get lease" not in notes
+
+
 def test_notes_say_how_to_check_and_warn_without_subscription() -> None:
     notes = next(v for k, v in render_files(merged()).items() if k.endswith("NOTES.txt"))
     assert f"rollout status deployment/{FULLNAME}" in notes
