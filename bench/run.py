@@ -14,7 +14,15 @@ creates M ManagedImages and N one-node BatchPools and measures:
   requests (its stderr log: the admin request log has no timestamps and keeps only the
   last 500 entries), for the images under load, for probe pools beside the drift
   re-reads of every pool, and for probe pools on an idle operator (restarted with the
-  production drift interval once it has resumed every object).
+  production drift interval once it has resumed every object);
+- fairness: a second namespace creates a probe pool every ``--fairness-interval`` s
+  during the burst; its creation -> first Azure write (p50/p99) shows whether one
+  namespace's burst starves another (BIO_AZURE_CONCURRENCY).
+
+Then an ARM-limits run (``armLimits`` in the report): the same burst against a fresh pair
+of emulators with azuresim's ARM throttling on (ARM's documented token buckets per
+principal and subscription) and the same fast timings, measuring the 429s the operator
+received and the time to all pools Ready against the floor the buckets alone impose.
 
 Writes bench/results/latest.json (or --out) and prints a table. Exit code 0 unless the
 run itself failed (goals are reported, not enforced; tests/reliability enforces the
@@ -52,9 +60,16 @@ from simlaunch import Emulator, run_azuresim, run_kubesim, spawn_operator, stop
 ROOT = Path(__file__).resolve().parent.parent
 SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
 GROUP, VERSION, NS = "batchimage.dev", "v1alpha1", "default"
+# The second tenant of the fairness probes (see FairnessProber).
+PROBE_NS, PROBE_IMAGE = "probe", "probe-img"
 WRITES = {"PUT", "PATCH", "POST", "DELETE"}
 # The minimum Azure calls of one pool's create path: GET (absent) + PUT + GET (Steady).
 MIN_POOL_CALLS = 3
+# ARM's buckets per principal and subscription: (capacity, refill per second).
+ARM_BUCKETS = {"reads": (250, 25.0), "writes": (200, 10.0)}
+# The create path's ARM calls: a pool GET (absent) + PUT + GET (Steady); an image GET
+# (absent) + snapshot GET + PUT + GET (Succeeded).
+POOL_READS, POOL_WRITES, IMAGE_READS, IMAGE_WRITES = 2, 1, 3, 1
 Obj = dict[str, Any]
 
 
@@ -135,11 +150,14 @@ def install_crds(api: k8s.ApiClient) -> None:
 class Tracker:
     """Latest copy of every object of a plural, fed by a watch; waits on a Condition."""
 
-    def __init__(self, api: k8s.ApiClient, plural: str) -> None:
+    def __init__(self, api: k8s.ApiClient, plural: str, namespace: str = NS) -> None:
         self.custom = k8s.CustomObjectsApi(api)
         self.plural = plural
+        self.namespace = namespace
         self.objects: dict[str, Obj] = {}
         self.first_ready: dict[str, float] = {}  # name -> wall time Ready was first seen
+        # name -> wall time its finalizer was first seen: Kopf has taken up its creation.
+        self.first_finalizer: dict[str, float] = {}
         self.ready_now: set[str] = set()  # names Ready in their latest event
         self.cond = threading.Condition()
         self._stop = threading.Event()
@@ -150,8 +168,8 @@ class Tracker:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                listed = self.custom.list_namespaced_custom_object(GROUP, VERSION, NS,
-                                                                   self.plural)
+                listed = self.custom.list_namespaced_custom_object(GROUP, VERSION,
+                                                                   self.namespace, self.plural)
                 with self.cond:
                     self.objects = {o["metadata"]["name"]: o for o in listed["items"]}
                     self.ready_now = {n for n, o in self.objects.items() if ready(o)}
@@ -159,8 +177,8 @@ class Tracker:
                 rv = listed["metadata"]["resourceVersion"]
                 self._watch = k8s_watch.Watch()
                 for event in self._watch.stream(
-                        self.custom.list_namespaced_custom_object, GROUP, VERSION, NS,
-                        self.plural, resource_version=rv, timeout_seconds=120):
+                        self.custom.list_namespaced_custom_object, GROUP, VERSION,
+                        self.namespace, self.plural, resource_version=rv, timeout_seconds=120):
                     if self._stop.is_set():
                         return
                     obj = event["object"]
@@ -173,6 +191,8 @@ class Tracker:
                             self.objects.pop(name, None)
                         else:
                             self.objects[name] = obj
+                            if obj["metadata"].get("finalizers"):
+                                self.first_finalizer.setdefault(name, time.time())
                             if ready(obj):
                                 self.ready_now.add(name)
                                 self.first_ready.setdefault(name, time.time())
@@ -205,6 +225,49 @@ def all_ready(tracker: Tracker, names: set[str]) -> Callable[[dict[str, Obj]], b
     """Kept up by the watch thread: re-checking every object on each of the burst's
     thousands of events made the bench itself a CPU hog on the cores it measures."""
     return lambda _objs: len(tracker.ready_now) >= len(names) and names <= tracker.ready_now
+
+
+class FairnessProber:
+    """A second tenant: every ``interval`` s during the burst, one pool in namespace
+    `probe` (its own image, Ready before the burst). Its creation -> first Azure write
+    shows whether the burst's namespace starves the others."""
+
+    def __init__(self, api: k8s.ApiClient, interval: float) -> None:
+        self.api, self.interval = api, interval
+        self.custom = k8s.CustomObjectsApi(api)
+        self.created: dict[str, float] = {}  # name -> wall time just before its create
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def prepare(self, timeout: float) -> None:
+        k8s.CoreV1Api(self.api).create_namespace({"metadata": {"name": PROBE_NS}})
+        image = image_manifest(0)
+        image["metadata"]["name"] = PROBE_IMAGE
+        image["spec"]["imageName"] = f"{PROBE_NS}-{PROBE_IMAGE}"
+        images = Tracker(self.api, "managedimages", PROBE_NS)
+        try:
+            self.custom.create_namespaced_custom_object(GROUP, VERSION, PROBE_NS,
+                                                        "managedimages", image)
+            images.wait(all_ready(images, {PROBE_IMAGE}), timeout, "the probe image Ready")
+        finally:
+            images.stop()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            name = f"fair-probe-{len(self.created):03d}"
+            # Taken before the call: a slow API server counts against the operator.
+            at = time.time()
+            self.custom.create_namespaced_custom_object(
+                GROUP, VERSION, PROBE_NS, "batchpools", pool_manifest(name, PROBE_IMAGE))
+            self.created[name] = at
+            self._stop.wait(self.interval)
 
 
 # --- emulator and operator readouts ------------------------------------------------------
@@ -286,7 +349,11 @@ def operator_metrics(port: int) -> dict[str, float]:
 
 
 def reconcile_passes(port: int) -> float:
-    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+    try:
+        text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+    except requests.ConnectionError:
+        return 0.0  # a restarted operator can watch before its metrics server listens
+
     return sum(float(m[1]) for m in re.finditer(
         r"^batchimage_reconciles_total\{[^}]*\} ([0-9.e+]+)$", text, re.M))
 
@@ -363,6 +430,23 @@ def wait_operator_watching(kube: Emulator, proc: subprocess.Popen[bytes],
 
 # --- the run ---------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def emulators(args: argparse.Namespace, workdir: Path, seed: Path,
+              *azuresim_args: str) -> Iterator[tuple[Emulator, Emulator, k8s.ApiClient]]:
+    """kubesim with the CRDs, azuresim seeded and slowed by the injected ARM latency."""
+    with run_kubesim(workdir / "kubesim") as kube, run_azuresim(
+            workdir / "azuresim", "--seed", str(seed), "--subscription-id", SUB,
+            "--lro-seconds", str(args.lro_seconds),
+            "--allocation-seconds", str(args.allocation_seconds), *azuresim_args) as azure:
+        api = k8s_config.new_client_from_config(config_file=str(kube.kubeconfig))
+        api.rest_client.pool_manager.connection_pool_kw["maxsize"] = args.workers + 4
+        install_crds(api)
+        if args.latency_ms:
+            azure_post(azure, "/faults", {"method": "*", "pathRegex": ".*", "count": 10**9,
+                                          "latencyMs": args.latency_ms})
+        yield kube, azure, api
+
+
 def run(args: argparse.Namespace) -> Obj:
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="bio-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -375,16 +459,7 @@ def run(args: argparse.Namespace) -> Obj:
         "steadyIntervals": args.steady_intervals, "probes": args.probes,
         "idleDriftInterval": args.idle_drift,
         "cpus": os.cpu_count()}, "workdir": str(workdir)}
-    with run_kubesim(workdir / "kubesim") as kube, run_azuresim(
-            workdir / "azuresim", "--seed", str(seed), "--subscription-id", SUB,
-            "--lro-seconds", str(args.lro_seconds),
-            "--allocation-seconds", str(args.allocation_seconds)) as azure:
-        api = k8s_config.new_client_from_config(config_file=str(kube.kubeconfig))
-        api.rest_client.pool_manager.connection_pool_kw["maxsize"] = args.workers + 4
-        install_crds(api)
-        if args.latency_ms:
-            azure_post(azure, "/faults", {"method": "*", "pathRegex": ".*", "count": 10**9,
-                                          "latencyMs": args.latency_ms})
+    with emulators(args, workdir, seed) as (kube, azure, api):
         custom = k8s.CustomObjectsApi(api)
         trackers: list[Tracker] = []
         port = free_port()
@@ -395,7 +470,10 @@ def run(args: argparse.Namespace) -> Obj:
                 # Only now: kubesim counts their watches too, and wait_operator_watching
                 # must see the operator's, or the burst starts while it is still starting.
                 pools_t, images_t = Tracker(api, "batchpools"), Tracker(api, "managedimages")
-                trackers += [pools_t, images_t]
+                probes_t = Tracker(api, "batchpools", PROBE_NS)
+                trackers += [pools_t, images_t, probes_t]
+                prober = FairnessProber(api, args.fairness_interval)
+                prober.prepare(args.timeout)
                 azure_post(azure, "/reset-counters")
                 requests.post(f"{kube.url}/_kubesim/reset", timeout=30)
                 procs = {"operator": proc.pid, "kubesim": kube.process.pid,
@@ -403,7 +481,7 @@ def run(args: argparse.Namespace) -> Obj:
                 cpu_before = {k: cpu_seconds(pid) for k, pid in procs.items()}
                 machine_before = machine_cpu_seconds()
                 report |= create_phase(args, custom, pools_t, images_t, azure, kube, port,
-                                       workdir)
+                                       workdir, prober, probes_t)
                 # Who was busy during the burst: all of them share the machine's cores.
                 report["create"]["cpuSeconds"] = {
                     k: round(cpu_seconds(pid) - cpu_before[k], 1) for k, pid in procs.items()}
@@ -413,7 +491,8 @@ def run(args: argparse.Namespace) -> Obj:
                 save(args.out, report)  # partial: a later phase may still time out
                 if args.create_only:
                     return report
-                report |= steady_phase(args, azure, kube, port, n, m)
+                # The probe namespace's pools and image are re-read for drift too.
+                report |= steady_phase(args, azure, kube, port, n + len(prober.created), m + 1)
                 save(args.out, report)
                 report["driftLoadProbe"] = probe_phase(args, custom, pools_t, workdir,
                                                        "load-probe")
@@ -422,7 +501,8 @@ def run(args: argparse.Namespace) -> Obj:
                 if proc.poll() is not None:
                     raise RuntimeError(f"operator died (exit {proc.returncode})")
             report["operator"]["exitCode"] = proc.returncode
-            report["idleProbe"] = idle_probe_phase(args, custom, pools_t, kube, azure, workdir)
+            report["idleProbe"] = idle_probe_phase(args, custom, pools_t, kube, azure, workdir,
+                                                   len(prober.created) + 1)
         finally:
             for tracker in trackers:
                 tracker.stop()
@@ -432,7 +512,7 @@ def run(args: argparse.Namespace) -> Obj:
 
 def create_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, pools_t: Tracker,
                  images_t: Tracker, azure: Emulator, kube: Emulator, port: int,
-                 workdir: Path) -> Obj:
+                 workdir: Path, prober: FairnessProber, probes_t: Tracker) -> Obj:
     n, m = args.pools, args.images
     created: dict[str, float] = {}
 
@@ -442,6 +522,7 @@ def create_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, pools_t
         created[manifest["metadata"]["name"]] = time.time()
 
     started = time.monotonic()
+    prober.start()
     manifests = [image_manifest(i) for i in range(m)] + [
         pool_manifest(pool_name(i), image_name(i % m)) for i in range(n)]
     with concurrent.futures.ThreadPoolExecutor(args.workers) as ex:
@@ -455,6 +536,10 @@ def create_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, pools_t
     pools_t.wait(all_ready(pools_t, pool_names), args.timeout,
                  "all pools Ready")
     wall = time.monotonic() - started
+    prober.stop()
+    # Every probe reaches Azure before the counters are read, so each counts one create.
+    missed = wait_probes_written(probes_t, set(prober.created), args.probe_timeout)
+    probes = len(prober.created)
     az = azure_get(azure, "/requests")["counters"]
     kc = kube_counters(kube)
     op = operator_metrics(port)
@@ -462,13 +547,29 @@ def create_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, pools_t
     pool_ops = {k: v for k, v in az.items() if k.startswith("pools.")}
     image_ops = {k: v for k, v in az.items()
                  if k.split(".")[0] in ("images", "snapshots", "operations")}
-    per_pool = sum(pool_ops.values()) / n
+    per_pool = sum(pool_ops.values()) / (n + probes)
     log = azuresim_log(workdir / "azuresim" / "azuresim.log")
     pool_path = create_path_calls(log, "pools", {k: v for k, v in pools_t.first_ready.items()
                                                  if k in pool_names})
     firsts = first_writes(log, "images")
     lat = [firsts[name] - created[name] for name in image_names if name in firsts]
+    pool_firsts = first_writes(log, "pools")
+    fair = [pool_firsts[name] - at for name, at in prober.created.items()
+            if name in pool_firsts]
+    pickup = [probes_t.first_finalizer[name] - at for name, at in prober.created.items()
+              if name in probes_t.first_finalizer]
     return {
+        "fairness": {
+            "probes": len(fair), "created": probes, "missed": missed,
+            "missedAfterSeconds": args.probe_timeout,
+            "intervalSeconds": args.fairness_interval,
+            "azureConcurrency": os.environ.get("BIO_AZURE_CONCURRENCY", "default"),
+            "p50Seconds": pct(fair, 50), "p99Seconds": pct(fair, 99) if not missed else None,
+            "maxSeconds": round(max(fair), 3) if fair else None,
+            # Creation -> the bench's watch sees Kopf's finalizer: the part of the latency
+            # spent before any handler of ours runs (Kopf's one watch stream).
+            "kopfPickupP50Seconds": pct(pickup, 50), "kopfPickupP99Seconds": pct(pickup, 99)},
+
         "create": {
             "createRequestsSeconds": round(created_s, 2),
             "imagesReadySeconds": round(images_ready_s, 2),
@@ -477,7 +578,9 @@ def create_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, pools_t
             "ratioToFloor": round(wall / floor, 2),
             "azureCalls": dict(sorted(az.items())),
             "operatorAzureCalls": dict(sorted(op.items())),
-            "poolCallsPerPool": {k: round(v / n, 3) for k, v in sorted(pool_ops.items())},
+            # Per pool of the burst and of the probe namespace: both are in the counters.
+            "poolCallsPerPool": {k: round(v / (n + probes), 3)
+                                 for k, v in sorted(pool_ops.items())},
             "poolCallsPerPoolTotal": round(per_pool, 3),
             "minPoolCallsPerPool": MIN_POOL_CALLS,
             # Calls to each pool's own ARM path until that pool was seen Ready (from
@@ -487,10 +590,21 @@ def create_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, pools_t
             "accountLevelCalls": {k: v for k, v in az.items()
                                   if k.startswith(("batch.", "batchAccounts.", "aad."))},
             "kubeCalls": dict(sorted(kc.items())),
-            "kubeCallsPerResource": round(sum(kc.values()) / (n + m), 2),
+            "kubeCallsPerResource": round(sum(kc.values()) / (n + m + probes), 2),
             "imageCreateToFirstWriteSeconds": {"p50": pct(lat, 50), "p99": pct(lat, 99),
                                                "count": len(lat)},
         }}
+
+
+def wait_probes_written(probes_t: Tracker, names: set[str], timeout: float) -> list[str]:
+    """Wait (bounded) until each probe pool shows its Azure pool; the ones that do not are
+    returned as misses."""
+    def written(objs: dict[str, Obj]) -> bool:
+        return all((objs.get(n, {}).get("status") or {}).get("resourceId") for n in names)
+    with contextlib.suppress(TimeoutError):
+        probes_t.wait(written, timeout, "every probe pool in Azure")
+    return sorted(n for n in names
+                  if not (probes_t.objects.get(n, {}).get("status") or {}).get("resourceId"))
 
 
 def steady_phase(args: argparse.Namespace, azure: Emulator, kube: Emulator, port: int,
@@ -525,12 +639,13 @@ def steady_phase(args: argparse.Namespace, azure: Emulator, kube: Emulator, port
 
 
 def idle_probe_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, pools_t: Tracker,
-                     kube: Emulator, azure: Emulator, workdir: Path) -> Obj:
+                     kube: Emulator, azure: Emulator, workdir: Path, others: int) -> Obj:
     """The probes again on an idle operator: restarted with the production drift interval
     (the bench's 5 s drift re-reads every pool 200 times a second at N=1,000), once its
-    resume passes over every existing object are done."""
+    resume passes over every existing object (``others``: those in the probe namespace
+    too) are done."""
     port = free_port()
-    objects = args.pools + args.images + args.probes
+    objects = args.pools + args.images + args.probes + others
     requests.post(f"{kube.url}/_kubesim/reset", timeout=30)  # watch counters: new operator
     with operator(workdir, kube, azure, poll=args.poll, drift=args.idle_drift,
                   metrics_port=port, log="operator-idle.log") as proc:
@@ -570,6 +685,71 @@ def probe_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, pools_t:
                 "max": round(max(lat), 3) if lat else None}}
 
 
+def arm_floor(n: int, m: int, allocation_seconds: float) -> float:
+    """The seconds ARM's buckets alone impose on the create path's calls (the slowest
+    bucket drained at its refill rate once its burst is spent), plus the last allocation."""
+    need = {"reads": n * POOL_READS + m * IMAGE_READS, "writes": n * POOL_WRITES + m * IMAGE_WRITES}
+    drain = max(max(0.0, (need[k] - cap) / rate) for k, (cap, rate) in ARM_BUCKETS.items())
+    return round(drain + allocation_seconds, 2)
+
+
+def arm_limits_run(args: argparse.Namespace) -> Obj:
+    """The create burst with ARM throttling on: 429s received, time against the floor."""
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="bio-bench-")) / "arm-limits"
+    workdir.mkdir(parents=True, exist_ok=True)
+    n, m = args.arm_limits_pools, args.images
+    seed = seed_file(workdir / "seed.yaml", m)
+    with emulators(args, workdir, seed, "--throttling", "on") as (kube, azure, api):
+        custom = k8s.CustomObjectsApi(api)
+        port = free_port()
+        # Production's drift interval: drift re-reads of 1,000 Ready pools every few
+        # seconds would be a read load of their own, not the create path's.
+        with operator(workdir, kube, azure, poll=args.poll, drift=args.idle_drift,
+                      metrics_port=port) as proc:
+            wait_operator_watching(kube, proc)
+            pools_t, images_t = Tracker(api, "batchpools"), Tracker(api, "managedimages")
+            try:
+                azure_post(azure, "/reset-counters")
+                azure_post(azure, "/throttling", {"reset": True})
+                started = time.monotonic()
+                manifests = [image_manifest(i) for i in range(m)] + [
+                    pool_manifest(pool_name(i), image_name(i % m)) for i in range(n)]
+                with concurrent.futures.ThreadPoolExecutor(args.workers) as ex:
+                    list(ex.map(lambda mf: custom.create_namespaced_custom_object(
+                        GROUP, VERSION, NS, mf["kind"].lower() + "s", mf), manifests))
+                pools_t.wait(all_ready(pools_t, {pool_name(i) for i in range(n)}),
+                             args.timeout, "all pools Ready (ARM limits)")
+                wall = time.monotonic() - started
+            finally:
+                pools_t.stop()
+                images_t.stop()
+            throttling = azure_get(azure, "/throttling")
+            op = operator_metrics_by_status(port)
+            az = azure_get(azure, "/requests")["counters"]
+    floor = arm_floor(n, m, args.allocation_seconds)
+    return {"pools": n, "images": m,
+            "throttled429": int(sum(throttling["throttled"].values())),
+            "operatorSaw429": int(op.get("429", 0)),
+            "floorSeconds": floor,
+            "allPoolsReadySeconds": round(wall, 2),
+            "ratioToFloor": round(wall / floor, 3),
+            "armReads": sum(v for k, v in az.items() if k.endswith((".get", ".list"))
+                            and not k.startswith(("batch.", "aad."))),
+            "armWrites": sum(v for k, v in az.items() if is_write(k)),
+            "callsNeeded": {"reads": n * POOL_READS + m * IMAGE_READS,
+                            "writes": n * POOL_WRITES + m * IMAGE_WRITES},
+            "buckets": {k: throttling[k] for k in ("reads", "writes", "deletes")}}
+
+
+def operator_metrics_by_status(port: int) -> dict[str, float]:
+    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+    by: dict[str, float] = collections.Counter()
+    for m in re.finditer(r'^batchimage_azure_requests_total\{[^}]*status="([^"]+)"[^}]*\} '
+                         r'([0-9.e+]+)$', text, re.M):
+        by[m[1]] += float(m[2])
+    return dict(by)
+
+
 def save(out: str, report: Obj) -> None:
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -579,6 +759,7 @@ def save(out: str, report: Obj) -> None:
 def goals(r: Obj) -> Obj:
     c, s = r["create"], r["steady"]
     p99 = r["idleProbe"]["createToFirstWriteSeconds"]["p99"]
+    fair = r["fairness"]["p99Seconds"]
     return {
         "readyWithin5xFloor": {"value": c["ratioToFloor"], "goal": 5,
                                "met": c["ratioToFloor"] <= 5},
@@ -594,6 +775,20 @@ def goals(r: Obj) -> Obj:
                          "met": r["operator"]["peakRssMb"] <= 200},
         "idleCreateToFirstWriteP99Max1s": {"value": p99, "goal": 1,
                                            "met": p99 is not None and p99 <= 1},
+        "otherNamespaceCreateToFirstWriteP99Max1s": {
+            "value": fair, "goal": 1, "met": fair is not None and fair <= 1},
+        **arm_goals(r),
+    }
+
+
+def arm_goals(r: Obj) -> Obj:
+    a = r.get("armLimits")
+    if not a:
+        return {}
+    return {
+        "armLimitsNo429": {"value": a["throttled429"], "goal": 0, "met": a["throttled429"] == 0},
+        "armLimitsWithin1.15xFloor": {"value": a["ratioToFloor"], "goal": 1.15,
+                                      "met": a["ratioToFloor"] <= 1.15},
     }
 
 
@@ -627,6 +822,12 @@ def table(r: Obj) -> str:
          "/".join(str(v) for v in c["cpuSeconds"].values()),
          f"operator {1000 * c['cpuSeconds']['operator'] / (p['pools'] + p['images']):.1f}"
          " ms per resource"),
+        ("other namespace: pool create->first write p50/p99 (s)",
+         f"{r['fairness']['p50Seconds']}/{r['fairness']['p99Seconds']}",
+         f"{r['fairness']['probes']} probes in namespace {PROBE_NS}, one every "
+         f"{r['fairness']['intervalSeconds']} s during the burst (BIO_AZURE_CONCURRENCY "
+         f"{r['fairness']['azureConcurrency']}); Kopf pick-up p50/p99 "
+         f"{r['fairness']['kopfPickupP50Seconds']}/{r['fairness']['kopfPickupP99Seconds']}"),
         ("image create->first write p50/p99 (s)",
          f"{c['imageCreateToFirstWriteSeconds']['p50']}/"
          f"{c['imageCreateToFirstWriteSeconds']['p99']}", "under load"),
@@ -640,6 +841,11 @@ def table(r: Obj) -> str:
          f"{r['idleProbe']['count']} probes, restarted operator, drift "
          f"{p['idleDriftInterval']} s"),
     ]
+    a = r.get("armLimits")
+    if a:
+        rows.append(("ARM limits: all pools Ready (s)", a["allPoolsReadySeconds"],
+                     f"{a['pools']} pools, floor {a['floorSeconds']} s, x{a['ratioToFloor']}, "
+                     f"429s {a['throttled429']}"))
     width = max(len(a) for a, _, _ in rows)
     lines += [f"{a:<{width}}  {b!s:>10}  {note}" for a, b, note in rows]
     lines += ["", "goals:"]
@@ -665,17 +871,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probes", type=int, default=20)
     parser.add_argument("--probe-timeout", type=float, default=60,
                         help="seconds a probe pool may take to reach Azure before it is a miss")
+    parser.add_argument("--fairness-interval", type=float, default=0.5,
+                        help="seconds between the other namespace's probe pools in the burst")
     parser.add_argument("--workers", type=int, default=16, help="client threads creating CRs")
     parser.add_argument("--timeout", type=float, default=480, help="seconds to all Ready")
     parser.add_argument("--create-only", action="store_true",
                         help="stop after the create burst (for profiling; no goals, no table)")
+    parser.add_argument("--arm-limits-pools", type=int,
+                        help="pools in the ARM-limits run (default: --pools; 0 skips it)")
+    parser.add_argument("--arm-limits-only", action="store_true",
+                        help="only the ARM-limits run (merged into an existing --out report)")
     parser.add_argument("--workdir")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "latest.json"))
     args = parser.parse_args(argv)
     if args.small:
         args.pools, args.images, args.drift, args.probes = 20, 4, 2.0, 10
+    if args.arm_limits_pools is None:
+        args.arm_limits_pools = args.pools
+    if args.arm_limits_only:
+        report = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
+        report["armLimits"] = arm_limits_run(args)
+        if "goals" in report:
+            report["goals"] = {k: v for k, v in report["goals"].items()
+                               if not k.startswith("armLimits")} | arm_goals(report)
+        save(args.out, report)
+        print(json.dumps(report["armLimits"], indent=2))
+        return 0
     report = run(args)
     save(args.out, report)
+    if args.arm_limits_pools and not args.create_only:
+        report["armLimits"] = arm_limits_run(args)
+        report["goals"] = goals(report)
+        save(args.out, report)
     if args.create_only:
         print(json.dumps(report["create"], indent=2))
         return 0

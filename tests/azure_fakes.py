@@ -19,7 +19,8 @@ P = f"/subscriptions/{SUB}/resourceGroups"
 
 def settings(**allow: list[str]) -> Settings:
     groups = allow.get("groups")
-    allowlist = AllowList.parse({"*": [f"{P}/{g}" for g in groups]}) if groups else AllowList()
+    allowlist = AllowList.parse({"*": [f"{P}/{g}" for g in groups]}) if groups \
+        else AllowList.unrestricted()
     return Settings(subscription_id=SUB, allowlist=allowlist)
 
 
@@ -61,6 +62,9 @@ class FakeCompute:
         self.azure.calls.append(("delete", str(rid)))
         self.azure.resources.pop(str(rid).lower(), None)
 
+    def retry_after(self, rid: ResourceId) -> float:
+        return 0.0
+
 
 class FakePools:
     def __init__(self, azure: FakeAzure) -> None:
@@ -86,6 +90,9 @@ class FakePools:
     async def begin_delete(self, rid: ResourceId) -> None:
         self.azure.calls.append(("delete", str(rid)))
         self.azure.resources.pop(str(rid).lower(), None)
+
+    def retry_after(self, rid: ResourceId) -> float:
+        return 0.0
 
 
 class FakeAccounts:

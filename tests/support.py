@@ -219,6 +219,14 @@ def running_operator(kube_url: str, azure_env: Mapping[str, str],
     assert "Will escalate" not in runner.output, runner.output[-3000:]
 
 
+WRITES = frozenset({"PUT", "PATCH", "POST", "DELETE"})
+
+
+def example_by_kind(name: str = "snapshots") -> dict[str, Obj]:
+    """One example's manifests, a fresh copy each, by kind."""
+    return {d["kind"]: d for d in load_example(name)}
+
+
 def load_example(name: str) -> list[Obj]:
     docs: list[Obj] = []
     for path in sorted((ROOT / "examples" / name).glob("*.yaml")):

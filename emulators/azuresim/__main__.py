@@ -14,6 +14,7 @@ from pathlib import Path
 import uvloop
 from aiohttp import web
 
+from . import profiles
 from .aad import Identity
 from .arm.batch import refresh_endpoints
 from .rbac import RoleFileError, load_role
@@ -39,6 +40,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lro-seconds", type=float, default=1.0)
     p.add_argument("--allocation-seconds", type=float, default=3.0)
     p.add_argument("--custom-image-resize-cap", type=int, default=300)
+    p.add_argument("--profile", choices=("fast", "realistic"), default="fast",
+                   help="operation timings: fast (--lro-seconds) or as real Azure measures")
+    p.add_argument("--factor", type=float, default=1.0,
+                   help="scales the realistic profile's durations and Retry-After values")
+    p.add_argument("--throttling", choices=("on", "off"),
+                   help="ARM token-bucket throttling (default: on in the realistic profile)")
     p.add_argument("--subscription-id", default=DEFAULT_SUBSCRIPTION)
     p.add_argument("--tenant-id", default=DEFAULT_TENANT)
     p.add_argument("--client-id", default=DEFAULT_CLIENT)
@@ -57,6 +64,7 @@ def _guid(value: str, flag: str) -> str:
 async def serve(args: argparse.Namespace) -> int:
     env_file: Path = args.env_file.resolve()
     ca_path = env_file.parent / "azuresim-ca.pem"
+    allowlist_path = env_file.parent / "azuresim-allowlist.yaml"
     identity = Identity(
         tenant_id=_guid(args.tenant_id, "--tenant-id"),
         client_id=_guid(args.client_id, "--client-id"),
@@ -68,7 +76,10 @@ async def serve(args: argparse.Namespace) -> int:
         allocation_seconds=args.allocation_seconds,
         custom_image_resize_cap=args.custom_image_resize_cap,
         state_file=args.state.resolve() if args.state else None,
+        profile=profiles.make(args.profile, args.factor),
     )
+    if args.profile == "realistic":
+        settings.allocation_seconds = profiles.REALISTIC_ALLOCATION_SECONDS * args.factor
     sim = Sim(settings, identity)
     if args.role_file:
         try:
@@ -77,6 +88,8 @@ async def serve(args: argparse.Namespace) -> int:
             log.error("role file failed: %s", exc)
             return 2
         log.info("enforcing role %r from %s", sim.role.name, args.role_file)
+    sim.throttle.enabled = (args.throttling or
+                            ("on" if args.profile == "realistic" else "off")) == "on"
     runner = web.AppRunner(make_app(sim), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", args.port, ssl_context=server_context(ca_path))
@@ -107,7 +120,13 @@ async def serve(args: argparse.Namespace) -> int:
         "AZURE_RESOURCE_MANAGER_ENDPOINT": base_url,
         "AZURE_CA_BUNDLE": str(ca_path),
         "AZURESIM_ADMIN_URL": f"{base_url}/_azuresim",
+        # The operator's side of "these variables are all it needs": the emulator's Batch
+        # account endpoints live on this listener, and namespaces may target its
+        # subscription (the operator refuses to start without an explicit allow-list).
+        "AZURE_BATCH_ENDPOINT_SUFFIX": base_url.split("://", 1)[1],
+        "BIO_ALLOWLIST_FILE": str(allowlist_path),
     }
+    write_atomic(allowlist_path, f'"*":\n  - /subscriptions/{settings.subscription_id}\n')
     write_atomic(env_file, "".join(f"{k}={v}\n" for k, v in env.items()))
     # Handlers go in before READY: a client may stop us the moment it reads that line.
     stop = asyncio.Event()

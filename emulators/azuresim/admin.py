@@ -45,6 +45,8 @@ def routes(sim: Sim) -> list[web.RouteDef]:
             sim.settings.allocation_seconds = max(0.0, float(data["allocationSeconds"]))
         if "customImageResizeCap" in data:
             sim.settings.custom_image_resize_cap = max(1, int(data["customImageResizeCap"]))
+        if "factor" in data:
+            sim.settings.profile.factor = max(0.0, float(data["factor"]))
         return web.json_response(sim.speed())
 
     async def resources(request: web.Request) -> web.Response:
@@ -70,13 +72,38 @@ def routes(sim: Sim) -> list[web.RouteDef]:
         sim.faults.clear()
         return web.Response(status=204)
 
+    async def account_endpoint(request: web.Request) -> web.Response:
+        """Point a Batch account's ``accountEndpoint`` anywhere (a hostile or broken ARM)."""
+        data = await _body(request)
+        account = sim.store.get(str(data.get("id", "")))
+        if account is None or "accountEndpoint" not in account.get("properties", {}):
+            raise web.HTTPNotFound(text="no such Batch account")
+        account["properties"]["accountEndpoint"] = str(data["accountEndpoint"])
+        sim.store.touch()
+        return web.json_response(public(account))
+
     async def advance(request: web.Request) -> web.Response:
         data = await _body(request)
         sim.clock.advance(float(data.get("seconds", 0)))
         sim.settle()
         return web.json_response({"now": sim.clock.iso()})
 
+    async def throttling(request: web.Request) -> web.Response:
+        try:
+            return web.json_response(sim.throttle.configure(await _body(request)))
+        except (TypeError, ValueError) as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from exc
+
+    async def fail_operations(request: web.Request) -> web.Response:
+        try:
+            return web.json_response(sim.failures.add(await _body(request)), status=201)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from exc
+
     return [
+        web.get(f"{PREFIX}/throttling", throttling),
+        web.post(f"{PREFIX}/throttling", throttling),
+        web.post(f"{PREFIX}/operation-failures", fail_operations),
         web.get(f"{PREFIX}/requests", requests),
         web.post(f"{PREFIX}/reset-counters", reset_counters),
         web.post(f"{PREFIX}/speed", speed),
@@ -86,4 +113,5 @@ def routes(sim: Sim) -> list[web.RouteDef]:
         web.get(f"{PREFIX}/faults", list_faults),
         web.delete(f"{PREFIX}/faults", clear_faults),
         web.post(f"{PREFIX}/clock/advance", advance),
+        web.post(f"{PREFIX}/account-endpoint", account_endpoint),
     ]

@@ -30,6 +30,8 @@ ALLOCATION_FAILED = (
     "There was an error encountered while performing the last resize on the pool. "
     "Please try resizing the pool again. Code: AllocationFailed"
 )
+RESIZE_STOPPED = "ResizeStopped"
+_DEFAULT_DEALLOCATION = "Requeue"
 _DURATION_RE = re.compile(
     r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
 )
@@ -148,8 +150,8 @@ def start_resize(
         "resizeTimeout": resize_timeout,
         "startTime": sim.clock.iso(now),
     }
-    if deallocation:
-        status["nodeDeallocationOption"] = deallocation
+    # Batch reports the option in force, defaulting to Requeue.
+    status["nodeDeallocationOption"] = deallocation or _DEFAULT_DEALLOCATION
     props["resizeOperationStatus"] = status
     bump(pool)
     sim.store.touch()
@@ -161,7 +163,8 @@ def stop_resize(sim: Sim, pool: Record) -> None:
     if not resize or not resize["active"]:
         return
     now = sim.clock.now()
-    resize.update(active=False, final=list(current(pool)), errors=[], end=now)
+    # The target stays what it was; the stop is recorded as the resize's error.
+    resize.update(active=False, final=list(current(pool)), end=now, errors=_stopped(pool))
     pool["properties"]["allocationState"] = "Stopping"
     pool["properties"]["allocationStateTransitionTime"] = sim.clock.iso(now)
     # Stopping is brief: nodes being allocated are let go, then the pool is Steady.
@@ -171,6 +174,24 @@ def stop_resize(sim: Sim, pool: Record) -> None:
     )
     bump(pool)
     sim.store.touch()
+
+
+def _stopped(pool: Record) -> list[dict[str, Any]]:
+    """The error a stopped resize leaves (as Batch words it), for each kind of node it
+    fell short on."""
+    status = pool["properties"].get("resizeOperationStatus") or {}
+    cur_d, cur_l = current(pool)
+    kinds = [kind for kind, want, have in (
+        ("dedicated", int(status.get("targetDedicatedNodes", 0)), cur_d),
+        ("low priority", int(status.get("targetLowPriorityNodes", 0)), cur_l)) if want > have]
+    return [
+        {
+            "code": RESIZE_STOPPED,
+            "message": f"Desired number of {kind} nodes could not be allocated due to a stop "
+            "resize operation",
+        }
+        for kind in kinds or ["dedicated"]
+    ]
 
 
 def settle(sim: Sim) -> None:
@@ -213,6 +234,9 @@ def settle_pool(sim: Sim, pool: Record) -> None:
         del pool["sys"]["stoppingUntil"]
         props["allocationState"] = "Steady"
         props["allocationStateTransitionTime"] = sim.clock.iso(stopping)
+        resize = pool["sys"].get("resize") or {}
+        if resize.get("errors") and props.get("resizeOperationStatus"):
+            props["resizeOperationStatus"]["errors"] = resize["errors"]
         bump(pool)
         sim.store.touch()
     resize = pool["sys"].get("resize")

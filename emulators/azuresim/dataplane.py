@@ -18,6 +18,7 @@ from .allocation import POOLS
 from .arm.ids import ResourceId
 from .clock import http_date
 from .errors import BatchError
+from .faults import NEXT_LINK
 
 if TYPE_CHECKING:
     from .sim import Sim
@@ -259,6 +260,7 @@ def _paged(
 ) -> web.Response:
     """A Batch list answer: one page of ``items`` (through ``view``) and its nextLink."""
     page, next_link = _page(request, items, path)
+    next_link = request.get(NEXT_LINK) or next_link  # an injected one (see faults.py)
     body: dict[str, Any] = {"value": [view(i) for i in page] if view else page}
     if next_link:
         body["odata.nextLink"] = next_link

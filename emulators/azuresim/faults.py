@@ -6,6 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+# The request key under which an injected nextLink reaches the data-plane handler.
+NEXT_LINK = "azuresim.next_link"
+
 CODES = {
     429: "TooManyRequests",
     500: "InternalServerError",
@@ -24,6 +27,8 @@ class Fault:
     retry_after: int | None = None
     latency_ms: int = 0
     reset: bool = False
+    # The matching Batch list answer carries this odata.nextLink (a hostile service).
+    next_link: str | None = None
 
     def matches(self, method: str, path: str) -> bool:
         return (
@@ -41,6 +46,7 @@ class Fault:
             "retryAfter": self.retry_after,
             "latencyMs": self.latency_ms,
             "reset": self.reset,
+            "nextLink": self.next_link,
         }
 
 
@@ -58,9 +64,11 @@ class Faults:
             retry_after=int(spec["retryAfter"]) if spec.get("retryAfter") is not None else None,
             latency_ms=int(spec.get("latencyMs", 0)),
             reset=bool(spec.get("reset", False)),
+            next_link=str(spec["nextLink"]) if spec.get("nextLink") else None,
         )
-        if fault.status is None and not fault.reset and not fault.latency_ms:
-            raise ValueError("a fault needs status, reset or latencyMs")
+        if fault.status is None and not fault.reset and not fault.latency_ms \
+                and not fault.next_link:
+            raise ValueError("a fault needs status, reset, latencyMs or nextLink")
         self.rules.append(fault)
         return fault
 

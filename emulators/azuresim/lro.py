@@ -2,12 +2,14 @@
 
 The initial response carries ``Azure-AsyncOperation`` (a status monitor answering
 ``{"status": InProgress|Succeeded|Failed}``) and ``Location`` (202 while running, 204 when
-done), both with ``Retry-After: 1`` so SDK pollers wait one second, not their 30 s default.
+done), both with the ``Retry-After`` of the operation's kind (1 s in the fast profile, so
+SDK pollers wait one second, not their 30 s default; what Azure sends in the realistic one).
 Operations finish lazily: :func:`settle` applies every operation whose time has come.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +28,13 @@ KEEP_SECONDS = 3600.0
 
 
 def start(
-    sim: Sim, kind: str, resource_id: str, namespace: str, location: str, seconds: float
+    sim: Sim,
+    kind: str,
+    resource_id: str,
+    namespace: str,
+    location: str,
+    seconds: float,
+    retry_after: int = 1,
 ) -> dict[str, Any]:
     """Record an operation that finishes ``seconds`` of simulated time from now."""
     now = sim.clock.now()
@@ -40,7 +48,11 @@ def start(
         "status": IN_PROGRESS,
         "startTime": now,
         "doneAt": now + seconds,
+        "retryAfter": retry_after,
     }
+    error = sim.failures.take(resource_id)
+    if error is not None:
+        op["fail"] = error
     sim.store.operations[op_id] = op
     sim.store.touch()
     return op
@@ -54,7 +66,7 @@ def headers(sim: Sim, op: dict[str, Any], api_version: str) -> dict[str, str]:
     return {
         "Azure-AsyncOperation": f"{base}?api-version={api_version}",
         "Location": f"{base}?monitor=true&api-version={api_version}",
-        "Retry-After": "1",
+        "Retry-After": str(op.get("retryAfter", 1)),
     }
 
 
@@ -70,6 +82,14 @@ def settle(sim: Sim) -> None:
 
 def _complete(sim: Sim, op: dict[str, Any]) -> None:
     record = sim.store.get(op["resourceId"])
+    if "fail" in op:
+        # What a failed LRO leaves: the resource in Failed, the operation's error.
+        if record is not None:
+            record["properties"]["provisioningState"] = FAILED
+        op["status"] = FAILED
+        op["error"] = op.pop("fail")
+        sim.store.touch()
+        return
     if op["kind"] == "delete":
         sim.store.delete(op["resourceId"])
     elif record is not None:
@@ -87,7 +107,8 @@ async def status(sim: Sim, request: web.Request, op_id: str) -> web.Response:
         # The Location form: 202 while running, 204 once done (ARM's convention).
         if op["status"] == IN_PROGRESS:
             return web.Response(
-                status=202, headers={"Retry-After": "1", "Location": str(request.url)}
+                status=202,
+                headers={"Retry-After": str(op.get("retryAfter", 1)), "Location": str(request.url)},
             )
         if op["status"] == FAILED:
             raise ArmError(400, op["error"]["code"], op["error"]["message"])
@@ -101,4 +122,29 @@ async def status(sim: Sim, request: web.Request, op_id: str) -> web.Response:
         body["endTime"] = sim.clock.iso(op["doneAt"])
     if "error" in op:
         body["error"] = op["error"]
-    return web.json_response(body, headers={"Retry-After": "1"})
+    return web.json_response(body, headers={"Retry-After": str(op.get("retryAfter", 1))})
+
+
+class Failures:
+    """Operations told to end Failed: the next ``count`` LROs on resources whose id
+    matches ``pathRegex`` (set through the admin API)."""
+
+    def __init__(self) -> None:
+        self.rules: list[dict[str, Any]] = []
+
+    def add(self, spec: dict[str, Any]) -> dict[str, Any]:
+        rule = {
+            "pathRegex": re.compile(str(spec.get("pathRegex", ".*")), re.IGNORECASE),
+            "count": int(spec.get("count", 1)),
+            "code": str(spec.get("code", "InternalOperationError")),
+            "message": str(spec.get("message", "The operation failed.")),
+        }
+        self.rules.append(rule)
+        return {**rule, "pathRegex": rule["pathRegex"].pattern}
+
+    def take(self, resource_id: str) -> dict[str, str] | None:
+        for rule in self.rules:
+            if rule["count"] > 0 and rule["pathRegex"].search(resource_id):
+                rule["count"] -= 1
+                return {"code": rule["code"], "message": rule["message"]}
+        return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -15,7 +16,7 @@ from .arm import batch, compute, gallery, resources, vm  # noqa: F401  (modules 
 from .arm.common import HANDLERS
 from .arm.ids import Route, parse
 from .errors import AadError, ArmError, BatchError
-from .faults import CODES
+from .faults import CODES, NEXT_LINK
 from .sim import Sim
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,29 @@ def _challenge(sim: Sim, error: str, description: str) -> dict[str, str]:
         "WWW-Authenticate": f'Bearer authorization_uri="{sim.base_url}/{sim.identity.tenant_id}", '
         f'error="{error}", error_description="{description}"'
     }
+
+
+def _throttle(sim: Sim, request: web.Request) -> web.StreamResponse | None:
+    """Take an ARM token for the caller; a 429 when its bucket is empty."""
+    assert sim.issuer is not None
+    token = request.headers.get("Authorization", "").partition(" ")[2].strip()
+    claims = sim.issuer.verify(token) or {}
+    route = parse(request.path)
+    subscription = route.subscription if route else ""
+    principal = str(claims.get("oid") or claims.get("appid") or "")
+    verdict = sim.throttle.check(principal, subscription, request.method)
+    if verdict is None:
+        return None
+    request["ratelimit"] = (verdict.header, str(verdict.remaining))
+    if verdict.retry_after is None:
+        return None
+    return ArmError(
+        429,
+        "TooManyRequests",
+        "The request is being throttled as the limit has been reached for this operation "
+        "type. Please retry after the time in the Retry-After header.",
+        headers={"Retry-After": str(verdict.retry_after)},
+    ).response()
 
 
 def _authenticate(sim: Sim, request: web.Request, surface: str) -> None:
@@ -115,6 +139,8 @@ async def _inject(sim: Sim, request: web.Request, surface: str) -> web.StreamRes
         return None
     if fault.latency_ms:
         await asyncio.sleep(fault.latency_ms / 1000)
+    if fault.next_link:
+        request[NEXT_LINK] = fault.next_link  # the handler answers, with this link
     if fault.reset:
         if request.transport is not None:
             request.transport.abort()
@@ -143,6 +169,8 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
                 _authenticate(sim, request, surface)
                 rbac.check(sim.role, sim.identity.client_id, request.method, request.path,
                            surface)
+                if surface == "arm":
+                    response = _throttle(sim, request)
                 sim.settle()
         if response is None:
             response = await handler(request)
@@ -163,7 +191,10 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
         response = _error_response(surface, exc)
     if surface in ("arm", "batch"):
         response.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
+    if "ratelimit" in request:
+        response.headers[request["ratelimit"][0]] = request["ratelimit"][1]
     sim.stats.record(str(request["operation"]), request.method, request.path, response.status,
+                     time.time(), response.headers.get("Retry-After"),
                      request.headers.get("User-Agent", ""))
     log.info("%s %s -> %s", request.method, request.path_qs, response.status)
     sim.save()

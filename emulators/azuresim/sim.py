@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import collections
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import allocation, lro
+from . import allocation, lro, profiles
 from .aad import Identity, TokenIssuer
 from .clock import Clock
 from .faults import Faults
 from .rbac import Role
 from .store import Store
+from .throttle import Throttle
 
 LOG_SIZE = 10_000  # room for a 100-pool burst and its reads
 
@@ -25,6 +25,7 @@ class Settings:
     allocation_seconds: float = 3.0
     custom_image_resize_cap: int = 300
     state_file: Path | None = None
+    profile: profiles.Profile = field(default_factory=profiles.Profile)
 
 
 @dataclass
@@ -37,12 +38,16 @@ class Stats:
     )
 
     def record(self, operation: str, method: str, path: str, status: int,
+               at: float = 0.0, retry_after: str | None = None,
                user_agent: str = "") -> None:
         self.counters[operation] += 1
-        # `at` (wall clock, answered) and the caller's User-Agent tell apart two operator
-        # processes sharing one identity (leader election tests).
-        self.log.append({"operation": operation, "method": method, "path": path, "status": status,
-                         "at": time.time(), "userAgent": user_agent})
+        # The caller's User-Agent tells apart two operator processes sharing one identity
+        # (leader election tests).
+        entry: dict[str, Any] = {"operation": operation, "method": method, "path": path,
+                                 "status": status, "at": at, "userAgent": user_agent}
+        if retry_after is not None:
+            entry["retryAfter"] = retry_after
+        self.log.append(entry)
 
 
 class Sim:
@@ -53,6 +58,8 @@ class Sim:
         self.store = Store(settings.state_file)
         self.stats = Stats()
         self.faults = Faults()
+        self.failures = lro.Failures()
+        self.throttle = Throttle()
         # Pool id -> when its timed transition (resize, stop) next changes it: all that
         # settle visits, and only once that time has come.
         self.allocating: dict[str, float] = {}
@@ -65,6 +72,13 @@ class Sim:
         """Called once the listening port is known: URLs in responses depend on it."""
         self.base_url = base_url
         self.issuer = TokenIssuer(self.identity, base_url)
+
+    def lro_seconds(self, kind: str) -> float:
+        """How long an operation of ``kind`` (see profiles.KINDS) takes."""
+        return self.settings.profile.duration(kind, self.settings.lro_seconds)
+
+    def retry_after(self, kind: str) -> int:
+        return self.settings.profile.retry_after_for(kind)
 
     def settle(self) -> None:
         """Advance every timed transition (LROs, pool allocation) to the simulated now."""
@@ -91,4 +105,6 @@ class Sim:
             "lroSeconds": self.settings.lro_seconds,
             "allocationSeconds": self.settings.allocation_seconds,
             "customImageResizeCap": self.settings.custom_image_resize_cap,
+            "profile": self.settings.profile.name,
+            "factor": self.settings.profile.factor,
         }

@@ -14,16 +14,22 @@ from typing import Any
 
 import yaml
 
-from .models.allowlist import AllowList
+from .models.allowlist import UNRESTRICTED, AllowList
 from .models.armid import InvalidResourceId, ResourceId, is_guid, parse_resource_id
 from .planning.lease import LeaseTimings
 from .planning.limits import Limits
 
 PUBLIC_ARM = "https://management.azure.com"
 PUBLIC_ARM_SCOPE = "https://management.azure.com/.default"
+# Batch account endpoints of Azure's public cloud (<account>.<region>.batch.azure.com).
+PUBLIC_BATCH_SUFFIX = "batch.azure.com"
 KNOWN_AUTHORITIES = {
     "login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn",
 }
+
+
+# Default Azure-calling passes at once per Azure connection (see _concurrency).
+PASSES_PER_CONNECTION = 4
 
 
 class ConfigError(ValueError):
@@ -46,6 +52,10 @@ class Settings:
     retry_total: int = 3
     # Concurrent connections to Azure per identity (one shared, bounded pool).
     azure_connections: int = 32
+    # Concurrent Azure-calling passes, shared fairly between namespaces (see
+    # handlers/fairshare.py); None: no gate. From the environment it defaults to
+    # 4 x azure_connections.
+    azure_concurrency: int | None = 128
     # Concurrent Kubernetes API requests (watch streams not counted).
     kube_connections: int = 16
     # Loopback unless told otherwise: a bare process exposes nothing to the network; the
@@ -65,7 +75,17 @@ class Settings:
     # credential (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET).
     namespace_credential_secret: str | None = None
     secret_cache_seconds: float = 60.0
+    # --- Where credentials and tokens may go (secure by default) ---
+    # Which scopes each namespace may target; the default (no scopes) allows nothing.
     allowlist: AllowList = field(default_factory=AllowList)
+    # The Batch data-plane token goes only to hosts under this suffix (host[:port]).
+    batch_endpoint_suffix: str = PUBLIC_BATCH_SUFFIX
+    # A namespace without its credential Secret: "deny" (CredentialError) or "operator"
+    # (use the operator's own identity).
+    namespace_credential_fallback: str = "deny"
+    # At most this many namespace identities (Azure clients + sessions) are kept.
+    credential_cache_size: int = 64
+    # --- end ---
     limits: Limits = field(default_factory=Limits)
     # --- ownership and tenancy (docs/security.md) ---
     # Names this cluster in the owner mark on Azure resources; empty: the kube-system
@@ -94,6 +114,7 @@ class Settings:
         if not arm.startswith("https://"):
             raise ConfigError("AZURE_RESOURCE_MANAGER_ENDPOINT must be an https:// URL")
         namespaces = tuple(n for n in env.get("BIO_NAMESPACES", "").replace(",", " ").split() if n)
+        connections = int(_seconds(env, "BIO_AZURE_CONNECTIONS", 32))
         return cls(
             subscription_id=sub,
             arm_endpoint=arm,
@@ -104,7 +125,8 @@ class Settings:
             blocked_retry=_seconds(env, "BIO_BLOCKED_RETRY", 15.0),
             namespaces=namespaces,
             retry_total=int(_seconds(env, "BIO_AZURE_RETRY_TOTAL", 3)),
-            azure_connections=int(_seconds(env, "BIO_AZURE_CONNECTIONS", 32)),
+            azure_connections=connections,
+            azure_concurrency=_concurrency(env, connections),
             kube_connections=int(_seconds(env, "BIO_KUBE_CONNECTIONS", 16)),
             metrics_host=_host(env, "BIO_METRICS_HOST"),
             metrics_port=_port(env, "BIO_METRICS_PORT", 8080),
@@ -116,11 +138,11 @@ class Settings:
             batch_accounts=_accounts(env.get("BIO_BATCH_ACCOUNTS", "")),
             namespace_credential_secret=_dns_name(env, "BIO_NAMESPACE_CREDENTIAL_SECRET"),
             secret_cache_seconds=_seconds(env, "BIO_SECRET_CACHE_SECONDS", 60.0),
-            allowlist=_allowlist(env.get("BIO_ALLOWLIST_FILE")),
             cluster_id=_cluster_id(env.get("BIO_CLUSTER_ID", "")),
             storage_suffix=_host_suffix(env, "AZURE_STORAGE_ENDPOINT_SUFFIX", "core.windows.net"),
             namespace_max_pools=_optional_count(env, "BIO_NAMESPACE_MAX_POOLS"),
             namespace_max_nodes=_optional_count(env, "BIO_NAMESPACE_MAX_NODES"),
+            **_trust_settings(env),
             limits=Limits(
                 dedicated=int(_seconds(env, "BIO_LIMIT_DEDICATED", 2500)),
                 low_priority=int(_seconds(env, "BIO_LIMIT_LOW_PRIORITY", 1000)),
@@ -181,10 +203,30 @@ def _cluster_id(raw: str) -> str:
 
 
 def _host_suffix(env: Mapping[str, str], key: str, default: str) -> str:
-    raw = (env.get(key) or default).strip().lstrip(".").lower()
-    if not re.match(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?$", raw):
-        raise ConfigError(f"{key} must be a host name suffix such as {default}, got {raw!r}")
-    return raw
+    """host[:port] (a leading dot is allowed); lower-cased for comparison."""
+    raw = env.get(key)
+    value = (raw or default).strip().lstrip(".").lower()
+    if not re.match(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?$", value):
+        raise ConfigError(f"{key} must be a host name suffix (e.g. {default}), optionally "
+                          f"with :port, got {raw!r}")
+    return value
+
+
+def _concurrency(env: Mapping[str, str], connections: int) -> int | None:
+    """Four passes per connection by default: a pass holds its slot through its CPU work
+    too (SDK pipeline, planning), which on a busy event loop is most of its time, so
+    one pass per connection would leave connections idle. Requests beyond the
+    connections queue in the pool behind at most this many passes' requests."""
+    raw = env.get("BIO_AZURE_CONCURRENCY", "")
+    if raw.lower() in {"off", "none", "disabled"}:
+        return None
+    if raw and not raw.isdigit():
+        raise ConfigError(f"BIO_AZURE_CONCURRENCY must be a positive integer or 'off', "
+                          f"got {raw!r}")
+    value = int(raw) if raw else PASSES_PER_CONNECTION * connections
+    if value < 1:
+        raise ConfigError("BIO_AZURE_CONCURRENCY must be positive")
+    return value
 
 
 def _dns_name(env: Mapping[str, str], key: str) -> str | None:
@@ -203,15 +245,37 @@ def _accounts(raw: str) -> tuple[ResourceId, ...]:
         raise ConfigError(f"BIO_BATCH_ACCOUNTS: {exc}") from exc
 
 
+# --- Where credentials and tokens may go ----------------------------------------------
+
+def _trust_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "allowlist": _allowlist(env.get("BIO_ALLOWLIST_FILE")),
+        "batch_endpoint_suffix": _host_suffix(env, "AZURE_BATCH_ENDPOINT_SUFFIX",
+                                              PUBLIC_BATCH_SUFFIX),
+        "namespace_credential_fallback": _choice(
+            env, "BIO_NAMESPACE_CREDENTIAL_FALLBACK", ("deny", "operator"), "deny"),
+        "credential_cache_size": max(1, int(_seconds(env, "BIO_CREDENTIAL_CACHE_SIZE", 64))),
+    }
+
+
 def _allowlist(path: str | None) -> AllowList:
-    """Read once at startup; a broken allow-list stops the operator rather than opening up."""
+    """Read once at startup; a missing, empty or broken allow-list stops the operator
+    rather than opening it up. No restriction at all must be asked for by name."""
     if not path:
-        return AllowList()
+        raise ConfigError(f"BIO_ALLOWLIST_FILE is not set: set BIO_ALLOWLIST_FILE to a file, "
+                          f"or to '{UNRESTRICTED}'")
+    if path == UNRESTRICTED:
+        return AllowList.unrestricted()
     try:
         with open(path, encoding="utf-8") as fh:
             return AllowList.parse(yaml.safe_load(fh))
-    except (OSError, yaml.YAMLError, InvalidResourceId) as exc:
-        raise ConfigError(f"BIO_ALLOWLIST_FILE {path}: {exc}") from exc
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, InvalidResourceId) as exc:
+        # One line: YAML errors span several, and this is all a crashing pod prints.
+        detail = " ".join(str(exc).split())
+        raise ConfigError(f"BIO_ALLOWLIST_FILE {path}: {detail}") from exc
+
+
+# --- end ---------------------------------------------------------------------------------
 
 
 def _port(env: Mapping[str, str], key: str, default: int) -> int | None:

@@ -99,6 +99,10 @@ class Metrics:
                                    "Resize attempts toward a BatchPool's current target "
                                    "(series removed with the pool)", ["namespace", "name"],
                                    registry=r)
+        self.azure_waiting = Gauge(
+            "batchimage_azure_slot_waiting",
+            "Passes waiting for an Azure slot (BIO_AZURE_CONCURRENCY), by namespace",
+            ["namespace"], registry=r)
         self._ready: dict[str, tuple[str, str]] = {}
         self._counts: collections.Counter[tuple[str, str]] = collections.Counter()
         self._reasons: dict[str, tuple[str, str]] = {}
@@ -115,6 +119,14 @@ class Metrics:
         self.azure_seconds.labels(operation).observe(seconds)
         if status == 429:
             self.throttled.labels(operation).inc()
+
+    def slot_waiting(self, namespace: str, waiting: int) -> None:
+        if waiting:
+            self.azure_waiting.labels(namespace).set(waiting)
+        else:
+            # Dropped, not kept at 0: namespaces come and go.
+            with contextlib.suppress(KeyError):
+                self.azure_waiting.remove(namespace)
 
     def object_ready(self, uid: str, kind: str, ready: str | None) -> None:
         """Track one object's Ready status; None forgets it (deleted) and its series."""

@@ -124,7 +124,9 @@ def test_pause_wins_over_everything(kind: str) -> None:
 @pytest.mark.parametrize(("kind", "reason"), [
     ("ManagedImage", "PurchasePlan"), ("ManagedImage", "ExtensionsInstalled"),
     ("ManagedImage", "UnsupportedBaseImage"), ("ManagedImage", "PublishBlocked"),
+    ("ManagedImage", "SnapshotFailed"),
     ("BatchPool", "ResizeAttemptsExhausted"), ("BatchPool", "UnusableNodes"),
+    ("BatchPool", "ResizeStopped"),
 ])
 def test_kind_specific_dead_ends_are_degraded(kind: str, reason: str) -> None:
     obj = load(f"{kind}/no-status.yaml")

@@ -55,7 +55,8 @@ def test_gallery_version_replicates_then_backs_a_pool(azure: Azure, rg: str) -> 
     status = half.replication_status
     assert half.provisioning_state == "Creating"
     assert status.aggregated_state == "InProgress"
-    assert [(s.region, s.state) for s in status.summary] == [("northeurope", "Replicating")]
+    # Galleries echo regions by display name, as recorded Azure traffic shows.
+    assert [(s.region, s.state) for s in status.summary] == [("North Europe", "Replicating")]
     assert 40 <= status.summary[0].progress <= 60
     azure.admin("POST", "/clock/advance", {"seconds": 300})
     done = compute.gallery_image_versions.get(rg, "gal", "def", "1.0.0", expand="ReplicationStatus")

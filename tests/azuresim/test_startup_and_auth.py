@@ -24,6 +24,8 @@ ENV_KEYS = {
     "AZURE_RESOURCE_MANAGER_ENDPOINT",
     "AZURE_CA_BUNDLE",
     "AZURESIM_ADMIN_URL",
+    "AZURE_BATCH_ENDPOINT_SUFFIX",
+    "BIO_ALLOWLIST_FILE",
 }
 ARM_SCOPE = "https://management.azure.com/.default"
 BATCH_SCOPE = "https://batch.core.windows.net//.default"
@@ -43,6 +45,9 @@ def test_env_file_is_complete(azuresim_only: Azure) -> None:
     ca = Path(env["AZURE_CA_BUNDLE"])
     assert ca.is_absolute() and ca.read_text().startswith("-----BEGIN CERTIFICATE-----")
     assert len(env["AZURE_CLIENT_SECRET"]) >= 20
+    assert env["AZURE_BATCH_ENDPOINT_SUFFIX"] == azure.emu.url.split("://", 1)[1]
+    assert Path(env["BIO_ALLOWLIST_FILE"]).read_text().split() == [
+        '"*":', "-", f"/subscriptions/{env['AZURE_SUBSCRIPTION_ID']}"]
 
 
 def test_secret_is_new_per_start_and_sigterm_exits_zero(tmp_path: Path) -> None:

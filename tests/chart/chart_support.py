@@ -18,7 +18,9 @@ SUBSCRIPTION = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CLIENT = "0b7c5a3e-1d2f-4e6a-9b8c-7d6e5f4a3b2c"
 
-BASE: dict[str, Any] = {"azure": {"subscriptionId": SUBSCRIPTION}}
+# What the quickstart sets: the subscription, and an allow-list of it (required).
+BASE: dict[str, Any] = {"azure": {"subscriptionId": SUBSCRIPTION},
+                        "allowList": {"*": [f"/subscriptions/{SUBSCRIPTION}"]}}
 
 
 def merged(*overrides: dict[str, Any]) -> dict[str, Any]:

@@ -40,7 +40,8 @@ SCOPE = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-batch-images"
 SECRET_VALUE = "s3cr3t-Value~with.odd_chars"
 
 CASES: dict[str, dict[str, Any]] = {
-    "chart-defaults": {},  # `helm install` with no values at all must still lint and render
+    # The least a user must choose: an allow-list (here: none, said explicitly).
+    "chart-defaults": {"allowList": "unrestricted"},
     "defaults": merged(),
     "no-leader-election": merged({"replicaCount": 1, "leaderElection": {"enabled": False}}),
     "namespaced": merged({"watchNamespaces": ["team-a", "team-b"]}),
@@ -577,10 +578,25 @@ def test_allow_list_change_restarts_the_pod(rendered: dict[str, list[dict[str, A
     assert checksum(rendered["allow-list"]) != checksum(changed)
 
 
-def test_no_allow_list_no_file(rendered: dict[str, list[dict[str, Any]]]) -> None:
-    docs = rendered["defaults"]
+def test_unrestricted_is_said_explicitly_and_mounts_no_file(
+        rendered: dict[str, list[dict[str, Any]]]) -> None:
+    docs = rendered["chart-defaults"]
     assert of_kind(docs, "ConfigMap") == []
-    assert "BIO_ALLOWLIST_FILE" not in env(docs)
+    assert env(docs)["BIO_ALLOWLIST_FILE"] == "unrestricted"
+
+
+@pytest.mark.parametrize("values", [{}, {"azure": {"subscriptionId": SUBSCRIPTION}},
+                                    {"allowList": {}}])
+def test_no_allow_list_fails_the_install_saying_how_to_set_it(values: dict[str, Any]) -> None:
+    with pytest.raises(Exception, match="allowList is required") as err:
+        render(values)
+    assert "unrestricted" in str(err.value) and "--set-json" in str(err.value)
+
+
+@pytest.mark.parametrize("bad", ["open", "", [], {"*": "not-a-list"}])
+def test_a_malformed_allow_list_is_refused_by_the_schema(bad: Any) -> None:
+    with pytest.raises(Exception, match="allowList"):
+        render(merged({"allowList": bad}))
 
 
 # --- metrics ----------------------------------------------------------------------------
@@ -633,5 +649,6 @@ def test_notes_say_how_to_check_and_warn_without_subscription() -> None:
     assert f"rollout status deployment/{FULLNAME}" in notes
     assert "kubectl apply -f examples/snapshots/managedimage.yaml" in notes
     assert "WARNING" not in notes
-    bare = next(v for k, v in render_files({}).items() if k.endswith("NOTES.txt"))
+    bare = next(v for k, v in render_files({"allowList": "unrestricted"}).items()
+                if k.endswith("NOTES.txt"))
     assert "WARNING: azure.subscriptionId is empty" in bare

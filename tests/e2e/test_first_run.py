@@ -52,6 +52,7 @@ def test_operator_exits_at_once_with_one_line_when_its_port_is_taken(
         assert sock is not None
         port = sock.getsockname()[1]
         env = {"PATH": "/usr/bin:/bin", "AZURE_SUBSCRIPTION_ID": SUB,
+               "BIO_ALLOWLIST_FILE": "unrestricted",
                "KUBECONFIG": str(kubesim.kubeconfig), taken: str(port), other: "off"}
         started = time.monotonic()
         proc = subprocess.run([sys.executable, "-m", "batch_image_operator"], env=env,

@@ -15,21 +15,18 @@ from kubernetes import client as k8s
 from harness import Emulator
 from support import (
     SUB,
+    WRITES,
     CRs,
     azure_requests,
     azure_sdk,
     condition,
     has_condition,
     kube_api,
-    load_example,
     running_operator,
 )
-
-WRITES = {"PUT", "PATCH", "POST", "DELETE"}
-
-
-def example(name: str = "snapshots") -> dict[str, dict]:
-    return {d["kind"]: copy.deepcopy(d) for d in load_example(name)}
+from support import (
+    example_by_kind as example,
+)
 
 
 def writes_to(azuresim: Emulator, fragment: str) -> list[dict]:

@@ -41,6 +41,7 @@ def test_namespace_credential_secret(kubesim: Emulator, azuresim: Emulator, crs:
     azure_requests(azuresim.admin_url, azuresim.ca_bundle, reset=True)
     with running_operator(kubesim.url, azuresim.env,
                           BIO_NAMESPACE_CREDENTIAL_SECRET="azure-credential",
+                          BIO_NAMESPACE_CREDENTIAL_FALLBACK="operator",
                           BIO_SECRET_CACHE_SECONDS="0.5"):
         mine = copy.deepcopy(image)
         mine["spec"]["imageName"] = "ubuntu-hpc-team-b"
@@ -49,7 +50,8 @@ def test_namespace_credential_secret(kubesim: Emulator, azuresim: Emulator, crs:
         refused = team_b.wait("managedimages", "ubuntu-hpc",
                               has_condition("Ready", "False", "AzureAuthError"))
         assert "auth" in condition(refused, "Ready")["message"].lower()
-        # The default namespace has no such Secret and uses the operator's identity.
+        # The default namespace has no such Secret and, as configured, uses the
+        # operator's identity.
         crs.create(copy.deepcopy(image))
         crs.wait("managedimages", "ubuntu-hpc", has_condition("Ready"))
         # Fixing the Secret fixes team-b (the Secret is re-read after its cache expires).

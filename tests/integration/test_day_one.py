@@ -11,6 +11,7 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from harness import Emulator
 from support import (
+    WRITES,
     CRs,
     azure_requests,
     azure_sdk,
@@ -18,15 +19,11 @@ from support import (
     eventually,
     has_condition,
     install_pool_crd_without_transition_rules,
-    load_example,
     running_operator,
 )
-
-WRITES = {"PUT", "PATCH", "POST", "DELETE"}
-
-
-def example(name: str = "snapshots") -> dict[str, dict]:
-    return {d["kind"]: copy.deepcopy(d) for d in load_example(name)}
+from support import (
+    example_by_kind as example,
+)
 
 
 def pool_named(docs: dict, name: str, nodes: int) -> dict:

@@ -24,6 +24,7 @@ from support import (
     azure_requests,
     condition,
     has_condition,
+    install_pool_crd_without_transition_rules,
     load_example,
     running_operator,
 )
@@ -51,6 +52,9 @@ def pool_puts(azuresim: Emulator, pool: str) -> list[dict]:
 def test_mistyped_account_and_node_agent_need_a_human_and_say_so(
         kubesim: Emulator, azuresim: Emulator, crs: CRs,
         caplog: pytest.LogCaptureFixture) -> None:
+    # Account and SKU are immutable for the API server now (delete and re-create to fix
+    # a typo); objects from before that rule can still be fixed in place.
+    install_pool_crd_without_transition_rules(kubesim)
     image, pool = example("snapshots")
     wrong_account = copy.deepcopy(pool)
     wrong_account["metadata"]["name"] = "typo-account"

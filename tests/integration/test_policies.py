@@ -3,31 +3,27 @@ and picking up after a restart without duplicate Azure resources."""
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 
 from harness import Emulator
 from support import (
     SUB,
+    WRITES,
     CRs,
     azure_requests,
     azure_sdk,
     condition,
     has_condition,
     install_pool_crd_without_transition_rules,
-    load_example,
     running_operator,
 )
+from support import (
+    example_by_kind as example,
+)
 
-WRITES = {"PUT", "PATCH", "POST", "DELETE"}
 ACCOUNT = (f"/subscriptions/{SUB}/resourceGroups/rg-batch/providers/Microsoft.Batch"
            "/batchAccounts/batchdemo")
-
-
-def example(name: str = "snapshots") -> dict[str, dict]:
-    return {d["kind"]: copy.deepcopy(d) for d in load_example(name)}
 
 
 def writes_to(log: list[dict], fragment: str) -> list[dict]:

@@ -9,8 +9,10 @@ from harness import Emulator
 from support import (
     CRs,
     azure_admin,
+    azure_requests,
     azure_sdk,
     condition,
+    eventually,
     has_condition,
     load_example,
     running_operator,
@@ -76,3 +78,40 @@ def test_deleted_image_is_diagnosed_rebuilt_and_the_resize_succeeds(
                          and o["status"]["currentDedicatedNodes"] == 5)
     assert not ready["status"]["resizeErrors"]
     assert compute.images.get("rg-batch-images", "ubuntu-hpc").provisioning_state == "Succeeded"
+
+
+def _pool_writes(azuresim: Emulator) -> list[dict]:
+    return [e for e in azure_requests(azuresim.admin_url, azuresim.ca_bundle)
+            if e["method"] in {"PUT", "PATCH", "POST"} and "/pools/" in e["path"]]
+
+
+def test_a_stopped_resize_is_left_as_the_person_left_it(kubesim: Emulator, azuresim: Emulator,
+                                                        crs: CRs) -> None:
+    image, pool = example(12)
+    _, batch = azure_sdk(azuresim.env)
+    with running_operator(kubesim.url, azuresim.env, BIO_RESIZE_BACKOFF="0.1",
+                          BIO_DRIFT_INTERVAL="0.3"):
+        crs.create(image)
+        azure_admin(azuresim, "POST", "/speed", {"allocationSeconds": 60})
+        crs.create(pool)
+        crs.wait("batchpools", "render-pool", lambda o: (o.get("status") or {}).get(
+            "allocationState") == "Resizing")
+        # Someone stops the resize on purpose (portal, az batch pool stop-resize).
+        batch.pool.stop_resize("rg-batch", "batchdemo", "render-pool")
+        azure_admin(azuresim, "POST", "/speed", {"allocationSeconds": 0.5})
+        stopped = crs.wait("batchpools", "render-pool",
+                           has_condition("Ready", "False", "ResizeStopped"))
+        assert condition(stopped, "Scaled")["reason"] == "ResizeStopped"
+        assert stopped["status"]["resizeErrors"][0]["code"] == "ResizeStopped"
+        left_at = stopped["status"]["currentDedicatedNodes"]
+        assert left_at < 12
+        # Passes keep coming (a drift read every 0.3 s), and none writes to the pool.
+        azure_requests(azuresim.admin_url, azuresim.ca_bundle, reset=True)
+        eventually(lambda: azure_requests(azuresim.admin_url, azuresim.ca_bundle),
+                   lambda log: sum(e["operation"] == "pools.get" for e in log) >= 5)
+        assert _pool_writes(azuresim) == []
+        # A spec edit (a new generation) is the person asking again: the pool resizes.
+        crs.patch("batchpools", "render-pool", {"spec": {"displayName": "render, resumed"}})
+        ready = crs.wait("batchpools", "render-pool", has_condition("Ready"))
+    assert ready["status"]["currentDedicatedNodes"] == 12
+    assert "resizeStoppedGeneration" not in ready["status"]

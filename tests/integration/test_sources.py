@@ -14,6 +14,7 @@ from harness import Emulator
 from support import (
     SUB,
     CRs,
+    azure_admin,
     azure_requests,
     azure_sdk,
     condition,
@@ -158,3 +159,37 @@ def test_gallery_version_is_deleted_with_the_image(kubesim: Emulator, azuresim: 
         compute.images.get(RG, "ubuntu-gallery")
     # The gallery and definition are shared infrastructure: kept.
     assert compute.gallery_images.get(RG, "batchimages", "ubuntu-hpc").name == "ubuntu-hpc"
+
+
+def failing_capture(azuresim: Emulator, name: str, failures: int) -> dict:
+    """A capture ManagedImage whose OS-disk snapshot LRO ends Failed ``failures`` times."""
+    vm_id = make_vm(azuresim, f"vm-{name}")
+    azure_admin(azuresim, "POST", "/operation-failures",
+                {"pathRegex": f"/snapshots/{name}-os$", "count": failures})
+    return vm_image(name, vm_id)
+
+
+def test_a_failed_capture_snapshot_is_taken_again(kubesim: Emulator, azuresim: Emulator,
+                                                  crs: CRs) -> None:
+    # The first snapshot of the VM's OS disk ends Failed (Azure's LRO can).
+    image = failing_capture(azuresim, "flaky", 1)
+    with running_operator(kubesim.url, azuresim.env):
+        crs.create(image)
+        retaken = crs.wait_event("flaky", "SnapshotRetaken")
+        assert "ended Failed" in retaken["message"] and retaken["type"] == "Warning"
+        ready = crs.wait("managedimages", "flaky", has_condition("Ready"))
+    assert condition(ready, "SourceValid")["reason"] == "SnapshotsCaptured"
+
+
+def test_a_capture_snapshot_failing_every_time_is_reported(kubesim: Emulator,
+                                                           azuresim: Emulator,
+                                                           crs: CRs) -> None:
+    image = failing_capture(azuresim, "broken", 100)
+    with running_operator(kubesim.url, azuresim.env):
+        crs.create(image)
+        failed = crs.wait("managedimages", "broken",
+                          has_condition("SourceValid", "False", "SnapshotFailed"))
+    assert "each of 3 attempts" in condition(failed, "SourceValid")["message"]
+    puts = [e for e in azure_requests(azuresim.admin_url, azuresim.ca_bundle)
+            if e["method"] == "PUT" and e["path"].endswith("/snapshots/broken-os")]
+    assert len(puts) == 3

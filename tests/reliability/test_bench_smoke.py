@@ -52,7 +52,12 @@ def test_report_has_its_shape(report: dict[str, Any]) -> None:
     assert report["driftLoadProbe"]["count"] == report["params"]["probes"]
     assert set(report["goals"]) == {
         "readyWithin5xFloor", "poolCallsPerPoolMax3", "steadyAzureWrites0",
-        "readsPerResourcePerDriftInterval1", "peakRssMb200", "idleCreateToFirstWriteP99Max1s"}
+        "readsPerResourcePerDriftInterval1", "peakRssMb200", "idleCreateToFirstWriteP99Max1s",
+        "otherNamespaceCreateToFirstWriteP99Max1s", "armLimitsNo429", "armLimitsWithin1.15xFloor"}
+    # The second namespace probed during the burst, and every probe reached Azure.
+    fairness = report["fairness"]
+    assert fairness["probes"] >= 1 and fairness["probes"] == fairness["created"], fairness
+    assert fairness["missed"] == [] and fairness["p99Seconds"] is not None, fairness
     assert create["imageCreateToFirstWriteSeconds"]["count"] == 4
     assert create["kubeCallsPerResource"] > 0
 

@@ -12,8 +12,37 @@ def rid(sub, rg="rg", name="img"):
         f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/images/{name}")
 
 
-def test_unrestricted_when_empty():
-    assert AllowList.parse(None).denied("any", [rid(A)]) == []
+def test_only_an_explicit_choice_is_unrestricted():
+    assert AllowList.unrestricted().denied("any", [rid(A), rid(B)]) == []
+    # Nothing configured allows nothing (the settings' default).
+    assert AllowList().denied("any", [rid(A)]) == [rid(A)]
+
+
+@pytest.mark.parametrize("empty", [None, {}])
+def test_an_empty_allow_list_is_refused_not_read_as_no_restriction(empty):
+    with pytest.raises(InvalidResourceId, match="empty"):
+        AllowList.parse(empty)
+
+
+def test_every_id_of_an_object_is_checked_not_only_the_first():
+    allow = AllowList.parse({"team-a": [f"/subscriptions/{A}/resourceGroups/rg-a"]})
+    ok, bad = rid(A, "rg-a", "image"), rid(B, "rg-a", "os-snapshot")
+    assert allow.denied("team-a", [ok, bad]) == [bad]
+    assert allow.denied("team-a", [ok, ok, bad, ok]) == [bad]
+    assert allow.denied("team-a", [bad, ok]) == [bad]
+
+
+@pytest.mark.parametrize("group", ["rg-a-evil", "rg-a2", "rg-", "xrg-a", "rg"])
+def test_a_resource_group_scope_matches_exactly_never_as_a_prefix(group):
+    allow = AllowList.parse({"*": [f"/subscriptions/{A}/resourceGroups/rg-a"]})
+    assert allow.denied("any", [rid(A, group)]) == [rid(A, group)]
+    assert allow.denied("any", [rid(A, "RG-A"), rid(A, "rg-a")]) == []
+
+
+def test_a_namespace_listed_with_no_scopes_may_target_nothing():
+    allow = AllowList.parse({"locked": [], "*": [f"/subscriptions/{A}"]})
+    assert allow.denied("locked", [rid(A)]) == [rid(A)]
+    assert allow.denied("other", [rid(A)]) == []
 
 
 def test_namespace_scopes_and_default():
@@ -31,3 +60,23 @@ def test_namespace_scopes_and_default():
 def test_malformed_allow_lists_are_refused(bad):
     with pytest.raises(InvalidResourceId):
         AllowList.parse(bad)
+
+
+def test_every_snapshot_of_a_managed_image_is_checked():
+    from batch_image_operator.models.managedimage import parse_managed_image
+    from batch_image_operator.planning.scope import gate, image_scope
+
+    def snap(group, name):
+        return (f"/subscriptions/{A}/resourceGroups/{group}/providers/Microsoft.Compute"
+                f"/snapshots/{name}")
+
+    spec = parse_managed_image("img", {
+        "resourceGroup": "rg-a", "location": "westeurope",
+        "source": {"snapshots": {
+            "osDisk": {"snapshotId": snap("rg-a", "os"), "osType": "Linux"},
+            "dataDisks": [{"lun": 0, "snapshotId": snap("rg-a", "d0")},
+                          {"lun": 1, "snapshotId": snap("rg-a-evil", "d1")}]}}},
+        default_subscription=A)
+    allow = AllowList.parse({"*": [f"/subscriptions/{A}/resourceGroups/rg-a"]})
+    assert [str(r) for r in gate("ns", image_scope(spec, []), allow)] == [
+        snap("rg-a-evil", "d1")]

@@ -28,6 +28,7 @@ from batch_image_operator.planning.lease import (
 )
 
 SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
+BASE = {"AZURE_SUBSCRIPTION_ID": SUB, "BIO_ALLOWLIST_FILE": "unrestricted"}
 WALL = datetime(2026, 12, 2, 17, 0, 0, 123456, tzinfo=UTC)
 T = LeaseTimings(lease_duration=15, renew_deadline=10, retry_period=2)
 
@@ -156,20 +157,20 @@ def test_a_closed_fence_stays_closed() -> None:
 ])
 def test_lease_settings_that_cannot_fence_are_refused(env: dict[str, str], problem: str) -> None:
     with pytest.raises(ConfigError, match=problem):
-        Settings.from_env({"AZURE_SUBSCRIPTION_ID": SUB, **env})
+        Settings.from_env({**BASE, **env})
 
 
 def test_lease_settings_defaults_and_pod_namespace() -> None:
-    plain = Settings.from_env({"AZURE_SUBSCRIPTION_ID": SUB})
+    plain = Settings.from_env(BASE)
     assert not plain.leader_election
     assert (plain.lease_name, plain.lease_namespace) == ("batch-image-operator", "default")
     assert plain.lease_timings == LeaseTimings(15, 10, 2)
-    pod = Settings.from_env({"AZURE_SUBSCRIPTION_ID": SUB, "BIO_LEADER_ELECTION": "on",
+    pod = Settings.from_env({**BASE, "BIO_LEADER_ELECTION": "on",
                              "POD_NAMESPACE": "bio-system", "BIO_LEASE_DURATION": "4",
                              "BIO_LEASE_RENEW_DEADLINE": "3", "BIO_LEASE_RETRY_PERIOD": "0.5"})
     assert pod.leader_election and pod.lease_namespace == "bio-system"
     assert pod.lease_timings == LeaseTimings(4, 3, 0.5)
-    named = Settings.from_env({"AZURE_SUBSCRIPTION_ID": SUB, "POD_NAMESPACE": "bio-system",
+    named = Settings.from_env({**BASE, "POD_NAMESPACE": "bio-system",
                                "BIO_LEASE_NAMESPACE": "elsewhere"})
     assert named.lease_namespace == "elsewhere"
 

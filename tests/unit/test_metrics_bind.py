@@ -6,7 +6,8 @@ import pytest
 
 from batch_image_operator.config import ConfigError, Settings
 
-SUB = {"AZURE_SUBSCRIPTION_ID": "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"}
+SUB = {"AZURE_SUBSCRIPTION_ID": "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8",
+       "BIO_ALLOWLIST_FILE": "unrestricted"}
 
 
 def test_a_bare_operator_listens_on_loopback_only() -> None:

@@ -12,8 +12,12 @@ local TERMINAL = {
   CredentialError = "the namespace's Azure credential Secret is unusable",
   AzureAuthError = "check the operator's Azure identity and role assignments",
   AzureRequestRejected = "Azure refuses the request until a human acts; the message says what to change",
+  ExistsNotOwned = "an Azure resource of that name exists and is not this object's; adopt it (batchimage.dev/adopt) or rename",
+  OwnedByAnother = "the Azure resource of that name belongs to another object; choose another name",
+  QuotaExceeded = "the namespace's cap on pools or nodes refuses this pool",
   ResizeAttemptsExhausted = "the pool stayed below target after every resize attempt",
   UnusableNodes = "nodes are unusable or failed their start task",
+  ResizeStopped = "a resize was stopped by hand; edit the spec to resize again",
 }
 
 local function condition(status, ctype)

@@ -23,6 +23,7 @@ from .common import (
     require_location,
     require_resource_group,
     route_id,
+    start_lro,
 )
 from .compute import image_snapshots
 from .ids import ResourceId, Route, parse_id
@@ -119,7 +120,7 @@ async def account_delete(sim: Sim, request: web.Request, route: Route) -> web.Re
     if record is None:
         return web.Response(status=204)
     record["properties"]["provisioningState"] = "Deleting"
-    op = lro.start(sim, "delete", record["id"], NS, record["location"], sim.settings.lro_seconds)
+    op = start_lro(sim, "delete", record, NS)
     return web.Response(status=202, headers=lro.headers(sim, op, version))
 
 
@@ -219,6 +220,15 @@ def _validate_image(sim: Sim, account: Record, vm_config: dict[str, Any]) -> Non
         raise _required("imageReference.publisher/offer/sku or imageReference.id")
 
 
+def _normalise_echo(props: dict[str, Any], vm_config: dict[str, Any]) -> None:
+    """What Batch answers differs from what was sent, as recorded: the VM size in upper
+    case, and a Marketplace reference without a version gets ``latest``."""
+    props["vmSize"] = str(props["vmSize"]).upper()
+    ref = vm_config["imageReference"]
+    if not ref.get("id"):
+        ref.setdefault("version", "latest")
+
+
 def _lineage(sim: Sim, image_ref: str) -> set[str]:
     """Lower-cased ids an image's node limits are shared through: itself, its source image
     (for a gallery version) and the snapshots they were built from."""
@@ -279,6 +289,7 @@ def create_pool(sim: Sim, account: Record, rid: ResourceId, body: dict[str, Any]
     if not isinstance(vm_config, dict):
         raise _required("deploymentConfiguration.virtualMachineConfiguration")
     _validate_image(sim, account, vm_config)
+    _normalise_echo(props, vm_config)
     scale = props.setdefault("scaleSettings", {"fixedScale": {}})
     record = new_record(str(rid), rid.name, POOLS, {"location": ""})
     del record["location"], record["tags"]
@@ -310,13 +321,26 @@ def create_pool(sim: Sim, account: Record, rid: ResourceId, body: dict[str, Any]
     return record
 
 
+def _same(key: str, sent: Any, stored: Any) -> bool:
+    """An immutable property sent again unchanged (compared as Batch echoes it)."""
+    if key == "vmSize":
+        return str(sent).upper() == str(stored).upper()
+    vm = (sent or {}).get("virtualMachineConfiguration") if isinstance(sent, dict) else None
+    if isinstance(vm, dict) and isinstance(vm.get("imageReference"), dict):
+        ref = vm["imageReference"]
+        if not ref.get("id") and "version" not in ref:
+            sent = {**sent, "virtualMachineConfiguration": {
+                **vm, "imageReference": {**ref, "version": "latest"}}}
+    return bool(sent == stored)
+
+
 def update_pool(sim: Sim, pool: Record, props_in: dict[str, Any]) -> None:
     allocation.settle_pool(sim, pool)
     props = pool["properties"]
     if props.get("provisioningState") == "Deleting":
         raise ArmError(409, "PoolBeingDeleted", "The specified pool has been marked for deletion.")
     for key in IMMUTABLE:
-        if key in props_in and props_in[key] != props.get(key):
+        if key in props_in and not _same(key, props_in[key], props.get(key)):
             raise ArmError(
                 400,
                 "PropertyCannotBeUpdated",
@@ -416,8 +440,51 @@ async def pool_delete(sim: Sim, request: web.Request, route: Route) -> web.Respo
         return web.Response(status=204)
     pool["properties"]["provisioningState"] = "Deleting"
     allocation.bump(pool)
-    op = lro.start(sim, "delete", pool["id"], NS, "global", sim.settings.lro_seconds)
-    return web.Response(status=202, headers=lro.headers(sim, op, version))
+    op = start_lro(sim, "delete", pool, NS, "poolDelete")
+    # What Batch answers: 202 with only a Location to poll (no Azure-AsyncOperation).
+    return web.Response(
+        status=202,
+        headers={
+            "Location": _delete_result_url(sim, pool, version),
+            "Retry-After": str(op["retryAfter"]),
+        },
+    )
+
+
+def _delete_result_url(sim: Sim, pool: Record, version: str) -> str:
+    account_id, _, name = pool["id"].rpartition("/pools/")
+    return (
+        f"{sim.base_url}{account_id}/poolOperationResults/delete-{name}?api-version={version}"
+    )
+
+
+@handles(
+    "GET", "microsoft.batch/batchaccounts/pooloperationresults", "item", "operations.get"
+)
+async def pool_operation_result(sim: Sim, request: web.Request, route: Route) -> web.Response:
+    """``…/poolOperationResults/delete-{pool}``: 202 while the pool is being deleted, then
+    200 with an empty body."""
+    version = api_version(request)
+    prefix, _, name = route.names[-1].partition("-")
+    account_id = str(route_id(sim, route, ACCOUNTS, route.names[:1]))
+    pool_id = f"{account_id}/pools/{name}".lower()
+    ops = [
+        op
+        for op in sim.store.operations.values()
+        if op["kind"] == "delete" and op["resourceId"].lower() == pool_id
+    ]
+    if prefix.lower() != "delete" or not ops:
+        raise ArmError(
+            404, "OperationNotFound", f"The operation '{route.names[-1]}' was not found."
+        )
+    op = max(ops, key=lambda o: o["startTime"])
+    if op["status"] == lro.IN_PROGRESS:
+        pool = sim.store.get(op["resourceId"])
+        headers = {"Retry-After": str(op["retryAfter"])}
+        if pool is not None:
+            headers["Location"] = _delete_result_url(sim, pool, version)
+        return web.Response(status=202, headers=headers)
+    return web.Response(status=200)
 
 
 @handles("GET", "microsoft.batch/batchaccounts/pools", "collection", "pools.list")

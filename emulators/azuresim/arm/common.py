@@ -145,13 +145,26 @@ def list_records(sim: Sim, route: Route, rtype: str) -> web.Response:
 
 
 def lro_put_response(
-    sim: Sim, record: Record, created: bool, version: str, namespace: str
+    sim: Sim, record: Record, created: bool, version: str, namespace: str, kind: str = "default"
 ) -> web.Response:
     """The answer to a PUT that starts a long-running create: 201 when new, else 200,
     with the operation headers the SDK pollers follow."""
-    op = lro.start(
-        sim, "create", record["id"], namespace, record["location"], sim.settings.lro_seconds
-    )
+    op = start_lro(sim, "create", record, namespace, kind)
     return json_response(
         public(record), status=201 if created else 200, headers=lro.headers(sim, op, version)
+    )
+
+
+def start_lro(
+    sim: Sim, op_kind: str, record: Record, namespace: str, kind: str = "default"
+) -> dict[str, Any]:
+    """An operation on ``record`` timed as the profile says for ``kind``."""
+    return lro.start(
+        sim,
+        op_kind,
+        record["id"],
+        namespace,
+        record.get("location") or "global",
+        sim.lro_seconds(kind),
+        sim.retry_after(kind),
     )

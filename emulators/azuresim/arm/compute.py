@@ -22,6 +22,7 @@ from .common import (
     require_location,
     require_resource_group,
     route_id,
+    start_lro,
 )
 from .ids import ResourceId, Route, parse_id
 
@@ -37,7 +38,9 @@ OS_STATES = {"generalized": "Generalized", "specialized": "Specialized"}
 
 
 # Snapshots ---------------------------------------------------------------------------------
-def put_snapshot(sim: Sim, rid: ResourceId, body: dict[str, Any]) -> tuple[Record, bool]:
+def put_snapshot(
+    sim: Sim, rid: ResourceId, body: dict[str, Any], state: str = "Succeeded"
+) -> tuple[Record, bool]:
     location = require_location(body)
     require_resource_group(sim, rid.subscription, rid.resource_group)
     props = dict(body.get("properties") or {})
@@ -68,7 +71,7 @@ def put_snapshot(sim: Sim, rid: ResourceId, body: dict[str, Any]) -> tuple[Recor
     props["uniqueId"] = record["sys"]["uniqueId"]
     props["diskState"] = "Unattached"
     props["diskSizeBytes"] = int(props["diskSizeGB"]) * 1024**3
-    props["provisioningState"] = "Succeeded"
+    props["provisioningState"] = state
     record["properties"] = props
     sim.store.put(record)
     return record, existing is None
@@ -76,10 +79,13 @@ def put_snapshot(sim: Sim, rid: ResourceId, body: dict[str, Any]) -> tuple[Recor
 
 @handles("PUT", "microsoft.compute/snapshots", "item", "snapshots.create")
 async def snapshot_put(sim: Sim, request: web.Request, route: Route) -> web.Response:
-    api_version(request)
-    record, _created = put_snapshot(sim, route_id(sim, route, SNAPSHOTS), await read_json(request))
-    # Synchronous: ARM answers 202 + polling, but a 200 with Succeeded is also accepted.
-    return json_response(public(record), status=200)
+    version = api_version(request)
+    rid = route_id(sim, route, SNAPSHOTS)
+    record, _created = put_snapshot(sim, rid, await read_json(request), "Updating")
+    # What Compute answers: 202 with the snapshot Updating, finished by an LRO (about
+    # 20 s in Azure; the profile decides), which may end Failed.
+    op = start_lro(sim, "create", record, NS, "snapshot")
+    return json_response(public(record), status=202, headers=lro.headers(sim, op, version))
 
 
 @handles("GET", "microsoft.compute/snapshots", "item", "snapshots.get")
@@ -236,7 +242,7 @@ def image_snapshots(record: Record) -> set[str]:
 async def image_put(sim: Sim, request: web.Request, route: Route) -> web.Response:
     version = api_version(request)
     record, created = put_image(sim, route_id(sim, route, IMAGES), await read_json(request))
-    return lro_put_response(sim, record, created, version, NS)
+    return lro_put_response(sim, record, created, version, NS, "image")
 
 
 @handles("PATCH", "microsoft.compute/images", "item", "images.update")
@@ -260,7 +266,7 @@ async def image_patch(sim: Sim, request: web.Request, route: Route) -> web.Respo
         record["properties"]["hyperVGeneration"] = props["hyperVGeneration"]
     record["properties"]["provisioningState"] = "Updating"
     sim.store.touch()
-    return lro_put_response(sim, record, False, version, NS)
+    return lro_put_response(sim, record, False, version, NS, "image")
 
 
 @handles("GET", "microsoft.compute/images", "item", "images.get")
@@ -275,7 +281,7 @@ async def image_delete(sim: Sim, request: web.Request, route: Route) -> web.Resp
     if record is None:
         return web.Response(status=204)
     record["properties"]["provisioningState"] = "Deleting"
-    op = lro.start(sim, "delete", record["id"], NS, record["location"], sim.settings.lro_seconds)
+    op = start_lro(sim, "delete", record, NS, "image")
     return web.Response(status=202, headers=lro.headers(sim, op, version))
 
 

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from .. import lro
 from ..errors import ArmError, bad_request, not_found
+from ..regions import display_name
 from .common import (
     api_version,
     handles,
@@ -20,6 +21,7 @@ from .common import (
     require_location,
     require_resource_group,
     route_id,
+    start_lro,
 )
 from .compute import IMAGES, OS_STATES, OS_TYPES, image_snapshots
 from .ids import ResourceId, Route, parse_id
@@ -90,6 +92,7 @@ def put_definition(sim: Sim, rid: ResourceId, body: dict[str, Any]) -> tuple[Rec
     existing = sim.store.get(str(rid))
     record = existing or new_record(str(rid), rid.name, DEFINITIONS, body)
     props.setdefault("hyperVGeneration", "V1")
+    props.setdefault("architecture", "x64")
     props["provisioningState"] = "Updating" if existing else "Creating"
     record.update(location=location, tags=dict(body.get("tags") or {}), properties=props)
     sim.store.put(record)
@@ -122,9 +125,10 @@ def put_version(sim: Sim, rid: ResourceId, body: dict[str, Any]) -> tuple[Record
     publishing = props.setdefault("publishingProfile", {})
     replica_count = int(publishing.get("replicaCount") or 1)
     regions = publishing.get("targetRegions") or [{"name": location}]
+    # Galleries answer with display names ("eastus2" comes back as "East US 2").
     publishing["targetRegions"] = [
         {
-            "name": r.get("name", location),
+            "name": display_name(str(r.get("name", location))),
             "regionalReplicaCount": int(r.get("regionalReplicaCount") or replica_count),
             "storageAccountType": r.get("storageAccountType", "Standard_LRS"),
         }
@@ -132,6 +136,7 @@ def put_version(sim: Sim, rid: ResourceId, body: dict[str, Any]) -> tuple[Record
     ]
     publishing["replicaCount"] = replica_count
     publishing.setdefault("excludeFromLatest", False)
+    publishing.setdefault("storageAccountType", "Standard_LRS")
     publishing["publishedDate"] = sim.clock.iso()
     existing = sim.store.get(str(rid))
     record = existing or new_record(str(rid), rid.name, VERSIONS, body)
@@ -139,7 +144,7 @@ def put_version(sim: Sim, rid: ResourceId, body: dict[str, Any]) -> tuple[Record
     record.update(location=location, tags=dict(body.get("tags") or {}), properties=props)
     now = sim.clock.now()
     # Replication to every target region finishes when the create LRO does.
-    record["sys"]["replication"] = {"start": now, "end": now + sim.settings.lro_seconds}
+    record["sys"]["replication"] = {"start": now, "end": now + sim.lro_seconds("version")}
     sim.store.put(record)
     return record, existing is None
 
@@ -180,6 +185,7 @@ def _view(sim: Sim, record: Record, expand: str | None) -> dict[str, Any]:
 
 PUTTERS = {GALLERIES: put_gallery, DEFINITIONS: put_definition, VERSIONS: put_version}
 CHILD = {GALLERIES: DEFINITIONS, DEFINITIONS: VERSIONS}
+KIND = {GALLERIES: "gallery", DEFINITIONS: "gallery", VERSIONS: "version"}
 
 
 def _register(rtype: str, label: str) -> None:
@@ -189,9 +195,7 @@ def _register(rtype: str, label: str) -> None:
     async def put(sim: Sim, request: web.Request, route: Route) -> web.Response:
         version = api_version(request)
         record, created = PUTTERS[rtype](sim, route_id(sim, route, rtype), await read_json(request))
-        op = lro.start(
-            sim, "create", record["id"], NS, record["location"], sim.settings.lro_seconds
-        )
+        op = start_lro(sim, "create", record, NS, KIND[rtype])
         return json_response(
             public(record), status=201 if created else 200, headers=lro.headers(sim, op, version)
         )
@@ -218,9 +222,7 @@ def _register(rtype: str, label: str) -> None:
                 f"Can not delete resource before nested resources are deleted: {record['id']}.",
             )
         record["properties"]["provisioningState"] = "Deleting"
-        op = lro.start(
-            sim, "delete", record["id"], NS, record["location"], sim.settings.lro_seconds
-        )
+        op = start_lro(sim, "delete", record, NS, "gallery")
         return web.Response(status=202, headers=lro.headers(sim, op, version))
 
     @handles("GET", key, "collection", f"{label}.list")

@@ -16,6 +16,7 @@ from .common import (
     public,
     read_json,
     require_location,
+    start_lro,
 )
 from .ids import RESOURCE_GROUP_TYPE, Route, resource_group_id
 
@@ -82,14 +83,7 @@ async def delete(sim: Sim, request: web.Request, route: Route) -> web.Response:
     if record is None:
         return web.Response(status=204)
     record["properties"]["provisioningState"] = "Deleting"
-    op = lro.start(
-        sim,
-        "delete",
-        record["id"],
-        "Microsoft.Resources",
-        record["location"],
-        sim.settings.lro_seconds,
-    )
+    op = start_lro(sim, "delete", record, "Microsoft.Resources")
     return web.Response(status=202, headers=lro.headers(sim, op, version))
 
 

@@ -22,6 +22,7 @@ from .common import (
     require_location,
     require_resource_group,
     route_id,
+    start_lro,
 )
 from .compute import OS_TYPES
 from .ids import ResourceId, Route, parse_id
@@ -283,5 +284,5 @@ async def vm_delete(sim: Sim, request: web.Request, route: Route) -> web.Respons
             del disk["managedBy"]
             disk["properties"]["diskState"] = "Unattached"
     record["properties"]["provisioningState"] = "Deleting"
-    op = lro.start(sim, "delete", record["id"], NS, record["location"], sim.settings.lro_seconds)
+    op = start_lro(sim, "delete", record, NS)
     return web.Response(status=202, headers=lro.headers(sim, op, version))

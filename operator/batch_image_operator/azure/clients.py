@@ -18,8 +18,10 @@ from azure.mgmt.batch.aio import BatchManagementClient
 from azure.mgmt.compute.aio import ComputeManagementClient
 
 from ..config import Settings
+from ..models.endpoints import check_same_origin, check_trusted
 from ..planning.lease import Fence
 from .observe import ObservePolicy
+from .pacing import ArmPacer, PacingPolicy
 
 # The Batch data-plane REST version, pinned: the node-count pages are read as raw JSON.
 BATCH_DATA_API_VERSION = "2025-06-01"
@@ -65,6 +67,21 @@ def install_fence(fence: Fence, identity: str) -> None:
     _leadership = Leadership(fence, identity)
 
 
+class DataPlaneGuard(SansIOHTTPPolicy[Any, Any]):
+    """Before the bearer-token policy: every attempt (a pager's nextLink, a redirect, a
+    retry) must stay on the client's own endpoint, under the configured Batch suffix.
+
+    Raises UntrustedEndpoint, which is not an azure-core error, so it is not retried.
+    """
+
+    def __init__(self, endpoint: str, suffix: str) -> None:
+        check_trusted(endpoint, suffix)
+        self._endpoint = endpoint
+
+    def on_request(self, request: PipelineRequest[Any]) -> None:
+        check_same_origin(request.http_request.url, self._endpoint, "data-plane request")
+
+
 class AzureClients:
     """All SDK clients of one identity share one aiohttp session with a bounded pool.
 
@@ -81,22 +98,25 @@ class AzureClients:
         self._compute: dict[str, ComputeManagementClient] = {}
         self._batch: dict[str, BatchManagementClient] = {}
         self._batch_data: dict[str, BatchClient] = {}
+        # ARM's budget is per principal: one pacer for every ARM client of this identity.
+        self.pacer = ArmPacer()
 
-    def _common(self) -> dict[str, Any]:
+    def _common(self, arm: bool = True) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "base_url": self._settings.arm_endpoint,
             "credential_scopes": [self._settings.arm_scope],
             "retry_total": self._settings.retry_total,
         }
-        per_retry: list[SansIOHTTPPolicy[Any, Any]] = []
+        # Per-retry, so every HTTP attempt (SDK retries included) waits for its ARM token
+        # and is counted. The Batch data plane has no ARM budget.
+        per_retry: list[Any] = [PacingPolicy(self.pacer)] if arm else []
         if _leadership is not None:
             fenced = WritePolicy(_leadership.fence)
             kwargs["per_call_policies"] = [fenced]
-            per_retry.append(fenced)
+            per_retry.append(fenced)  # after the ARM token wait: the last check before sending
             # Azure's activity log (and azuresim's request log) then tell replicas apart.
             kwargs["user_agent"] = f"batch-image-operator/{_leadership.identity}"
         if self._observe is not None:
-            # Per-retry, so every HTTP attempt (including SDK retries) is counted.
             per_retry.append(self._observe)
         if per_retry:
             kwargs["per_retry_policies"] = per_retry
@@ -126,13 +146,25 @@ class AzureClients:
             self._batch[subscription_id] = client
         return client
 
+    @property
+    def batch_endpoint_suffix(self) -> str:
+        return self._settings.batch_endpoint_suffix
+
+    def retry_after(self, resource_id: str) -> float:
+        """The Retry-After of the LRO last started on ``resource_id`` (0: none known)."""
+        return self.pacer.poll_interval(resource_id)
+
     def batch_data(self, endpoint: str) -> BatchClient:
-        """Data-plane client for one Batch account endpoint (https://host[:port][/path])."""
+        """Data-plane client for one Batch account endpoint (https://host[:port][/path]);
+        raises UntrustedEndpoint for one outside the configured Batch endpoint suffix."""
         client = self._batch_data.get(endpoint)
         if client is None:
-            kwargs = self._common()
+            guard = DataPlaneGuard(endpoint, self._settings.batch_endpoint_suffix)
+            kwargs = self._common(arm=False)
             for key in ("base_url", "credential_scopes"):
                 kwargs.pop(key)  # the data plane has its own audience (batch.core.windows.net)
+            # Per retry puts it after the redirect and retry policies, before the token.
+            kwargs["per_retry_policies"] = [guard, *kwargs.get("per_retry_policies", [])]
             client = BatchClient(endpoint, self._credential,
                                  api_version=BATCH_DATA_API_VERSION, **kwargs)
             self._batch_data[endpoint] = client

@@ -7,6 +7,7 @@ share it instead of paying one read per pool. Accounts don't move, so each is re
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -16,7 +17,8 @@ from typing import Any, TypeVar, cast
 from azure.core.rest import HttpRequest
 
 from ..models.armid import ResourceId
-from ..planning.errors import classify
+from ..models.endpoints import UntrustedEndpoint, account_url, check_same_origin
+from ..planning.errors import Classified, ErrorKind, classify
 from .clients import BATCH_DATA_API_VERSION, AzureClients
 from .errors import AzureError, azure_errors
 from .gateway import as_dict
@@ -33,6 +35,35 @@ class _Cached:
 
 SUPPORTED_IMAGES_MAX_AGE = 3600.0
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+UNTRUSTED_ENDPOINT = "UntrustedEndpoint"
+
+
+def untrusted_error(operation: str, exc: UntrustedEndpoint) -> AzureError:
+    """Refused before sending: retrying cannot help until the endpoint or suffix changes."""
+    return AzureError(operation, Classified(ErrorKind.INVALID, UNTRUSTED_ENDPOINT, str(exc)))
+
+
+def _next_page(link: str, base: str) -> str:
+    """A nextLink is followed only on the account endpoint's own scheme, host and port."""
+    try:
+        check_same_origin(link, base)
+    except UntrustedEndpoint as exc:
+        raise untrusted_error("nodecounts.list", exc) from exc
+    return link
+
+
+def _refusing_untrusted(operation: str) -> Callable[[F], F]:
+    """The client's own guard (a redirect, an SDK pager's nextLink) refused a URL."""
+    def wrap(func: F) -> F:
+        @functools.wraps(func)
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await func(*args, **kwargs)
+            except UntrustedEndpoint as exc:
+                raise untrusted_error(operation, exc) from exc
+        return cast(F, call)
+    return wrap
 
 
 def account_of(rid: ResourceId) -> ResourceId:
@@ -76,19 +107,28 @@ class BatchAccountGateway:
             raise AzureError("batchAccounts.get", classify(
                 None, "InvalidAccountEndpoint",
                 f"Batch account endpoint {endpoint!r} is not a host name"))
+        self._data_plane_url(endpoint)  # refused before it is cached or ever used
         self._accounts[key] = account
         return account
 
     async def endpoint(self, rid: ResourceId) -> str:
         return str((await self.account(rid))["properties"]["accountEndpoint"])
 
+    def _data_plane_url(self, endpoint: str) -> str:
+        """https URL of an account's data plane, only under the cloud's Batch suffix."""
+        try:
+            return account_url(endpoint, self._clients.batch_endpoint_suffix)
+        except UntrustedEndpoint as exc:
+            raise untrusted_error("batchAccounts.get", exc) from exc
+
+    @_refusing_untrusted("supportedimages.list")
     async def supported_images(self, rid: ResourceId) -> list[dict[str, Any]]:
         """Batch's list of supported Marketplace images / node agent SKUs (cached an hour)."""
         endpoint = await self.endpoint(rid)
         cached = self._supported.get(endpoint)
         if cached is not None and time.monotonic() - cached[0] < SUPPORTED_IMAGES_MAX_AGE:
             return cached[1]
-        client = self._clients.batch_data(f"https://{endpoint}")
+        client = self._clients.batch_data(self._data_plane_url(endpoint))
         with azure_errors("supportedimages.list"):
             images = [as_dict(i) async for i in client.list_supported_images()]
         self._supported[endpoint] = (time.monotonic(), images)
@@ -100,6 +140,7 @@ class BatchAccountGateway:
                 account.subscription_id).pool.list_by_batch_account(
                     account.resource_group, account.name)]
 
+    @_refusing_untrusted("nodecounts.list")
     async def node_counts(self, pool: ResourceId) -> dict[str, Any] | None:
         endpoint = await self.endpoint(pool)
         cached = self._counts.get(endpoint)
@@ -108,7 +149,8 @@ class BatchAccountGateway:
         return cached.counts.get(pool.name)
 
     async def _read_counts(self, endpoint: str) -> _Cached:
-        client = self._clients.batch_data(f"https://{endpoint}")
+        base = self._data_plane_url(endpoint)
+        client = self._clients.batch_data(base)
         counts: dict[str, dict[str, Any]] = {}
         # The raw pages, not the SDK's models: a thousand pools' model objects (turned
         # back into dicts) cost more than the call, 6 % of a 1,000-pool burst.
@@ -124,7 +166,7 @@ class BatchAccountGateway:
                 link = page.get("odata.nextLink")
                 if not isinstance(link, str) or not link:
                     break
-                request = HttpRequest("GET", link)
+                request = HttpRequest("GET", _next_page(link, base))
         cached = _Cached(time.monotonic(), counts)
         self._counts[endpoint] = cached
         return cached

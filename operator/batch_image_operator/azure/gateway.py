@@ -60,6 +60,10 @@ class ComputeGateway:
     async def exists(self, rid: ResourceId) -> bool:
         return await self.get(rid) is not None
 
+    def retry_after(self, rid: ResourceId) -> float:
+        """How often the resource's running LRO asked to be polled (0: no ask)."""
+        return self._clients.retry_after(str(rid))
+
     async def begin_put(self, rid: ResourceId, body: Mapping[str, Any]) -> dict[str, Any]:
         ops, attr, model, args = self._op(rid)
         with azure_errors(f"{attr}.put"):
@@ -110,6 +114,9 @@ class PoolGateway:
                 *self._parts(rid), Pool(dict(body)), etag=etag,
                 match_condition=MatchConditions.IfNotModified if etag else None)
         return as_dict(pool)
+
+    def retry_after(self, rid: ResourceId) -> float:
+        return self._clients.retry_after(str(rid))
 
     async def begin_delete(self, rid: ResourceId) -> None:
         with azure_errors("pools.delete", missing_ok=True):

@@ -42,6 +42,10 @@ class ScopedCompute:
         _check(self._scope, "write", rid)
         return await self._inner.begin_put(rid, body)
 
+    def retry_after(self, rid: ResourceId) -> float:
+        """No Azure call: how often the id's running LRO asked to be polled."""
+        return self._inner.retry_after(rid)
+
     async def begin_delete(self, rid: ResourceId) -> None:
         _check(self._scope, "delete", rid)
         await self._inner.begin_delete(rid)
@@ -67,6 +71,9 @@ class ScopedPools:
     async def begin_delete(self, rid: ResourceId) -> None:
         _check(self._scope, "delete", rid)
         await self._inner.begin_delete(rid)
+
+    def retry_after(self, rid: ResourceId) -> float:
+        return self._inner.retry_after(rid)
 
 
 class ScopedAccounts:

@@ -9,9 +9,10 @@ in step with its pools. Passes for one object are serialised by a per-object loc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any, Protocol, cast
 
@@ -220,10 +221,15 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                 return
             runtime.begin_pass(uid)
             started = time.monotonic()
-            identity = await _identity(namespace)
-            outcome = identity if isinstance(identity, Outcome) else await reconcile_image(
-                name, spec, image_context(namespace, name, uid, body, indexes),
-                settings=settings, gateways=identity.images)
+            # Only the Azure calls hold a slot of the namespace's fair share (fairshare.py),
+            # not the status write after them: a slow API server never holds an Azure slot.
+            # The object's lock is held while queued, which only keeps this object's own
+            # next pass waiting (it would queue behind this one anyway); a deletion cancels
+            # a daemon's wait at once.
+            async with _identity(namespace) as identity, runtime.fairshare.slot(namespace):
+                outcome = identity if isinstance(identity, Outcome) else await reconcile_image(
+                    name, spec, image_context(namespace, name, uid, body, indexes),
+                    settings=settings, gateways=identity.images)
             await _finish_pass(IMAGES, outcome, body, uid, started)
 
     @kopf.on.resume(GROUP, VERSION, IMAGES, id="reconcile_managedimage", registry=registry)
@@ -244,11 +250,11 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                                   **kwargs: Any) -> None:
         async with runtime.lock(uid):
             started = time.monotonic()
-            identity = await _identity(namespace)
-            outcome = identity if isinstance(identity, Outcome) else \
-                await reconcile_image_deletion(
-                    name, spec, image_context(namespace, name, uid, body, kwargs),
-                    settings=settings, gateways=identity.images)
+            async with _identity(namespace) as identity, runtime.fairshare.slot(namespace):
+                outcome = identity if isinstance(identity, Outcome) else \
+                    await reconcile_image_deletion(
+                        name, spec, image_context(namespace, name, uid, body, kwargs),
+                        settings=settings, gateways=identity.images)
             await _finish_deletion(IMAGES, outcome, body, uid, started)
 
     # --- BatchPool --------------------------------------------------------------------
@@ -264,9 +270,9 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
             runtime.begin_pass(uid)
             ctx = pool_context(name, namespace, uid, spec, body, indexes)
             started = time.monotonic()
-            identity = await _identity(namespace)
-            outcome = identity if isinstance(identity, Outcome) else await reconcile_pool(
-                name, spec, ctx, settings=settings, gateways=identity.pools)
+            async with _identity(namespace) as identity, runtime.fairshare.slot(namespace):
+                outcome = identity if isinstance(identity, Outcome) else await reconcile_pool(
+                    name, spec, ctx, settings=settings, gateways=identity.pools)
             await _finish_pass(POOLS, outcome, body, uid, started)
 
     def pool_context(name: str, namespace: str | None, uid: str, spec: kopf.Spec,
@@ -296,6 +302,8 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
             had_azure_pool=bool(status.get("resourceId")), claim=claim,
             resize_attempts=int(status.get("resizeAttempts") or 0),
             resize_wait=runtime.resize_wait(uid),
+            generation=int(body.get("metadata", {}).get("generation") or 0),
+            stopped_generation=status.get("resizeStoppedGeneration"),
         )
 
     @kopf.on.resume(GROUP, VERSION, POOLS, id="reconcile_batchpool", registry=registry)
@@ -313,23 +321,27 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                                body: kopf.Body, uid: str, **kwargs: Any) -> None:
         async with runtime.lock(uid):
             started = time.monotonic()
-            identity = await _identity(namespace)
-            outcome = identity if isinstance(identity, Outcome) else \
-                await reconcile_pool_deletion(
-                    name, spec, pool_context(name, namespace, uid, spec, body, kwargs),
-                    settings=settings, pools=identity.pools.pools)
+            async with _identity(namespace) as identity, runtime.fairshare.slot(namespace):
+                outcome = identity if isinstance(identity, Outcome) else \
+                    await reconcile_pool_deletion(
+                        name, spec, pool_context(name, namespace, uid, spec, body, kwargs),
+                        settings=settings, pools=identity.pools.pools)
             await _finish_deletion(POOLS, outcome, body, uid, started)
-
 
     def _adopting(body: kopf.Body) -> bool:
         annotations = body.get("metadata", {}).get("annotations") or {}
         return str(annotations.get(ADOPT_ANNOTATION, "")).lower() == "true"
 
-    async def _identity(namespace: str | None) -> Identity | Outcome:
-        try:
-            return await runtime.identity(namespace)
-        except SecretError as exc:
-            return credential_outcome(str(exc), settings)
+    @contextlib.asynccontextmanager
+    async def _identity(namespace: str | None) -> AsyncIterator[Identity | Outcome]:
+        """The namespace's identity, held for the pass, or the outcome saying why not."""
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                found: Identity | Outcome = await stack.enter_async_context(
+                    runtime.identity(namespace))
+            except SecretError as exc:
+                found = credential_outcome(str(exc), settings)
+            yield found
 
     async def _write(plural: str, body: kopf.Body, uid: str, status: dict[str, Any],
                      changes: dict[str, Any]) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import time
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,9 +25,11 @@ from ..metrics import Metrics, MetricsServer
 from ..models.references import ImageInfo
 from ..reconcilers.images import ImageGateways
 from ..reconcilers.pools import PoolGateways
+from .fairshare import FairShare
 from .persistence import MemoryDiffBaseStorage, MemoryProgressStorage
 
 SECRET_KEYS = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -37,6 +41,32 @@ class Identity:
     pools: PoolGateways
 
 
+@dataclass(eq=False)
+class _Held:
+    """A namespace identity and how many passes hold it right now."""
+
+    identity: Identity
+    leases: int = 0
+
+
+def _credential_key(namespace: str, name: str, data: Mapping[str, str] | None) -> str:
+    """The identity cache key of a usable credential Secret; SecretError otherwise.
+
+    The messages name the Secret and its keys, never a value.
+    """
+    if data is None:
+        raise SecretError(
+            f"namespace {namespace} has no credential Secret {name}; the operator's own "
+            "identity is not lent to it (BIO_NAMESPACE_CREDENTIAL_FALLBACK=deny)")
+    missing = [k for k in SECRET_KEYS if k not in data]
+    if missing:
+        raise SecretError(f"Secret {namespace}/{name} lacks {', '.join(missing)}")
+    empty = [k for k in SECRET_KEYS if not data[k].strip()]
+    if empty:
+        raise SecretError(f"Secret {namespace}/{name} has an empty {', '.join(empty)}")
+    return hashlib.sha256("\0".join(data[k] for k in SECRET_KEYS).encode()).hexdigest()
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -45,10 +75,16 @@ class Runtime:
     kube: KubeApi | None = None
     default: Identity | None = None
     secrets: SecretReader | None = None
-    # sha256 of a namespace Secret's credential -> its identity (made once, reused).
-    _identities: dict[str, Identity] = field(default_factory=dict)
+    # sha256 of a namespace Secret's credential -> its identity, least recently used first.
+    _identities: OrderedDict[str, _Held] = field(default_factory=OrderedDict)
+    # namespace -> the key of the credential its Secret held when last read.
+    _namespace_keys: dict[str, str] = field(default_factory=dict)
+    # Identities out of the cache that a running pass still holds; closed when it ends.
+    _retiring: list[_Held] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
     metrics_server: MetricsServer | None = None
+    # Slots for the Azure part of passes, granted in turn across namespaces.
+    fairshare: FairShare = field(init=False)
     # uid -> monotonic time of the next reconcile pass the daemon should make.
     _due: dict[str, float] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
@@ -76,6 +112,9 @@ class Runtime:
     progress: MemoryProgressStorage = field(
         default_factory=lambda: MemoryProgressStorage(prefix=GROUP))
 
+    def __post_init__(self) -> None:
+        self.fairshare = FairShare(self.settings.azure_concurrency, self.metrics.slot_waiting)
+
     def _identity(self, creds: CredentialSettings, env: Mapping[str, str]) -> Identity:
         credential = build_credential(creds, ca_bundle=self.settings.ca_bundle, env=env)
         clients = AzureClients(self.settings, credential,
@@ -85,33 +124,112 @@ class Runtime:
         return Identity(clients, ImageGateways(compute, accounts),
                         PoolGateways(PoolGateway(clients), compute, accounts))
 
-    async def identity(self, namespace: str | None) -> Identity:
-        """The namespace's own credential Secret if configured and present, else ours."""
-        assert self.default is not None
+    @contextlib.asynccontextmanager
+    async def identity(self, namespace: str | None) -> AsyncIterator[Identity]:
+        """The identity one pass in ``namespace`` uses, held until the pass ends.
+
+        With BIO_NAMESPACE_CREDENTIAL_SECRET set, the namespace's Secret; without that
+        Secret, SecretError (or ours, with BIO_NAMESPACE_CREDENTIAL_FALLBACK=operator).
+        """
+        held = await self._namespace_identity(namespace)
+        if held is None:
+            assert self.default is not None
+            yield self.default
+            return
+        try:
+            yield held.identity
+        finally:
+            held.leases -= 1
+            await self._close_unused()
+
+    async def _namespace_identity(self, namespace: str | None) -> _Held | None:
+        """The namespace's identity, already leased to the caller; None: the default."""
         name = self.settings.namespace_credential_secret
         if not name or not namespace:
-            return self.default
+            return None
+        try:
+            data = await self._secret_reader().get(namespace, name)
+            if data is None and self.settings.namespace_credential_fallback == "operator":
+                self._drop_namespace(namespace)
+                return None
+            key = _credential_key(namespace, name, data)
+        except SecretError:
+            # A Secret that went or broke takes its identity with it.
+            self._drop_namespace(namespace)
+            await self._close_unused()
+            raise
+        assert data is not None
+        held = self._lease(namespace, key, data)
+        await self._close_unused()
+        return held
+
+    def _secret_reader(self) -> SecretReader:
         if self.secrets is None:
             if self.kube is None:
                 raise SecretError("no Kubernetes login to read credential Secrets with")
-            self.secrets = SecretReader(self.kube, self.settings.secret_cache_seconds)
-        data = await self.secrets.get(namespace, name)
-        if data is None:
-            return self.default
-        missing = [k for k in SECRET_KEYS if not data.get(k)]
-        if missing:
-            raise SecretError(f"Secret {namespace}/{name} lacks {', '.join(missing)}")
-        key = hashlib.sha256("\0".join(data[k] for k in SECRET_KEYS).encode()).hexdigest()
-        found = self._identities.get(key)
-        if found is None:
+            self.secrets = SecretReader(self.kube, self.settings.secret_cache_seconds,
+                                        SECRET_KEYS)
+        return self.secrets
+
+    def _lease(self, namespace: str, key: str, data: Mapping[str, str]) -> _Held:
+        """The identity for this credential content, leased: made once, kept while a
+        namespace uses it and within the LRU bound (BIO_CREDENTIAL_CACHE_SIZE).
+
+        No await in here: the cache and the lease change together, so no other pass
+        can retire and close this identity between its lookup and its lease.
+        """
+        held = self._identities.get(key)
+        if held is None:
             base = CredentialSettings.from_env(self.credential_env)
             creds = CredentialSettings(
                 tenant_id=data["AZURE_TENANT_ID"], client_id=data["AZURE_CLIENT_ID"],
                 authority_host=base.authority_host, federated_token_file=None,
                 has_client_secret=True)
-            found = self._identity(creds, {"AZURE_CLIENT_SECRET": data["AZURE_CLIENT_SECRET"]})
-            self._identities[key] = found
-        return found
+            held = _Held(self._identity(
+                creds, {"AZURE_CLIENT_SECRET": data["AZURE_CLIENT_SECRET"]}))
+            self._identities[key] = held
+        held.leases += 1
+        self._identities.move_to_end(key)
+        before = self._namespace_keys.get(namespace)
+        self._namespace_keys[namespace] = key
+        if before is not None and before != key:
+            self._release(before)  # the Secret changed: its old identity goes
+        while len(self._identities) > self.settings.credential_cache_size:
+            oldest = next(iter(self._identities))
+            for ns in [n for n, k in self._namespace_keys.items() if k == oldest]:
+                del self._namespace_keys[ns]  # made again on its next pass
+            self._retire(oldest)
+        return held
+
+    def _drop_namespace(self, namespace: str) -> None:
+        key = self._namespace_keys.pop(namespace, None)
+        if key is not None:
+            self._release(key)
+
+    def _release(self, key: str) -> None:
+        """No namespace uses this credential any more (others may share it)."""
+        if key not in self._namespace_keys.values():
+            self._retire(key)
+
+    def _retire(self, key: str) -> None:
+        held = self._identities.pop(key, None)
+        if held is not None:
+            self._retiring.append(held)
+
+    async def _close_unused(self) -> None:
+        """Close retired identities (sessions, SDK clients, credential) that no pass
+        holds: closing one under a running pass would fail that pass's calls."""
+        done = [h for h in self._retiring if h.leases == 0]
+        self._retiring = [h for h in self._retiring if h.leases > 0]
+        for held in done:
+            try:
+                await held.identity.clients.close()
+            except Exception as exc:  # a failed close must not fail the pass
+                log.warning("closing a namespace identity failed: %s", type(exc).__name__)
+
+    def identities_alive(self) -> int:
+        """Namespace identities not yet closed (cached, or retired but still in use)."""
+        return len(self._identities) + len(self._retiring)
 
     async def start(self) -> None:
         self.default = self._identity(CredentialSettings.from_env(self.credential_env),
@@ -125,11 +243,14 @@ class Runtime:
         if self.metrics_server is not None:
             await self.metrics_server.stop()
             self.metrics_server = None
-        for identity in [self.default, *self._identities.values()]:
+        held = [*self._identities.values(), *self._retiring]
+        for identity in [self.default, *(h.identity for h in held)]:
             if identity is not None:
                 await identity.clients.close()
         self.default = None
         self._identities.clear()
+        self._namespace_keys.clear()
+        self._retiring.clear()
         self.secrets = None
         if self.kube is not None:
             await self.kube.close()

@@ -10,6 +10,7 @@ import kopf
 
 from .. import GROUP
 from ..models.conditions import FALSE, TRUE, Condition, find, merge_conditions
+from ..models.reasons import Reason
 from ..reconcilers.outcome import Event, Outcome
 
 
@@ -77,11 +78,12 @@ def pause_outcome(body: kopf.Body, status: Mapping[str, Any]) -> Outcome | None:
     """The Paused condition to record: set while paused, cleared once, else nothing."""
     was = find(status.get("conditions"), "Paused")
     if is_paused(body):
-        return Outcome(conditions=[Condition("Paused", TRUE, "Annotation",
+        return Outcome(conditions=[Condition("Paused", TRUE, Reason.ANNOTATION,
                                              f"{PAUSED}=true: no Azure calls until removed")],
-                       events=[Event("Normal", "Paused", "reconciliation paused")]
+                       events=[Event("Normal", Reason.PAUSED, "reconciliation paused")]
                        if was is None or was.get("status") != TRUE else [])
     if was is not None and was.get("status") == TRUE:
-        return Outcome(conditions=[Condition("Paused", FALSE, "Resumed", "annotation removed")],
+        return Outcome(conditions=[Condition("Paused", FALSE, Reason.RESUMED,
+                                             "annotation removed")],
                        requeue=0.0)
     return None

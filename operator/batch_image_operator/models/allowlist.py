@@ -9,6 +9,9 @@ from typing import Any
 from .armid import InvalidResourceId, ResourceId, is_guid, valid_resource_group
 
 DEFAULT_KEY = "*"
+# BIO_ALLOWLIST_FILE's value that lifts every restriction: running open is a choice
+# someone writes down, never what an unset or empty setting falls back to.
+UNRESTRICTED = "unrestricted"
 
 
 @dataclass(frozen=True)
@@ -17,6 +20,8 @@ class Scope:
     resource_group: str | None = None
 
     def covers(self, rid: ResourceId) -> bool:
+        """Same subscription and, when the scope names one, exactly the same resource
+        group (ARM names are case-insensitive; `rg-a` never covers `rg-a-evil`)."""
         if rid.subscription_id.lower() != self.subscription_id.lower():
             return False
         return self.resource_group is None or \
@@ -40,14 +45,23 @@ def parse_scope(raw: str) -> Scope:
 
 @dataclass(frozen=True)
 class AllowList:
-    """Empty means unrestricted; otherwise a namespace not listed falls back to '*'."""
+    """Namespace -> the scopes it may target; a namespace not listed falls back to '*',
+    and one with no entry at all may target nothing. Only ``unrestricted()`` allows all."""
 
     scopes: Mapping[str, tuple[Scope, ...]] = field(default_factory=dict)
+    restricted: bool = True
+
+    @classmethod
+    def unrestricted(cls) -> AllowList:
+        return cls(restricted=False)
 
     @classmethod
     def parse(cls, data: Any) -> AllowList:
-        if data in (None, {}):
-            return cls()
+        """An empty document is refused: it reads like a restriction but names no scope."""
+        if data is None or data == {}:
+            raise InvalidResourceId(
+                "allow-list is empty; list the scopes each namespace may target "
+                f"(or set BIO_ALLOWLIST_FILE={UNRESTRICTED})")
         if not isinstance(data, Mapping):
             raise InvalidResourceId("allow-list must map namespaces to lists of scopes")
         scopes: dict[str, tuple[Scope, ...]] = {}
@@ -57,12 +71,8 @@ class AllowList:
             scopes[str(namespace)] = tuple(parse_scope(str(s)) for s in raw)
         return cls(scopes)
 
-    @property
-    def restricted(self) -> bool:
-        return bool(self.scopes)
-
     def denied(self, namespace: str | None, ids: Iterable[ResourceId]) -> list[ResourceId]:
-        """The ids this namespace may not touch (empty when all are allowed)."""
+        """Every one of the ids this namespace may not touch (empty when all are allowed)."""
         if not self.restricted:
             return []
         allowed = self.scopes.get(namespace or "", self.scopes.get(DEFAULT_KEY, ()))

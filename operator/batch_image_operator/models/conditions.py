@@ -6,14 +6,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .reasons import Reason
+
 TRUE, FALSE, UNKNOWN = "True", "False", "Unknown"
 
 
 @dataclass(frozen=True)
 class Condition:
-    type: str
+    type: str  # a ConditionType
     status: str
-    reason: str
+    reason: Reason
     message: str = ""
 
 

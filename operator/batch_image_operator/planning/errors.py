@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from ..models.reasons import Reason
+
 
 class ErrorKind(Enum):
     NOT_FOUND = "not-found"      # a resource named by the spec does not exist: needs a human
@@ -24,9 +26,9 @@ class ErrorKind(Enum):
 
 # The condition reasons an Azure error ends in (docs/troubleshooting.md; Argo CD's health
 # checks show the first two as Degraded).
-AUTH_REASON = "AzureAuthError"
-REJECTED_REASON = "AzureRequestRejected"
-TRANSIENT_REASON = "AzureError"
+AUTH_REASON = Reason.AZURE_AUTH_ERROR
+REJECTED_REASON = Reason.AZURE_REQUEST_REJECTED
+TRANSIENT_REASON = Reason.AZURE_ERROR
 HUMAN_ACTION = frozenset({ErrorKind.AUTH, ErrorKind.INVALID, ErrorKind.NOT_FOUND})
 
 _ROLES = "grant the operator's identity this action (docs/azure-permissions.md); new role " \
@@ -148,7 +150,7 @@ class Classified:
         return not self.needs_human
 
     @property
-    def reason(self) -> str:
+    def reason(self) -> Reason:
         """The Ready condition's reason for this error."""
         if self.kind is ErrorKind.AUTH:
             return AUTH_REASON

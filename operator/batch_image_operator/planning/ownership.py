@@ -15,6 +15,7 @@ from enum import Enum
 
 from .. import GROUP
 from ..models.ownership import Owner
+from ..models.reasons import Reason
 
 ADOPT_ANNOTATION = f"{GROUP}/adopt"
 ADOPT_HELP = (f'annotate the object with {ADOPT_ANNOTATION}="true" to adopt it '
@@ -32,8 +33,14 @@ class Claim(Enum):
 @dataclass(frozen=True)
 class ClaimVerdict:
     claim: Claim
-    reason: str = ""
+    reason: Reason | None = None  # None: ours, nothing to say
     message: str = ""
+
+    @property
+    def why(self) -> Reason:
+        """The reason shown for a verdict other than plain "ours"."""
+        assert self.reason is not None
+        return self.reason
 
     @property
     def may_write(self) -> bool:
@@ -46,15 +53,15 @@ def judge(me: Owner, found: Owner | None, *, what: str, adopt: bool) -> ClaimVer
         return ClaimVerdict(Claim.OURS)
     if found is None:
         if adopt:
-            return ClaimVerdict(Claim.ADOPT, "Adopting", f"adopting {what} (not created here)")
-        return ClaimVerdict(Claim.NOT_OWNED, "ExistsNotOwned", (
+            return ClaimVerdict(Claim.ADOPT, Reason.ADOPTING, f"adopting {what} (not created here)")
+        return ClaimVerdict(Claim.NOT_OWNED, Reason.EXISTS_NOT_OWNED, (
             f"{what} already exists and was not created by this operator; nothing is "
             f"written to it or deleted; {ADOPT_HELP}"))
     if found.same_name(me):
         if adopt:
-            return ClaimVerdict(Claim.ADOPT, "Adopting",
+            return ClaimVerdict(Claim.ADOPT, Reason.ADOPTING,
                                 f"adopting {what} from an earlier object of this name")
-        return ClaimVerdict(Claim.EARLIER_OBJECT, "OwnedByAnother", (
+        return ClaimVerdict(Claim.EARLIER_OBJECT, Reason.OWNED_BY_ANOTHER, (
             f"{what} belongs to an earlier {me.kind} of this name (uid {found.uid}); "
             f"nothing is written to it or deleted; {ADOPT_HELP}"))
     if found.cluster == me.cluster and found.namespace == me.namespace:
@@ -63,6 +70,6 @@ def judge(me: Owner, found: Owner | None, *, what: str, adopt: bool) -> ClaimVer
         owner = "an object in another namespace"  # never name another tenant's objects
     else:
         owner = "another cluster's operator"
-    return ClaimVerdict(Claim.OWNED_BY_ANOTHER, "OwnedByAnother", (
+    return ClaimVerdict(Claim.OWNED_BY_ANOTHER, Reason.OWNED_BY_ANOTHER, (
         f"{what} is owned by {owner}; nothing is written to it or deleted. Choose another "
         "name for it in this object's spec"))

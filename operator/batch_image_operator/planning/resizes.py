@@ -1,7 +1,8 @@
 """Pools that end a resize short of target: try again, or explain why not (pure).
 
 The guide: pools over ~300 custom-image nodes may need several resizes, and a resize
-fails with AllocationFailed when the image the pool boots from was deleted.
+fails with AllocationFailed when the image the pool boots from was deleted. A resize a
+person stopped (Batch reports ResizeStopped) is left alone until the spec changes.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 ALLOCATION_FAILED = "AllocationFailed"
+RESIZE_STOPPED = "ResizeStopped"
 IMAGE_MISSING_HELP = (
     "the pool's last resize failed with AllocationFailed and its custom image no longer "
     "exists; Batch needs the image for the whole life of the pool to add nodes. Restore "
@@ -23,6 +25,7 @@ class ShortAction(Enum):
     WAIT = "wait"                # backing off before the next attempt
     IMAGE_MISSING = "image-missing"
     EXHAUSTED = "exhausted"
+    STOPPED = "stopped"          # someone stopped the resize: leave the pool as they left it
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,10 @@ def allocation_failed(errors: Iterable[Mapping[str, str]]) -> bool:
     return any(e.get("code") == ALLOCATION_FAILED for e in errors)
 
 
+def resize_stopped(errors: Iterable[Mapping[str, str]]) -> bool:
+    return any(e.get("code") == RESIZE_STOPPED for e in errors)
+
+
 def backoff(attempt: int, base: float, cap: float) -> float:
     """Delay before re-issue number ``attempt`` (1 = the first retry: immediate)."""
     if attempt <= 1:
@@ -44,8 +51,16 @@ def backoff(attempt: int, base: float, cap: float) -> float:
 
 
 def plan_short(*, errors: list[dict[str, str]], attempts: int, max_attempts: int,
-               image_missing: bool, wait_left: float) -> ShortPlan:
+               image_missing: bool, wait_left: float, generation: int = 0,
+               stopped_generation: int | None = None) -> ShortPlan:
+    """``stopped_generation``: the spec generation at which a stopped resize was first
+    seen (None: not seen yet); a newer generation means the person changed the spec."""
     detail = "; ".join(f"{e['code']}: {e['message']}" for e in errors) or "no error reported"
+    if resize_stopped(errors) and (stopped_generation is None
+                                   or stopped_generation >= generation):
+        return ShortPlan(ShortAction.STOPPED, (
+            f"the last resize was stopped ({detail}); the pool is left as it is until its "
+            "spec changes"))
     if allocation_failed(errors) and image_missing:
         return ShortPlan(ShortAction.IMAGE_MISSING, f"{IMAGE_MISSING_HELP} ({detail})")
     if attempts >= max_attempts:

@@ -9,6 +9,7 @@ from ..config import Settings
 from ..models.armid import ResourceId
 from ..models.conditions import FALSE, Condition
 from ..models.errors import SpecInvalid
+from ..models.reasons import Reason
 from ..planning.errors import ErrorKind
 from .outcome import Event, Outcome
 
@@ -17,9 +18,9 @@ def invalid_outcome(exc: SpecInvalid, *extra: str) -> Outcome:
     """``extra`` names further condition types that the invalid spec also makes False."""
     msg = str(exc)
     return Outcome(
-        conditions=[*(Condition(t, FALSE, "InvalidSpec", msg) for t in extra),
-                    Condition("Ready", FALSE, "InvalidSpec", msg)],
-        events=[Event("Warning", "InvalidSpec", msg)],
+        conditions=[*(Condition(t, FALSE, Reason.INVALID_SPEC, msg) for t in extra),
+                    Condition("Ready", FALSE, Reason.INVALID_SPEC, msg)],
+        events=[Event("Warning", Reason.INVALID_SPEC, msg)],
         message=msg,
     )
 
@@ -49,12 +50,12 @@ def azure_error_outcome(exc: AzureError, settings: Settings) -> Outcome:
 def not_allowed_outcome(namespace: str | None, denied: Sequence[ResourceId]) -> Outcome:
     msg = (f"namespace {namespace} may not use {', '.join(str(d) for d in denied)} "
            "(operator allow-list)")
-    return Outcome(conditions=[Condition("Ready", FALSE, "NotAllowed", msg)],
-                   events=[Event("Warning", "NotAllowed", msg)], message=msg)
+    return Outcome(conditions=[Condition("Ready", FALSE, Reason.NOT_ALLOWED, msg)],
+                   events=[Event("Warning", Reason.NOT_ALLOWED, msg)], message=msg)
 
 
 def credential_outcome(message: str, settings: Settings) -> Outcome:
     """The namespace's credential Secret could not be used; nothing was sent to Azure."""
-    return Outcome(conditions=[Condition("Ready", FALSE, "CredentialError", message)],
-                   events=[Event("Warning", "CredentialError", message)],
+    return Outcome(conditions=[Condition("Ready", FALSE, Reason.CREDENTIAL_ERROR, message)],
+                   events=[Event("Warning", Reason.CREDENTIAL_ERROR, message)],
                    requeue=settings.blocked_retry, message=message)

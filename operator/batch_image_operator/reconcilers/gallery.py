@@ -10,6 +10,7 @@ from ..azure.scoped import ScopedCompute
 from ..models.conditions import FALSE, TRUE, Condition
 from ..models.managedimage import ManagedImageSpec
 from ..models.ownership import Owner, owner_from_tags
+from ..models.reasons import Reason
 from ..planning.gallery import (
     GalleryAction,
     definition_id,
@@ -28,6 +29,9 @@ class Publication:
     version_id: str | None = None  # set once the version is usable by pools
     events: tuple[Event, ...] = ()
     in_progress: bool = False
+    # The Retry-After of the LRO in progress (a gallery version asks for 60 s): the next
+    # look comes no sooner.
+    retry_after: float = 0.0
 
 
 async def publish(spec: ManagedImageSpec, image: Mapping[str, Any], compute: ScopedCompute,
@@ -46,13 +50,13 @@ async def publish(spec: ManagedImageSpec, image: Mapping[str, Any], compute: Sco
         verdict = judge(owner, owner_from_tags(version.get("tags")),
                         what=f"gallery image version {version_id(spec)}", adopt=adopt)
         if not verdict.may_write:
-            return Publication(Condition("Published", FALSE, verdict.reason, verdict.message),
-                               events=(Event("Warning", verdict.reason, verdict.message),))
+            return Publication(Condition("Published", FALSE, verdict.why, verdict.message),
+                               events=(Event("Warning", verdict.why, verdict.message),))
         if verdict.claim is Claim.ADOPT:
             await compute.begin_put(version_id(spec), {**version_body(spec, image_id),
                                                        "tags": owner.tags()})
-            return Publication(Condition("Published", FALSE, "Adopting", verdict.message),
-                               events=(Event("Normal", "Adopting", verdict.message),),
+            return Publication(Condition("Published", FALSE, Reason.ADOPTING, verdict.message),
+                               events=(Event("Normal", Reason.ADOPTING, verdict.message),),
                                in_progress=True)
     plan = plan_gallery(spec, gallery=gallery, definition=definition, version=version,
                         image_id=image_id, os_type=os_type)
@@ -62,15 +66,16 @@ async def publish(spec: ManagedImageSpec, image: Mapping[str, Any], compute: Sco
     if target is not None:
         assert plan.body is not None
         await compute.begin_put(target, {**plan.body, "tags": owner.tags()})
-        return Publication(Condition("Published", FALSE, "Publishing", plan.message),
-                           events=(Event("Normal", "Publishing", f"{plan.message}: {target}"),),
-                           in_progress=True)
+        return Publication(Condition("Published", FALSE, Reason.PUBLISHING, plan.message),
+                           events=(Event("Normal", Reason.PUBLISHING,
+                                         f"{plan.message}: {target}"),),
+                           in_progress=True, retry_after=compute.retry_after(target))
     if plan.action is GalleryAction.WAIT:
-        return Publication(Condition("Published", FALSE, "Replicating", plan.message),
-                           in_progress=True)
+        return Publication(Condition("Published", FALSE, Reason.REPLICATING, plan.message),
+                           in_progress=True, retry_after=compute.retry_after(version_id(spec)))
     if plan.action is GalleryAction.BLOCKED:
-        return Publication(Condition("Published", FALSE, "PublishBlocked", plan.message),
-                           events=(Event("Warning", "PublishBlocked", plan.message),))
+        return Publication(Condition("Published", FALSE, Reason.PUBLISH_BLOCKED, plan.message),
+                           events=(Event("Warning", Reason.PUBLISH_BLOCKED, plan.message),))
     assert version is not None
-    return Publication(Condition("Published", TRUE, "Published", plan.message),
+    return Publication(Condition("Published", TRUE, Reason.PUBLISHED, plan.message),
                        version_id=str(version.get("id") or version_id(spec)))

@@ -20,6 +20,7 @@ from ..models.managedimage import (
     parse_managed_image,
 )
 from ..models.ownership import Owner, owner_from_tags
+from ..models.reasons import Reason
 from ..planning.gallery import version_id
 from ..planning.images import (
     DeletionAction,
@@ -121,12 +122,12 @@ async def reconcile_image(name: str, raw_spec: Mapping[str, Any], ctx: ImageCont
                 refused.requeue = settings.blocked_retry
                 return refused
             if verdict.claim is Claim.ADOPT:
-                out.events.append(Event("Normal", "Adopting", verdict.message))
+                out.events.append(Event("Normal", Reason.ADOPTING, verdict.message))
         out.status = _status(spec, observed, ctx)
         desired: dict[str, Any] | None = None
         if observed is None:
             if ctx.status.get("imageId"):
-                out.events.append(Event("Warning", "AzureImageDisappeared", DISAPPEARED))
+                out.events.append(Event("Warning", Reason.AZURE_IMAGE_DISAPPEARED, DISAPPEARED))
             # Only a (re)build reads and checks the source; a built image no longer needs it.
             prep = await prepare_source(
                 spec, recorded_snapshots=_recorded_snapshots(spec, ctx.status),
@@ -141,8 +142,10 @@ async def reconcile_image(name: str, raw_spec: Mapping[str, Any], ctx: ImageCont
                 out.conditions.append(Condition("Ready", FALSE, prep.condition.reason,
                                                 prep.condition.message))
                 if not waiting:
-                    out.events.append(Event("Warning", "SourceInvalid", prep.condition.message))
-                out.requeue = settings.poll_interval if waiting else settings.drift_interval
+                    out.events.append(Event("Warning", Reason.SOURCE_INVALID,
+                                            prep.condition.message))
+                out.requeue = max(settings.poll_interval, prep.retry_after) if waiting \
+                    else settings.drift_interval
                 return out
             desired = desired_image_body(spec, prep.snapshots)
         elif spec.virtual_machine is not None and spec.virtual_machine.capture == "Snapshot":
@@ -154,23 +157,24 @@ async def reconcile_image(name: str, raw_spec: Mapping[str, Any], ctx: ImageCont
         if plan.action in (ImageAction.CREATE, ImageAction.UPDATE):
             assert plan.body is not None
             observed = await compute.begin_put(spec.image_id, plan.body)
-            verb = "Creating" if plan.action is ImageAction.CREATE else "Updating"
+            verb = Reason.CREATING if plan.action is ImageAction.CREATE else Reason.UPDATING
             out.events.append(Event("Normal", verb, f"{verb} Azure image {spec.image_id}"))
             out.conditions.append(Condition("Ready", FALSE, verb, f"{verb} Azure image"))
-            out.requeue = settings.poll_interval
+            out.requeue = max(settings.poll_interval, compute.retry_after(spec.image_id))
         elif plan.action is ImageAction.WAIT:
-            out.conditions.append(Condition("Ready", FALSE, "Provisioning", plan.message))
-            out.requeue = settings.poll_interval
+            out.conditions.append(Condition("Ready", FALSE, Reason.PROVISIONING, plan.message))
+            out.requeue = max(settings.poll_interval, compute.retry_after(spec.image_id))
         elif plan.action is ImageAction.READY:
             assert observed is not None
             await _publish_or_ready(spec, observed, out, settings, compute, ctx)
         elif plan.action is ImageAction.FAILED:
-            out.conditions.append(Condition("Ready", FALSE, "ProvisioningFailed", plan.message))
-            out.events.append(Event("Warning", "ProvisioningFailed", plan.message))
-        else:
-            out.conditions.append(Condition("Ready", FALSE, "ImmutableFieldChanged",
+            out.conditions.append(Condition("Ready", FALSE, Reason.PROVISIONING_FAILED,
                                             plan.message))
-            out.events.append(Event("Warning", "ImmutableFieldChanged", plan.message))
+            out.events.append(Event("Warning", Reason.PROVISIONING_FAILED, plan.message))
+        else:
+            out.conditions.append(Condition("Ready", FALSE, Reason.IMMUTABLE_FIELD_CHANGED,
+                                            plan.message))
+            out.events.append(Event("Warning", Reason.IMMUTABLE_FIELD_CHANGED, plan.message))
         out.status.update({k: v for k, v in _status(spec, observed, ctx).items()
                            if k in ("imageId", "provisioningState")})
         return out
@@ -203,19 +207,21 @@ async def _publish_or_ready(spec: ManagedImageSpec, observed: Mapping[str, Any],
                             ctx: ImageContext) -> None:
     image_id = str(observed.get("id") or spec.image_id)
     if spec.gallery is None:
-        out.conditions.append(Condition("Ready", TRUE, "ImageReady", f"Azure image {image_id}"))
+        out.conditions.append(Condition("Ready", TRUE, Reason.IMAGE_READY,
+                                        f"Azure image {image_id}"))
         return
     pub = await publish(spec, observed, compute, ctx.owner, ctx.adopt)
     out.conditions.append(pub.condition)
     out.events += pub.events
     if pub.version_id:
         out.status["galleryImageVersionId"] = pub.version_id
-        out.conditions.append(Condition("Ready", TRUE, "Published",
+        out.conditions.append(Condition("Ready", TRUE, Reason.PUBLISHED,
                                         f"gallery image version {pub.version_id}"))
     else:
         out.conditions.append(Condition("Ready", FALSE, pub.condition.reason,
                                         pub.condition.message))
-        out.requeue = settings.poll_interval if pub.in_progress else settings.drift_interval
+        out.requeue = max(settings.poll_interval, pub.retry_after) if pub.in_progress \
+            else settings.drift_interval
 
 
 async def unmanaged_users(spec: ManagedImageSpec, accounts: Sequence[ResourceId],
@@ -261,7 +267,7 @@ async def reconcile_image_deletion(name: str, raw_spec: Mapping[str, Any], ctx: 
     gw = _gate(spec, ctx, settings, gateways)
     if isinstance(gw, Outcome):
         # Outside the allow-list: never touched, so nothing of ours is there to delete.
-        return Outcome(done=True, events=[Event("Warning", "NotAllowed", gw.message)])
+        return Outcome(done=True, events=[Event("Warning", Reason.NOT_ALLOWED, gw.message)])
     compute, batch = gw
     try:
         users = list(ctx.users) or await unmanaged_users(
@@ -272,14 +278,16 @@ async def reconcile_image_deletion(name: str, raw_spec: Mapping[str, Any], ctx: 
         msg = f"in use by BatchPool(s): {', '.join(users)}; deletion waits until they are gone"
         return Outcome(
             status={"usedBy": list(users)},
-            conditions=[Condition("DeletionBlocked", TRUE, "InUse", msg)],
-            events=[Event("Warning", "DeletionBlocked", msg)],
+            conditions=[Condition("DeletionBlocked", TRUE, Reason.IN_USE, msg)],
+            events=[Event("Warning", Reason.DELETION_BLOCKED, msg)],
             requeue=settings.blocked_retry, message=msg,
         )
-    unblocked = Condition("DeletionBlocked", FALSE, "NotInUse", "no BatchPool uses this image")
+    unblocked = Condition("DeletionBlocked", FALSE, Reason.NOT_IN_USE,
+                          "no BatchPool uses this image")
     if spec.deletion_policy == "Retain":
         return Outcome(conditions=[unblocked], done=True,
-                       events=[Event("Normal", "Retained", f"Azure image {spec.image_id} kept")])
+                       events=[Event("Normal", Reason.RETAINED,
+                                     f"Azure image {spec.image_id} kept")])
     left: list[Event] = []
     try:
         for rid in _owned_candidates(spec, ctx):
@@ -297,7 +305,8 @@ async def reconcile_image_deletion(name: str, raw_spec: Mapping[str, Any], ctx: 
                           message=f"waiting for Azure to delete {rid.name}")
             if action is DeletionAction.DELETE:
                 await compute.begin_delete(rid)
-                out.events.append(Event("Normal", "Deleting", f"Deleting {rid}"))
+                out.events.append(Event("Normal", Reason.DELETING, f"Deleting {rid}"))
+            out.requeue = max(settings.poll_interval, compute.retry_after(rid))
             return out
         return Outcome(status={"usedBy": []}, conditions=[unblocked], done=True, events=left)
     except AzureError as exc:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..models.conditions import Condition
+from ..models.reasons import Reason
 from ..planning.errors import AUTH_REASON, REJECTED_REASON, TRANSIENT_REASON
 
 HUMAN_ACTION_REASONS = (AUTH_REASON, REJECTED_REASON)
@@ -14,7 +15,7 @@ HUMAN_ACTION_REASONS = (AUTH_REASON, REJECTED_REASON)
 @dataclass(frozen=True)
 class Event:
     type: str  # Normal | Warning
-    reason: str
+    reason: Reason
     message: str
     # Warnings with the same key are one warning while it lasts, whatever the message
     # says (a count that moves); None: the message is the key.

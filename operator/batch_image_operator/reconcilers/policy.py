@@ -14,6 +14,7 @@ from ..azure.scoped import ScopedAccounts, ScopedCompute, ScopedPools
 from ..config import Settings
 from ..models.conditions import FALSE, Condition
 from ..models.ownership import Owner
+from ..models.reasons import Reason
 from ..planning.ownership import ClaimVerdict
 from ..planning.scope import AzureScope, gate
 from .common import not_allowed_outcome
@@ -45,15 +46,15 @@ def gated(namespace: str | None, scope: AzureScope, settings: Settings, *,
 def not_ours(verdict: ClaimVerdict, *also_false: str) -> Outcome:
     """An existing Azure resource this object may not write to: say so, write nothing."""
     return Outcome(
-        conditions=[*(Condition(t, FALSE, verdict.reason, verdict.message) for t in also_false),
-                    Condition("Ready", FALSE, verdict.reason, verdict.message)],
-        events=[Event("Warning", verdict.reason, verdict.message)],
+        conditions=[*(Condition(t, FALSE, verdict.why, verdict.message) for t in also_false),
+                    Condition("Ready", FALSE, verdict.why, verdict.message)],
+        events=[Event("Warning", verdict.why, verdict.message)],
         message=verdict.message)
 
 
 def left_in_azure(verdict: ClaimVerdict, what: str) -> Event:
     """Deleting an object whose Azure side is not its own: the finalizer goes, Azure stays."""
-    return Event("Warning", "LeftInAzure",
+    return Event("Warning", Reason.LEFT_IN_AZURE,
                  f"{what} is not owned by this object ({verdict.reason}); it was not deleted")
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..azure.dataplane import BatchAccountGateway
+from ..azure.dataplane import UNTRUSTED_ENDPOINT, BatchAccountGateway
 from ..azure.gateway import AzureError, ComputeGateway, PoolGateway
 from ..azure.scoped import ScopedAccounts, ScopedCompute, ScopedPools
 from ..config import Settings
@@ -15,6 +15,7 @@ from ..models.batchpool import BatchPoolSpec, parse_batch_pool
 from ..models.conditions import FALSE, TRUE, Condition
 from ..models.errors import SpecInvalid
 from ..models.ownership import Owner, owner_from_metadata
+from ..models.reasons import Reason
 from ..models.references import ImageInfo
 from ..planning.images import DeletionAction, plan_deletion
 from ..planning.limits import Admission, LimitVerdict, PoolDemand, nat_port_capacity
@@ -46,6 +47,8 @@ class PoolContext:
     claim: Callable[[PoolDemand, frozenset[str]], Admission] = _no_claim
     resize_attempts: int = 0      # from status: resizes issued for the current target
     resize_wait: float = 0.0      # seconds before another resize may be issued
+    generation: int = 0           # metadata.generation of the spec this pass works from
+    stopped_generation: int | None = None  # status: generation a stopped resize was seen at
 
 
 def lineage(spec: BatchPoolSpec, image: ImageInfo | None) -> frozenset[str]:
@@ -71,23 +74,24 @@ def _resolve(spec: BatchPoolSpec, image: ImageInfo | None
     if src.managed_image_ref is not None:
         ref = src.managed_image_ref
         if image is None:
-            return None, Condition("ImageResolved", FALSE, "ImageNotFound",
+            return None, Condition("ImageResolved", FALSE, Reason.IMAGE_NOT_FOUND,
                                    f"ManagedImage {ref} does not exist in this namespace")
         if image.deleting:
-            return None, Condition("ImageResolved", FALSE, "ImageDeleting",
+            return None, Condition("ImageResolved", FALSE, Reason.IMAGE_DELETING,
                                    f"ManagedImage {ref} is being deleted")
         if not image.ready or not image.effective_id:
-            return None, Condition("ImageResolved", FALSE, "ImageNotReady",
+            return None, Condition("ImageResolved", FALSE, Reason.IMAGE_NOT_READY,
                                    f"waiting for ManagedImage {ref} to be Ready")
         return {"id": image.effective_id}, Condition(
-            "ImageResolved", TRUE, "ImageReady", image.effective_id)
+            "ImageResolved", TRUE, Reason.IMAGE_READY, image.effective_id)
     if src.image_id is not None:
-        return {"id": str(src.image_id)}, Condition("ImageResolved", TRUE, "ImageId",
+        return {"id": str(src.image_id)}, Condition("ImageResolved", TRUE, Reason.IMAGE_ID,
                                                     str(src.image_id))
     assert src.marketplace is not None
     publisher, offer, sku, version = src.marketplace
     return ({"publisher": publisher, "offer": offer, "sku": sku, "version": version},
-            Condition("ImageResolved", TRUE, "Marketplace", f"{publisher}:{offer}:{sku}:{version}"))
+            Condition("ImageResolved", TRUE, Reason.MARKETPLACE,
+                      f"{publisher}:{offer}:{sku}:{version}"))
 
 
 def _status(spec: BatchPoolSpec, observed: Mapping[str, Any] | None,
@@ -126,7 +130,9 @@ async def _node_counts(accounts: ScopedAccounts | None, spec: BatchPoolSpec,
         return None
     try:
         return summarize_node_counts(await accounts.node_counts(spec.resource_id))
-    except AzureError:
+    except AzureError as exc:
+        if exc.info.code == UNTRUSTED_ENDPOINT:
+            raise  # the token was withheld from a foreign host: the user must see why
         return None
 
 
@@ -140,35 +146,36 @@ def _admission(spec: BatchPoolSpec, name: str, ctx: PoolContext, settings: Setti
     if verdict.quota is not None:
         return Outcome(status={"poolId": spec.pool_id},
                        conditions=[resolved,
-                                   Condition("WithinLimits", FALSE, "QuotaExceeded", verdict.quota),
-                                   Condition("Ready", FALSE, "QuotaExceeded", verdict.quota)],
-                       events=[Event("Warning", "QuotaExceeded", verdict.quota)],
+                                   Condition("WithinLimits", FALSE, Reason.QUOTA_EXCEEDED,
+                                             verdict.quota),
+                                   Condition("Ready", FALSE, Reason.QUOTA_EXCEEDED, verdict.quota)],
+                       events=[Event("Warning", Reason.QUOTA_EXCEEDED, verdict.quota)],
                        requeue=settings.blocked_retry, message=verdict.quota), False
     limits = verdict.limits
     if not limits.within:
         return Outcome(
             status={"poolId": spec.pool_id},
             conditions=[resolved,
-                        Condition("WithinLimits", FALSE, "LimitExceeded", limits.message),
-                        Condition("Ready", FALSE, "LimitExceeded", limits.message)],
-            events=[Event("Warning", "LimitExceeded", limits.message)],
+                        Condition("WithinLimits", FALSE, Reason.LIMIT_EXCEEDED, limits.message),
+                        Condition("Ready", FALSE, Reason.LIMIT_EXCEEDED, limits.message)],
+            events=[Event("Warning", Reason.LIMIT_EXCEEDED, limits.message)],
             requeue=settings.blocked_retry, message=limits.message), False
-    out = Outcome(conditions=[resolved, Condition("WithinLimits", TRUE, "WithinLimits",
+    out = Outcome(conditions=[resolved, Condition("WithinLimits", TRUE, Reason.WITHIN_LIMITS,
                                                   limits.message)],
                   status={"admittedNodes": {"dedicated": me.dedicated,
                                             "lowPriority": me.low_priority}})
     if limits.sharing:
         what = ("shares its image with" if limits.same_image else
                 "boots from an image built from the same snapshots as the images of")
-        out.events.append(Event("Warning", "SharedImage", (
+        out.events.append(Event("Warning", Reason.SHARED_IMAGE, (
             f"this pool {what} {limits.sharing} other pool(s): their nodes count together "
             "toward the custom-image limit; one image per pool is recommended"),
             key="SharedImage"))
     return out, True
 
 
-def _ready_conditions(ready: bool, reason: str, message: str,
-                      scaled: tuple[str, str, str]) -> list[Condition]:
+def _ready_conditions(ready: bool, reason: Reason, message: str,
+                      scaled: tuple[str, Reason, str]) -> list[Condition]:
     return [Condition("Scaled", *scaled),
             Condition("Ready", TRUE if ready else FALSE, reason, message)]
 
@@ -184,21 +191,30 @@ async def _handle_short(spec: BatchPoolSpec, observed: Mapping[str, Any],
         missing = not await images.exists(parse_resource_id(str(image_ref["id"])))
     plan = plan_short(errors=errors, attempts=max(ctx.resize_attempts, 1),
                       max_attempts=settings.max_resize_attempts, image_missing=missing,
-                      wait_left=ctx.resize_wait)
-    scaled_short = (FALSE, "BelowTarget", plan.message)
+                      wait_left=ctx.resize_wait, generation=ctx.generation,
+                      stopped_generation=ctx.stopped_generation)
+    scaled_short = (FALSE, Reason.BELOW_TARGET, plan.message)
+    if plan.action is ShortAction.STOPPED:
+        out.status["resizeStoppedGeneration"] = ctx.stopped_generation or ctx.generation
+        out.conditions += _ready_conditions(False, Reason.RESIZE_STOPPED, plan.message,
+                                            (FALSE, Reason.RESIZE_STOPPED, plan.message))
+        out.requeue = settings.drift_interval
+        return observed
+    if ctx.stopped_generation is not None:
+        out.status["resizeStoppedGeneration"] = None  # the spec changed since: resize again
     if plan.action is ShortAction.IMAGE_MISSING:
-        out.conditions += _ready_conditions(False, "ImageMissing", plan.message, scaled_short)
-        out.events.append(Event("Warning", "ImageMissing", plan.message))
+        out.conditions += _ready_conditions(False, Reason.IMAGE_MISSING, plan.message, scaled_short)
+        out.events.append(Event("Warning", Reason.IMAGE_MISSING, plan.message))
         if ctx.image is not None and ctx.image.uid:
             out.nudge.append(ctx.image.uid)  # let the ManagedImage notice and rebuild now
         out.requeue = settings.poll_interval
     elif plan.action is ShortAction.EXHAUSTED:
-        out.conditions += _ready_conditions(False, "ResizeAttemptsExhausted", plan.message,
+        out.conditions += _ready_conditions(False, Reason.RESIZE_ATTEMPTS_EXHAUSTED, plan.message,
                                             scaled_short)
-        out.events.append(Event("Warning", "ResizeAttemptsExhausted", plan.message))
+        out.events.append(Event("Warning", Reason.RESIZE_ATTEMPTS_EXHAUSTED, plan.message))
         out.requeue = settings.drift_interval
     elif plan.action is ShortAction.WAIT:
-        out.conditions += _ready_conditions(False, "BelowTarget", plan.message, scaled_short)
+        out.conditions += _ready_conditions(False, Reason.BELOW_TARGET, plan.message, scaled_short)
         out.requeue = plan.delay
     else:
         body = {"properties": {"scaleSettings": desired_pool_body(spec, image_ref)[
@@ -206,8 +222,8 @@ async def _handle_short(spec: BatchPoolSpec, observed: Mapping[str, Any],
         observed = await pools.update(spec.resource_id, body, etag=observed.get("etag"))
         attempts = max(ctx.resize_attempts, 1) + 1
         out.status["resizeAttempts"] = attempts
-        out.events.append(Event("Normal", "Resizing", plan.message))
-        out.conditions += _ready_conditions(False, "Resizing", plan.message, scaled_short)
+        out.events.append(Event("Normal", Reason.RESIZING, plan.message))
+        out.conditions += _ready_conditions(False, Reason.RESIZING, plan.message, scaled_short)
         out.next_resize_in = backoff(attempts, settings.resize_backoff,
                                      settings.resize_backoff * 16)
         out.requeue = settings.poll_interval
@@ -262,15 +278,15 @@ async def reconcile_pool(name: str, raw_spec: Mapping[str, Any], ctx: PoolContex
                 refused.requeue = settings.blocked_retry
                 return refused
             if verdict.claim is Claim.ADOPT:
-                out.events.append(Event("Normal", "Adopting", verdict.message))
+                out.events.append(Event("Normal", Reason.ADOPTING, verdict.message))
         plan = plan_pool(spec, image_ref, observed, ctx.owner)
         if plan.action is PoolAction.CREATE:
             assert plan.body is not None
             if ctx.had_azure_pool:
-                out.events.append(Event("Warning", "AzurePoolDisappeared", DISAPPEARED))
+                out.events.append(Event("Warning", Reason.AZURE_POOL_DISAPPEARED, DISAPPEARED))
             observed = await gw.pools.create(spec.resource_id, plan.body)
             out.status["resizeAttempts"] = 1
-            out.events.append(Event("Normal", "Creating",
+            out.events.append(Event("Normal", Reason.CREATING,
                                     f"Creating Batch pool {spec.pool_id} in {spec.account_name}"))
         elif plan.action is PoolAction.PATCH:
             assert plan.body is not None and observed is not None
@@ -279,11 +295,13 @@ async def reconcile_pool(name: str, raw_spec: Mapping[str, Any], ctx: PoolContex
             if "scaleSettings" in plan.body["properties"]:
                 out.status["resizeAttempts"] = 1  # a new target starts a new count
             changed = ", ".join(sorted(plan.body["properties"]))
-            out.events.append(Event("Normal", "Updating", f"Updating pool: {changed}"))
+            out.events.append(Event("Normal", Reason.UPDATING, f"Updating pool: {changed}"))
         elif plan.action is PoolAction.SHORT:
             assert observed is not None
             observed = await _handle_short(spec, observed, image_ref, ctx, out, settings,
                                            gw.pools, gw.compute)
+        elif ctx.stopped_generation is not None:
+            out.status["resizeStoppedGeneration"] = None  # no stopped resize any more
         out.status = {**_status(spec, observed, image_ref), **out.status}
         # A pool created in this pass has no nodes yet: no data-plane read for it.
         counts = None if plan.action is PoolAction.CREATE else \
@@ -311,28 +329,30 @@ def _claim(spec: BatchPoolSpec, observed: Mapping[str, Any], ctx: PoolContext) -
 def _conclude(plan: PoolPlan, out: Outcome, unusable: int, settings: Settings, *,
               recreated: bool = False) -> None:
     """Ready/Scaled from the plan, unless the SHORT handling already decided them."""
-    at_target = (TRUE, "AtTarget", "pool is steady at target")
+    at_target = (TRUE, Reason.AT_TARGET, "pool is steady at target")
     if plan.action is PoolAction.SHORT:
         return
     if recreated:
-        out.conditions += _ready_conditions(False, "Recreating", DISAPPEARED,
-                                            (FALSE, "Recreating", DISAPPEARED))
+        out.conditions += _ready_conditions(False, Reason.RECREATING, DISAPPEARED,
+                                            (FALSE, Reason.RECREATING, DISAPPEARED))
         out.requeue = settings.poll_interval
         return
     if plan.action is PoolAction.READY and unusable:
         msg = f"{unusable} node(s) unusable or failed their start task"
-        out.conditions += _ready_conditions(False, "UnusableNodes", msg, at_target)
-        out.events.append(Event("Warning", "UnusableNodes", msg))
+        out.conditions += _ready_conditions(False, Reason.UNUSABLE_NODES, msg, at_target)
+        out.events.append(Event("Warning", Reason.UNUSABLE_NODES, msg))
         out.requeue = settings.poll_interval
     elif plan.action is PoolAction.READY:
-        out.conditions += _ready_conditions(True, "Steady", "pool is steady at target",
+        out.conditions += _ready_conditions(True, Reason.STEADY, "pool is steady at target",
                                             at_target)
     elif plan.action is PoolAction.IMMUTABLE:
-        out.conditions.append(Condition("Ready", FALSE, "ImmutableFieldChanged", plan.message))
-        out.events.append(Event("Warning", "ImmutableFieldChanged", plan.message))
+        out.conditions.append(Condition("Ready", FALSE, Reason.IMMUTABLE_FIELD_CHANGED,
+                                        plan.message))
+        out.events.append(Event("Warning", Reason.IMMUTABLE_FIELD_CHANGED, plan.message))
     else:
         msg = plan.message or "pool is being created"
-        out.conditions += _ready_conditions(False, "Resizing", msg, (FALSE, "Resizing", msg))
+        out.conditions += _ready_conditions(False, Reason.RESIZING, msg,
+                                            (FALSE, Reason.RESIZING, msg))
         out.requeue = settings.poll_interval
 
 
@@ -343,12 +363,12 @@ async def reconcile_pool_deletion(name: str, raw_spec: Mapping[str, Any], ctx: P
     except SpecInvalid:
         return Outcome(done=True)
     if spec.deletion_policy == "Retain":
-        return Outcome(done=True, events=[Event("Normal", "Retained",
+        return Outcome(done=True, events=[Event("Normal", Reason.RETAINED,
                                                 f"Batch pool {spec.pool_id} kept in Azure")])
     gw = gated(ctx.namespace, pool_scope(spec, None), settings, pools=pools)
     if isinstance(gw, Outcome):
         # Outside the allow-list: never touched, so nothing of ours is there to delete.
-        return Outcome(done=True, events=[Event("Warning", "NotAllowed", gw.message)])
+        return Outcome(done=True, events=[Event("Warning", Reason.NOT_ALLOWED, gw.message)])
     assert gw.pools is not None
     try:
         observed = await gw.pools.get(spec.resource_id)
@@ -360,11 +380,14 @@ async def reconcile_pool_deletion(name: str, raw_spec: Mapping[str, Any], ctx: P
         action = plan_deletion(policy=spec.deletion_policy, users=(), observed=observed)
         if action is DeletionAction.DONE:
             return Outcome(done=True)
-        out = Outcome(status=_status(spec, observed, None), requeue=settings.poll_interval,
+        out = Outcome(status=_status(spec, observed, None),
                       message="waiting for Azure to delete the pool")
         if action is DeletionAction.DELETE:
             await gw.pools.begin_delete(spec.resource_id)
-            out.events.append(Event("Normal", "Deleting", f"Deleting Batch pool {spec.pool_id}"))
+            out.events.append(Event("Normal", Reason.DELETING,
+                                    f"Deleting Batch pool {spec.pool_id}"))
+        # Batch asks (Retry-After: 15) how often a deletion is worth looking at.
+        out.requeue = max(settings.poll_interval, gw.pools.retry_after(spec.resource_id))
         return out
     except AzureError as exc:
         return azure_error_outcome(exc, settings)

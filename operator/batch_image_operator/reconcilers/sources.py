@@ -15,13 +15,17 @@ from ..models.armid import InvalidResourceId, ResourceId, parse_resource_id
 from ..models.conditions import FALSE, TRUE, Condition
 from ..models.managedimage import DataDisk, ManagedImageSpec, SnapshotSource
 from ..models.ownership import Owner, owner_from_tags
+from ..models.reasons import Reason
 from ..planning.ownership import Claim, judge
 from ..planning.sources import (
     NOT_RECOMMENDED,
+    SnapshotStep,
     check_vm,
+    plan_snapshot,
     snapshot_body,
     snapshot_lun,
     snapshot_name,
+    snapshot_state,
     vm_disks,
     vm_os_type,
 )
@@ -35,9 +39,10 @@ class Prepared:
     snapshots: SnapshotSource | None = None  # None with ready=True: Direct or VHD
     ready: bool = False
     condition: Condition = field(
-        default_factory=lambda: Condition("SourceValid", TRUE, "SourceChecked", ""))
+        default_factory=lambda: Condition("SourceValid", TRUE, Reason.SOURCE_CHECKED, ""))
     events: list[Event] = field(default_factory=list)
     writes: int = 0
+    retry_after: float = 0.0  # the longest Retry-After of the snapshots still being taken
 
 
 def _snapshot_ids(ids: Sequence[str]) -> list[ResourceId] | None:
@@ -64,16 +69,27 @@ async def _all_ready(compute: ScopedCompute, ids: Sequence[ResourceId],
 async def _check_given_snapshots(spec: ManagedImageSpec, compute: ScopedCompute) -> Prepared:
     assert spec.snapshots is not None
     ids = [spec.snapshots.os_snapshot_id, *(d.snapshot_id for d in spec.snapshots.data_disks)]
+    pending = []
     for rid in ids:
         snap = await compute.get(rid)
         if snap is None:
-            return Prepared(condition=Condition("SourceValid", FALSE, "SnapshotNotFound",
+            return Prepared(condition=Condition("SourceValid", FALSE, Reason.SNAPSHOT_NOT_FOUND,
                                                 f"snapshot {rid} does not exist"))
         if str(snap.get("location", "")).lower() != spec.location.lower():
-            return Prepared(condition=Condition("SourceValid", FALSE, "RegionMismatch", (
+            return Prepared(condition=Condition("SourceValid", FALSE, Reason.REGION_MISMATCH, (
                 f"snapshot {rid.name} is in {snap.get('location')}; the image and its "
                 f"snapshots must be in {spec.location}")))
-    return Prepared(spec.snapshots, True, Condition("SourceValid", TRUE, "SnapshotsFound",
+        state = snapshot_state(snap)
+        if state == "failed":
+            return Prepared(condition=Condition("SourceValid", FALSE, Reason.SNAPSHOT_FAILED, (
+                f"snapshot {rid.name} is in provisioning state Failed; take it again")))
+        if state not in ("", "succeeded"):
+            pending.append(rid.name)
+    if pending:
+        # Someone's snapshot is still being taken (a snapshot PUT is an LRO): wait for it.
+        return Prepared(condition=Condition("SourceValid", TRUE, Reason.WAITING_FOR_SNAPSHOTS,
+                                            f"waiting for snapshots {', '.join(pending)}"))
+    return Prepared(spec.snapshots, True, Condition("SourceValid", TRUE, Reason.SNAPSHOTS_FOUND,
                                                     f"{len(ids)} snapshot(s) found"))
 
 
@@ -93,9 +109,9 @@ async def prepare_source(spec: ManagedImageSpec, *, recorded_snapshots: Sequence
     if spec.snapshots is not None:
         return await _check_given_snapshots(spec, compute)
     if spec.vhd is not None:
-        return Prepared(None, True, Condition("SourceValid", TRUE, "NotRecommended",
+        return Prepared(None, True, Condition("SourceValid", TRUE, Reason.NOT_RECOMMENDED,
                                               NOT_RECOMMENDED["Vhd"]),
-                        [Event("Warning", "NotRecommended", NOT_RECOMMENDED["Vhd"])])
+                        [Event("Warning", Reason.NOT_RECOMMENDED, NOT_RECOMMENDED["Vhd"])])
     vm_src = spec.virtual_machine
     assert vm_src is not None
     # A rebuild after the image was lost: the snapshots we captured are enough.
@@ -107,28 +123,37 @@ async def prepare_source(spec: ManagedImageSpec, *, recorded_snapshots: Sequence
         vm_like = await compute.get(vm_src.vm_id)
         os_type = vm_os_type(vm_like) if vm_like else "Linux"
         return Prepared(SnapshotSource(recorded[0], os_type, "Generalized", disks), True,
-                        Condition("SourceValid", TRUE, "SnapshotsFound",
+                        Condition("SourceValid", TRUE, Reason.SNAPSHOTS_FOUND,
                                   "rebuilding from the snapshots captured earlier"))
     vm = await compute.get(vm_src.vm_id)
     if vm is None:
-        return Prepared(condition=Condition("SourceValid", FALSE, "SourceNotFound",
+        return Prepared(condition=Condition("SourceValid", FALSE, Reason.SOURCE_NOT_FOUND,
                                             f"virtual machine {vm_src.vm_id} does not exist"))
     problems = check_vm(vm, location=spec.location, supported=await _supported(accounts, batch))
     if problems:
         return Prepared(condition=Condition(
             "SourceValid", FALSE, problems[0].reason, "; ".join(p.message for p in problems)))
     if vm_src.capture == "Direct":
-        return Prepared(None, True, Condition("SourceValid", TRUE, "NotRecommended",
+        return Prepared(None, True, Condition("SourceValid", TRUE, Reason.NOT_RECOMMENDED,
                                               NOT_RECOMMENDED["VirtualMachine"]),
-                        [Event("Warning", "NotRecommended", NOT_RECOMMENDED["VirtualMachine"])])
-    return await _capture(spec, vm, compute, owner, adopt)
+                        [Event("Warning", Reason.NOT_RECOMMENDED,
+                               NOT_RECOMMENDED["VirtualMachine"])])
+    return await _capture(spec, vm, compute, owner, adopt, recorded_snapshots)
 
 
 async def _capture(spec: ManagedImageSpec, vm: Mapping[str, Any], compute: ScopedCompute,
-                   owner: Owner, adopt: bool) -> Prepared:
-    """Snapshot each of the VM's disks (deterministic names: a restart reuses them)."""
+                   owner: Owner, adopt: bool, recorded: Sequence[str] = ()) -> Prepared:
+    """Snapshot each of the VM's disks (deterministic names: a restart reuses them).
+
+    Each snapshot is a long-running operation: waited for, re-taken (a bounded number of
+    times) when it ends Failed, and taken again when it disappears. An existing snapshot
+    is used or re-taken only while it carries this object's mark.
+    """
     out = Prepared()
     ids: list[tuple[int | None, ResourceId]] = []
+    pending: list[str] = []
+    failed: list[str] = []
+    known = {r.lower() for r in recorded}
     for disk in vm_disks(vm):
         rid = ResourceId(spec.subscription_id, spec.resource_group, "Microsoft.Compute",
                          (("snapshots", snapshot_name(spec.image_name, disk.lun)),))
@@ -137,25 +162,41 @@ async def _capture(spec: ManagedImageSpec, vm: Mapping[str, Any], compute: Scope
         verdict = judge(owner, owner_from_tags((found or {}).get("tags")),
                         what=f"snapshot {rid.name}", adopt=adopt)
         if found is not None and not verdict.may_write:
-            return Prepared(condition=Condition("SourceValid", FALSE, verdict.reason,
+            return Prepared(condition=Condition("SourceValid", FALSE, verdict.why,
                                                 verdict.message))
-        if found is None or verdict.claim is Claim.ADOPT:
-            await compute.begin_put(rid, snapshot_body(disk.disk_id, spec.location,
-                                                       {**spec.tags, **owner.tags()}))
-            out.writes += 1
-            out.events.append(Event("Normal", "Snapshotting",
+        # Adopting: taken again, so that it carries the mark.
+        plan = plan_snapshot(rid.name, None if verdict.claim is Claim.ADOPT else found,
+                             taken_before=str(rid).lower() in known)
+        if plan.step is SnapshotStep.FAILED:
+            failed.append(plan.message)
+        elif plan.step is not SnapshotStep.READY:
+            pending.append(rid.name)
+        if plan.step is not SnapshotStep.TAKE:
+            out.retry_after = max(out.retry_after, compute.retry_after(rid)
+                                  if plan.step is SnapshotStep.WAIT else 0.0)
+            continue
+        await compute.begin_put(rid, snapshot_body(disk.disk_id, spec.location,
+                                                   {**spec.tags, **owner.tags()}, plan.attempt))
+        out.retry_after = max(out.retry_after, compute.retry_after(rid))
+        out.writes += 1
+        if plan.attempt > 1 or str(rid).lower() in known:
+            out.events.append(Event("Warning", Reason.SNAPSHOT_RETAKEN, plan.message))
+        else:
+            out.events.append(Event("Normal", Reason.SNAPSHOTTING,
                                     f"Snapshotting disk {disk.disk_id.name} as {rid.name}"))
-    pending = await _all_ready(compute, [rid for _, rid in ids], owner)
     checks = "VM passed the guide's preparation checks"
+    if failed:
+        out.condition = Condition("SourceValid", FALSE, Reason.SNAPSHOT_FAILED, "; ".join(failed))
+        return out
     if pending:
-        out.condition = Condition("SourceValid", TRUE, "Capturing",
+        out.condition = Condition("SourceValid", TRUE, Reason.CAPTURING,
                                   f"{checks}; waiting for snapshots {', '.join(pending)}")
         return out
     os_id = next(rid for lun, rid in ids if lun is None)
     disks = tuple(DataDisk(lun, rid) for lun, rid in ids if lun is not None)
     out.snapshots = SnapshotSource(os_id, vm_os_type(vm), "Generalized", disks)
     out.ready = True
-    out.condition = Condition("SourceValid", TRUE, "SnapshotsCaptured",
+    out.condition = Condition("SourceValid", TRUE, Reason.SNAPSHOTS_CAPTURED,
                               f"{checks}; built from {len(ids)} snapshot(s)")
     return out
 

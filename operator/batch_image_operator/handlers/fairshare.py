@@ -1,0 +1,106 @@
+"""Fair sharing of Azure concurrency between namespaces.
+
+Every pass that calls Azure first takes a slot. With slots free it takes one at once
+(a namespace alone may use them all); once they are all taken, waiters queue FIFO in
+their own namespace's queue, and each freed slot goes to the next namespace in turn.
+So a namespace's 1,000-object burst delays another namespace's first call by about one
+freed slot, not by the whole burst: without this, every pass shares one FIFO (the Azure
+connection pool's), and a late namespace waits behind all of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+from collections.abc import AsyncIterator, Callable
+
+
+class FairShare:
+    """``slots`` concurrent holders, granted round-robin across waiting namespaces.
+
+    ``slots=None`` disables the gate (every caller passes at once). ``on_waiting`` is
+    told (namespace, number waiting) whenever a namespace's queue length changes.
+    """
+
+    def __init__(self, slots: int | None,
+                 on_waiting: Callable[[str, int], None] | None = None) -> None:
+        if slots is not None and slots < 1:
+            raise ValueError("slots must be at least 1")
+        self._slots = slots
+        self._free = slots or 0
+        self._queues: dict[str, collections.deque[asyncio.Future[None]]] = {}
+        # Namespaces with waiters, in the order their next waiter is served.
+        self._turn: collections.deque[str] = collections.deque()
+        self._on_waiting = on_waiting
+
+    @property
+    def free(self) -> int:
+        return self._free
+
+    def waiting(self) -> dict[str, int]:
+        return {ns: len(q) for ns, q in self._queues.items()}
+
+    @contextlib.asynccontextmanager
+    async def slot(self, namespace: str | None) -> AsyncIterator[None]:
+        """Hold one slot for the body; released on any exit, cancellation included."""
+        if self._slots is None:
+            yield
+            return
+        await self._acquire(namespace or "")
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _acquire(self, ns: str) -> None:
+        if self._free > 0 and not self._turn:
+            self._free -= 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue = self._queues.get(ns)
+        if queue is None:
+            queue = self._queues[ns] = collections.deque()
+            self._turn.append(ns)
+        queue.append(waiter)
+        self._report(ns)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                # Granted, then cancelled before it could run: hand the slot on.
+                self._release()
+            else:
+                self._forget(ns, waiter)
+            raise
+
+    def _forget(self, ns: str, waiter: asyncio.Future[None]) -> None:
+        queue = self._queues.get(ns)
+        if queue is None or waiter not in queue:
+            return
+        queue.remove(waiter)
+        if not queue:
+            del self._queues[ns]
+            self._turn.remove(ns)
+        self._report(ns)
+
+    def _release(self) -> None:
+        self._free += 1
+        while self._free > 0 and self._turn:
+            ns = self._turn.popleft()
+            queue = self._queues[ns]
+            waiter = queue.popleft()
+            if queue:
+                self._turn.append(ns)
+            else:
+                del self._queues[ns]
+            self._report(ns)
+            if waiter.done():
+                continue  # cancelled, its task not yet resumed to forget it
+            self._free -= 1
+            waiter.set_result(None)
+
+    def _report(self, ns: str) -> None:
+        if self._on_waiting is not None:
+            queue = self._queues.get(ns)
+            self._on_waiting(ns, len(queue) if queue else 0)

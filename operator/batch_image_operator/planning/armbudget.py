@@ -1,0 +1,69 @@
+"""ARM's request budget, mirrored client-side (pure: no I/O, the clock is passed in).
+
+ARM limits each principal, per subscription, with token buckets: reads 250 tokens refilled
+at 25 per second, writes 200 at 10/s, deletes 200 at 10/s; an empty bucket answers 429.
+A :class:`Budget` is one such bucket as the operator sees it. Callers *reserve* a token
+before sending: the answer is how long to wait, so concurrent callers queue in order and
+leave at the bucket's refill rate instead of bursting into 429s. What ARM reports back
+(``x-ms-ratelimit-remaining-*``, a 429's ``Retry-After``) only ever lowers the estimate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limit:
+    capacity: float
+    refill_per_second: float
+
+
+ARM_LIMITS = {"reads": Limit(250, 25), "writes": Limit(200, 10), "deletes": Limit(200, 10)}
+# Tokens kept back from the burst: requests reserved in order can reach ARM slightly out
+# of order or bunched, and the estimate must not be the one that is short.
+SAFETY_TOKENS = 3.0
+
+
+def category(method: str) -> str:
+    """Which bucket an HTTP method draws from."""
+    method = method.upper()
+    if method in ("GET", "HEAD"):
+        return "reads"
+    return "deletes" if method == "DELETE" else "writes"
+
+
+class Budget:
+    def __init__(self, limit: Limit, now: float, safety: float = SAFETY_TOKENS) -> None:
+        self.limit = limit
+        self.safety = safety
+        # Below zero: tokens already promised to callers still waiting their turn.
+        self.tokens = limit.capacity - safety
+        self.stamp = now
+        self.blocked_until = 0.0
+
+    def _refill(self, now: float) -> None:
+        if now > self.stamp:
+            self.tokens = min(self.limit.capacity - self.safety,
+                              self.tokens + (now - self.stamp) * self.limit.refill_per_second)
+            self.stamp = now
+
+    def reserve(self, now: float) -> float:
+        """Take a token; the seconds to wait before the request may be sent."""
+        self._refill(now)
+        self.tokens -= 1
+        wait = max(0.0, self.blocked_until - now)
+        if self.tokens < 0:
+            wait = max(wait, -self.tokens / self.limit.refill_per_second)
+        return wait
+
+    def observe(self, remaining: int, now: float) -> None:
+        """ARM said how many tokens it has left: never believe we have more."""
+        self._refill(now)
+        self.tokens = min(self.tokens, remaining - self.safety)
+
+    def throttled(self, retry_after: float, now: float) -> None:
+        """A 429: nothing goes out before Retry-After, and the bucket is empty."""
+        self._refill(now)
+        self.blocked_until = max(self.blocked_until, now + retry_after)
+        self.tokens = min(self.tokens, 0.0)

@@ -1,0 +1,179 @@
+"""The fair share of Azure slots: a namespace alone uses them all, waiting namespaces are
+served in turn, and no cancellation leaks or loses a slot."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+
+from batch_image_operator.config import ConfigError, Settings
+from batch_image_operator.handlers.fairshare import FairShare
+from batch_image_operator.metrics import Metrics
+
+SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
+
+
+class Holders:
+    """Tasks that each take a slot, record when they got it, and hold it until told."""
+
+    def __init__(self, share: FairShare) -> None:
+        self.share = share
+        self.granted: list[str] = []
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.done: dict[str, asyncio.Event] = {}
+
+    async def start(self, namespace: str, name: str) -> None:
+        self.done[name] = asyncio.Event()
+
+        async def hold() -> None:
+            async with self.share.slot(namespace):
+                self.granted.append(name)
+                await self.done[name].wait()
+
+        self.tasks[name] = asyncio.create_task(hold())
+        await settle()
+
+    async def finish(self, name: str) -> None:
+        self.done[name].set()
+        await self.tasks[name]
+        await settle()
+
+
+async def settle() -> None:
+    """Let every ready task run until each blocks again (no timing involved)."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_a_namespace_alone_uses_every_slot_then_queues() -> None:
+    share = FairShare(3)
+    h = Holders(share)
+    for i in range(4):
+        await h.start("a", f"a{i}")
+    assert h.granted == ["a0", "a1", "a2"]
+    assert share.waiting() == {"a": 1}
+    await h.finish("a1")
+    assert h.granted == ["a0", "a1", "a2", "a3"]
+    assert share.waiting() == {}
+
+
+async def test_waiting_namespaces_are_served_in_turn_each_in_order() -> None:
+    share = FairShare(1)
+    h = Holders(share)
+    await h.start("burst", "holder")
+    for i in range(4):
+        await h.start("burst", f"burst{i}")
+    await h.start("probe", "probe0")
+    await h.start("probe", "probe1")
+    await h.start("third", "third0")
+    assert share.waiting() == {"burst": 4, "probe": 2, "third": 1}
+    for name in ["holder", "burst0", "probe0", "third0", "burst1", "probe1", "burst2"]:
+        await h.finish(name)
+    assert h.granted == ["holder", "burst0", "probe0", "third0", "burst1", "probe1", "burst2",
+                         "burst3"]
+
+
+async def test_a_late_namespace_waits_one_turn_not_the_burst() -> None:
+    share = FairShare(2)
+    h = Holders(share)
+    for i in range(100):
+        await h.start("burst", f"b{i}")
+    await h.start("probe", "probe")
+    await h.finish("b0")  # the burst's own next waiter was already first in turn
+    await h.finish("b1")
+    assert "probe" in h.granted
+    assert h.granted.index("probe") == 3
+
+
+async def test_a_cancelled_waiter_leaves_its_queue_and_loses_no_slot() -> None:
+    seen: list[tuple[str, int]] = []
+    share = FairShare(1, on_waiting=lambda ns, n: seen.append((ns, n)))
+    h = Holders(share)
+    await h.start("a", "holder")
+    await h.start("b", "cancelled")
+    await h.start("c", "next")
+    h.tasks["cancelled"].cancel()
+    await settle()
+    assert h.tasks["cancelled"].cancelled()
+    assert share.waiting() == {"c": 1}
+    assert ("b", 0) in seen
+    await h.finish("holder")
+    assert h.granted == ["holder", "next"]
+    await h.finish("next")
+    assert share.free == 1 and share.waiting() == {}
+
+
+async def test_a_waiter_cancelled_after_its_grant_hands_the_slot_on() -> None:
+    share = FairShare(1)
+    h = Holders(share)
+    release = asyncio.Event()
+
+    async def holder() -> None:
+        async with share.slot("a"):
+            h.granted.append("holder")
+            await release.wait()
+        # The slot was just granted to the next waiter, whose task has not resumed yet.
+        h.tasks["granted-then-cancelled"].cancel()
+
+    task = asyncio.create_task(holder())
+    await settle()
+    await h.start("b", "granted-then-cancelled")
+    await h.start("c", "next")
+    release.set()
+    await task
+    await settle()
+    assert h.tasks["granted-then-cancelled"].cancelled()
+    assert h.granted == ["holder", "next"]
+    await h.finish("next")
+    assert share.free == 1 and share.waiting() == {}
+
+
+async def test_a_body_that_raises_or_is_cancelled_releases_its_slot() -> None:
+    share = FairShare(1)
+    with pytest.raises(RuntimeError):
+        async with share.slot("a"):
+            raise RuntimeError("Azure said no")
+    assert share.free == 1
+    h = Holders(share)
+    await h.start("a", "holder")
+    h.tasks["holder"].cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await h.tasks["holder"]
+    assert share.free == 1
+
+
+async def test_off_means_no_gate() -> None:
+    h = Holders(FairShare(None))
+    for i in range(50):
+        await h.start("a", f"a{i}")
+    assert len(h.granted) == 50
+
+
+def test_the_setting_defaults_to_the_connection_pool_and_can_be_turned_off() -> None:
+    env = {"AZURE_SUBSCRIPTION_ID": SUB, "BIO_ALLOWLIST_FILE": "unrestricted"}
+    assert Settings.from_env(env).azure_concurrency == 4 * 32
+    assert Settings.from_env({**env, "BIO_AZURE_CONNECTIONS": "8"}).azure_concurrency == 32
+    assert Settings.from_env({**env, "BIO_AZURE_CONCURRENCY": "4"}).azure_concurrency == 4
+    assert Settings.from_env({**env, "BIO_AZURE_CONCURRENCY": "off"}).azure_concurrency is None
+    for bad in ("0", "-1", "many", "2.5"):
+        with pytest.raises(ConfigError, match="BIO_AZURE_CONCURRENCY"):
+            Settings.from_env({**env, "BIO_AZURE_CONCURRENCY": bad})
+
+
+async def test_the_waiting_gauge_follows_each_namespaces_queue() -> None:
+    metrics = Metrics()
+    share = FairShare(1, on_waiting=metrics.slot_waiting)
+    h = Holders(share)
+    await h.start("a", "holder")
+    await h.start("team-b", "waiting")
+    assert 'batchimage_azure_slot_waiting{namespace="team-b"} 1.0' in exposition(metrics)
+    await h.finish("holder")
+    # Served: the namespace's series goes, rather than staying at 0 for ever.
+    assert 'namespace="team-b"' not in exposition(metrics)
+    await h.finish("waiting")
+
+
+def exposition(metrics: Metrics) -> str:
+    return metrics.exposition().decode()

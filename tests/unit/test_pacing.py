@@ -1,0 +1,96 @@
+"""The pacing policy in an azure-core pipeline: waits for ARM's budget only where ARM
+reports one, learns from 429s, and remembers each LRO's Retry-After."""
+
+import asyncio
+import itertools
+
+from azure.core.pipeline import PipelineContext, PipelineRequest, PipelineResponse
+from azure.core.rest import HttpRequest
+
+from batch_image_operator.azure.pacing import ArmPacer, PacingPolicy
+from batch_image_operator.planning.armbudget import Limit
+
+SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
+POOL = (f"https://arm/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Batch/"
+        "batchAccounts/a/pools/p?api-version=2024-07-01")
+
+
+class FakeResponse:
+    def __init__(self, status, headers):
+        self.status_code, self.headers = status, headers
+
+
+class Next:
+    """The rest of the pipeline: answers from a script, records when each call was sent."""
+
+    def __init__(self, clock, answers):
+        self.clock, self.answers, self.sent = clock, list(answers), []
+
+    async def send(self, request):
+        self.sent.append((request.http_request.method, self.clock[0]))
+        status, headers = self.answers.pop(0) if self.answers else (200, {})
+        return PipelineResponse(request.http_request, FakeResponse(status, headers),
+                                request.context)
+
+
+def run(policy, clock, method="GET", url=POOL, n=1):
+    async def go():
+        real_sleep = asyncio.sleep
+
+        async def fake_sleep(seconds):
+            clock[0] += seconds
+            await real_sleep(0)
+        asyncio.sleep = fake_sleep
+        try:
+            for _ in range(n):
+                await policy.send(PipelineRequest(HttpRequest(method, url),
+                                                  PipelineContext(None)))
+        finally:
+            asyncio.sleep = real_sleep
+    asyncio.run(go())
+
+
+def make(answers, limit=None):
+    limit = limit or Limit(3, 1)
+    clock = [0.0]
+    pacer = ArmPacer({"reads": limit, "writes": limit, "deletes": limit},
+                     clock=lambda: clock[0])
+    policy = PacingPolicy(pacer)
+    policy.next = Next(clock, answers)
+    return clock, pacer, policy
+
+
+def test_requests_wait_for_tokens_where_arm_reports_a_budget():
+    header = {"x-ms-ratelimit-remaining-subscription-reads": "2"}
+    clock, _, policy = make([(200, header)] * 10, Limit(5, 1))
+    run(policy, clock, n=5)
+    # ARM keeps saying 2 are left; with the safety margin that is none: from the second
+    # request on, each waits for the refill (1 a second).
+    times = [t for _, t in policy.next.sent]
+    assert times[0] == 0
+    assert all(b - a >= 1.0 - 1e-9 for a, b in itertools.pairwise(times))
+
+
+def test_an_endpoint_without_rate_limit_headers_is_not_paced():
+    clock, _, policy = make([(200, {})] * 20)
+    run(policy, clock, n=20)
+    assert clock[0] < 3.0   # the first answer shows no budget: the rest go at once
+
+
+def test_a_429_holds_the_next_request_for_retry_after():
+    header = {"x-ms-ratelimit-remaining-subscription-writes": "0", "Retry-After": "9"}
+    clock, pacer, policy = make([(429, header), (200, {
+        "x-ms-ratelimit-remaining-subscription-writes": "5"})], Limit(100, 10))
+    run(policy, clock, method="PUT", n=2)
+    assert pacer.throttled == 1
+    assert policy.next.sent[1][1] >= 9.0
+
+
+def test_an_lros_retry_after_is_remembered_for_its_resource():
+    clock, pacer, policy = make([(201, {"Retry-After": "60",
+                                        "x-ms-ratelimit-remaining-subscription-writes": "9"})])
+    run(policy, clock, method="PUT")
+    path = POOL.split("https://arm", 1)[1].split("?")[0]
+    assert pacer.poll_interval(path) == 60
+    assert pacer.poll_interval(path.upper().replace("SUBSCRIPTIONS", "subscriptions")) == 60
+    assert pacer.poll_interval("/subscriptions/x/other") == 0
