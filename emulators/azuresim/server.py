@@ -194,7 +194,8 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
     if "ratelimit" in request:
         response.headers[request["ratelimit"][0]] = request["ratelimit"][1]
     sim.stats.record(str(request["operation"]), request.method, request.path, response.status,
-                     time.time(), response.headers.get("Retry-After"))
+                     time.time(), response.headers.get("Retry-After"),
+                     request.headers.get("User-Agent", ""))
     log.info("%s %s -> %s", request.method, request.path_qs, response.status)
     sim.save()
     return response

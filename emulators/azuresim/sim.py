@@ -15,7 +15,7 @@ from .rbac import Role
 from .store import Store
 from .throttle import Throttle
 
-LOG_SIZE = 500
+LOG_SIZE = 10_000  # room for a 100-pool burst and its reads
 
 
 @dataclass
@@ -38,10 +38,13 @@ class Stats:
     )
 
     def record(self, operation: str, method: str, path: str, status: int,
-               at: float = 0.0, retry_after: str | None = None) -> None:
+               at: float = 0.0, retry_after: str | None = None,
+               user_agent: str = "") -> None:
         self.counters[operation] += 1
+        # The caller's User-Agent tells apart two operator processes sharing one identity
+        # (leader election tests).
         entry: dict[str, Any] = {"operation": operation, "method": method, "path": path,
-                                 "status": status, "at": at}
+                                 "status": status, "at": at, "userAgent": user_agent}
         if retry_after is not None:
             entry["retryAfter"] = retry_after
         self.log.append(entry)

@@ -167,6 +167,9 @@ class Api:
             if f.startswith("metadata."):
                 meta.pop(f.split(".", 1)[1], None)
         if rt.schema is None:
+            builtin = _builtin_causes(rt, obj)
+            if builtin:
+                raise errors.invalid(rt.kind, rt.group, meta.get("name", ""), builtin)
             return
         schema.prune(obj, rt.schema)
         schema.apply_defaults(obj, rt.schema)
@@ -294,7 +297,7 @@ class Api:
         if rv:
             if rv != old["metadata"]["resourceVersion"]:
                 raise errors.conflict(rt.plural, rt.group, name)
-        elif require_rv and rt.custom:
+        elif require_rv and (rt.custom or rt.store_key in CONDITIONAL_UPDATE):
             raise errors.invalid(
                 rt.kind,
                 rt.group,
@@ -700,6 +703,31 @@ class Api:
             self.store.remove(key, obj)
         self.store.drop_key(key)
         self.registry.remove_crd_resources(*key)
+
+
+# Built-ins whose registry strategy sets AllowCreateOnUpdate (a PUT to a missing name
+# creates it) and not AllowUnconditionalUpdate (a PUT must carry the resourceVersion), as
+# the real API server's: Leases, which leader election writes with PUT.
+CREATE_ON_UPDATE = frozenset({("coordination.k8s.io", "leases")})
+CONDITIONAL_UPDATE = frozenset({("coordination.k8s.io", "leases")})
+
+
+def _builtin_causes(rt: ResourceType, obj: Obj) -> list[errors.Cause]:
+    """The API server's own validation of a built-in, where a client relies on it: a
+    Lease's duration and transitions (leader election reads them)."""
+    if rt.store_key != ("coordination.k8s.io", "leases"):
+        return []
+    spec = obj.get("spec") or {}
+    causes = []
+    duration = spec.get("leaseDurationSeconds")
+    if isinstance(duration, int) and duration <= 0:
+        causes.append(errors.invalid_value("spec.leaseDurationSeconds", duration,
+                                           "must be greater than 0"))
+    transitions = spec.get("leaseTransitions")
+    if isinstance(transitions, int) and transitions < 0:
+        causes.append(errors.invalid_value("spec.leaseTransitions", transitions,
+                                           "must be greater than or equal to 0"))
+    return causes
 
 
 def _merge_string_data(secret: Obj) -> None:

@@ -15,7 +15,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from . import discovery, errors, openapi, proto, table
-from .api import Api, WriteOptions
+from .api import CREATE_ON_UPDATE, Api, WriteOptions
 from .errors import ApiError
 from .resources import Registry, ResourceType
 from .selectors import ObjectFilter
@@ -126,6 +126,23 @@ class KubeSim:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
         return app
+
+    def _creates_on_update(
+        self, rt: ResourceType, namespace: str | None, name: str, sub: str | None, body: Any
+    ) -> bool:
+        """A PUT that creates: the kind allows it, the name is free, and the body names no
+        other object and carries no resourceVersion (else update() answers as usual)."""
+        if sub is not None or rt.store_key not in CREATE_ON_UPDATE or not isinstance(body, dict):
+            return False
+        if self.store.get(rt.store_key, namespace or "", name) is not None:
+            return False
+        meta = body.setdefault("metadata", {})
+        if not isinstance(meta, dict) or meta.get("resourceVersion"):
+            return False
+        if meta.get("name", name) != name:
+            return False
+        meta["name"] = name
+        return True
 
     # -- dispatch --------------------------------------------------------------
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
@@ -274,9 +291,11 @@ class KubeSim:
             self._count("update", rt)
             opts = self._write_options(request)
             opts.decode_context = True
-            obj = self.api.update(
-                rt, namespace, name, await self._body(request), opts, target.subresource
-            )
+            body = await self._body(request)
+            if self._creates_on_update(rt, namespace, name, target.subresource, body):
+                obj = self.api.create(rt, namespace, body, opts)
+                return self._object(request, rt, obj, 201, opts)
+            obj = self.api.update(rt, namespace, name, body, opts, target.subresource)
             return self._object(request, rt, obj, 200, opts)
         if method == "PATCH":
             self._count("patch", rt)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import logging
 import os
 import socket
 import sys
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from . import __version__
@@ -65,9 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     register(registry, settings, dict(os.environ), kube_login=kube_login)
 
     namespaces = list(settings.namespaces)
-    _tune_gc()
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        runner.run(kopf.operator(
+
+    async def operate() -> None:
+        await kopf.operator(
             registry=registry,
             standalone=True,
             clusterwide=not namespaces,
@@ -75,7 +77,16 @@ def main(argv: list[str] | None = None) -> int:
             liveness_endpoint=(
                 f"http://{_hostport(settings.health_host, settings.health_port)}/healthz"
                 if settings.health_port is not None else None),
-        ))
+        )
+
+    _tune_gc()
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        if settings.leader_election:
+            from .kube.leader import run_as_leader
+            lease_login = partial(kube_login, settings=kopf.OperatorSettings(),
+                                  logger=logging.getLogger("batch_image_operator.leader"))
+            return runner.run(run_as_leader(settings, lease_login, operate))
+        runner.run(operate())
     return 0
 
 

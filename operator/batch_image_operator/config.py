@@ -16,6 +16,7 @@ import yaml
 
 from .models.allowlist import UNRESTRICTED, AllowList
 from .models.armid import InvalidResourceId, ResourceId, is_guid, parse_resource_id
+from .planning.lease import LeaseTimings
 from .planning.limits import Limits
 
 PUBLIC_ARM = "https://management.azure.com"
@@ -95,6 +96,13 @@ class Settings:
     # Optional per-namespace caps on admitted BatchPools and their nodes (None: no cap).
     namespace_max_pools: int | None = None
     namespace_max_nodes: int | None = None
+    # --- leader election (docs/configuration.md, "High availability") ---
+    # Off: this process reconciles at once (make demo, a bare run). On: it waits to hold
+    # the Lease first, and stops writing to Azure the moment it can no longer renew.
+    leader_election: bool = False
+    lease_name: str = "batch-image-operator"
+    lease_namespace: str = "default"
+    lease_timings: LeaseTimings = field(default_factory=LeaseTimings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -141,7 +149,28 @@ class Settings:
                 nat_dedicated=int(_seconds(env, "BIO_LIMIT_NAT_DEDICATED", 2500)),
                 nat_low_priority=int(_seconds(env, "BIO_LIMIT_NAT_LOW_PRIORITY", 1000)),
             ),
+            **_leader_election(env),
         )
+
+
+def _leader_election(env: Mapping[str, str]) -> dict[str, Any]:
+    timings = LeaseTimings(
+        lease_duration=_seconds(env, "BIO_LEASE_DURATION", 15.0),
+        renew_deadline=_seconds(env, "BIO_LEASE_RENEW_DEADLINE", 10.0),
+        retry_period=_seconds(env, "BIO_LEASE_RETRY_PERIOD", 2.0),
+    )
+    problems = timings.problems()
+    if problems:
+        raise ConfigError("BIO_LEASE_DURATION > BIO_LEASE_RENEW_DEADLINE > "
+                          f"BIO_LEASE_RETRY_PERIOD is required: {'; '.join(problems)}")
+    return {
+        "leader_election": _choice(env, "BIO_LEADER_ELECTION", ("off", "on"), "off") == "on",
+        "lease_name": _dns_name(env, "BIO_LEASE_NAME") or "batch-image-operator",
+        # The pod's own namespace (the chart passes it from the downward API).
+        "lease_namespace": _dns_name(env, "BIO_LEASE_NAMESPACE")
+        or _dns_name(env, "POD_NAMESPACE") or "default",
+        "lease_timings": timings,
+    }
 
 
 def _seconds(env: Mapping[str, str], key: str, default: float) -> float:

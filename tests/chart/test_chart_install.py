@@ -48,7 +48,13 @@ def test_install_creates_operator_rbac_and_crds(kubesim: Emulator, api: ApiClien
     assert crds["batchpools.batchimage.dev"].spec.names.short_names == ["bp"]
 
     deployment = client.AppsV1Api(api).read_namespaced_deployment(FULLNAME, NAMESPACE)
-    assert deployment.spec.replicas == 1 and deployment.spec.strategy.type == "Recreate"
+    # Two replicas, one leading through a Lease; a rollout starts the standby first.
+    assert deployment.spec.replicas == 2 and deployment.spec.strategy.type == "RollingUpdate"
+    pdb = client.PolicyV1Api(api).read_namespaced_pod_disruption_budget(FULLNAME, NAMESPACE)
+    assert pdb.spec.min_available == 1
+    lease_role = client.RbacAuthorizationV1Api(api).read_namespaced_role(
+        f"{FULLNAME}-leader-election", NAMESPACE)
+    assert all(r.resources == ["leases"] for r in lease_role.rules)
     pod = deployment.spec.template.spec
     assert pod.service_account_name == FULLNAME
     assert pod.containers[0].security_context.read_only_root_filesystem is True
@@ -129,3 +135,6 @@ def test_upgrade_with_reuse_values_from_the_previous_chart_keeps_the_pod_reachab
     deployment = client.AppsV1Api(api).read_namespaced_deployment(FULLNAME, NAMESPACE)
     env = {e.name: e.value for e in deployment.spec.template.spec.containers[0].env}
     assert env["BIO_METRICS_HOST"] == "0.0.0.0" and env["BIO_HEALTH_HOST"] == "0.0.0.0"
+    # The kept single replica stays alone: no leader election, no rolling update.
+    assert deployment.spec.replicas == 1 and deployment.spec.strategy.type == "Recreate"
+    assert env["BIO_LEADER_ELECTION"] == "off"

@@ -43,6 +43,7 @@ CASES: dict[str, dict[str, Any]] = {
     # The least a user must choose: an allow-list (here: none, said explicitly).
     "chart-defaults": {"allowList": "unrestricted"},
     "defaults": merged(),
+    "no-leader-election": merged({"replicaCount": 1, "leaderElection": {"enabled": False}}),
     "namespaced": merged({"watchNamespaces": ["team-a", "team-b"]}),
     "workload-identity": merged({"azure": {"tenantId": TENANT, "clientId": CLIENT,
                                            "workloadIdentity": {"enabled": True}}}),
@@ -117,7 +118,7 @@ def test_kubernetes_validate_catches_a_broken_object(
 
 @pytest.mark.parametrize(("values", "needle"), [
     ({"replicaCount": "1"}, "replicaCount"),
-    ({"replicaCount": 2}, "replicaCount"),
+    ({"replicaCount": 2, "leaderElection": {"enabled": False}}, "replicaCount"),
     ({"replicas": 1}, "replicas"),
     ({"operator": {"logFormat": "xml"}}, "logFormat"),
     ({"azure": {"subscriptionId": "not-a-guid"}}, "subscriptionId"),
@@ -146,9 +147,75 @@ def test_schema_accepts_every_case() -> None:
 # --- deployment -------------------------------------------------------------------------
 
 def test_single_replica_recreated_never_rolled(rendered: dict[str, list[dict[str, Any]]]) -> None:
-    spec = one(rendered["defaults"], "Deployment")["spec"]
+    """Without leader election two pods would both reconcile: one replica, Recreate."""
+    docs = rendered["no-leader-election"]
+    spec = one(docs, "Deployment")["spec"]
     assert spec["replicas"] == 1
     assert spec["strategy"] == {"type": "Recreate"}
+    assert env(docs)["BIO_LEADER_ELECTION"] == "off"
+    assert of_kind(docs, "PodDisruptionBudget") == []
+    assert [r for r in of_kind(docs, "Role")
+            if r["metadata"]["name"].endswith("-leader-election")] == []
+
+
+def test_two_replicas_elect_a_leader_and_roll(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    docs = rendered["defaults"]
+    spec = one(docs, "Deployment")["spec"]
+    assert spec["replicas"] == 2
+    # The new pod starts as a standby before the old one stops (and hands over).
+    assert spec["strategy"] == {"type": "RollingUpdate",
+                                "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    values = env(docs)
+    assert values["BIO_LEADER_ELECTION"] == "on"
+    assert values["POD_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+    assert values["BIO_LEASE_NAMESPACE"] == "$(POD_NAMESPACE)"  # expanded by the kubelet
+    names = [e["name"] for e in container(docs)["env"]]
+    assert names.index("POD_NAMESPACE") < names.index("BIO_LEASE_NAMESPACE")
+    assert values["BIO_LEASE_NAME"] == FULLNAME
+    assert (values["BIO_LEASE_DURATION"], values["BIO_LEASE_RENEW_DEADLINE"],
+            values["BIO_LEASE_RETRY_PERIOD"]) == ("15", "10", "2")
+    pdb = one(docs, "PodDisruptionBudget")
+    assert pdb["metadata"]["namespace"] == NAMESPACE
+    assert pdb["spec"]["minAvailable"] == 1
+    assert pdb["spec"]["selector"]["matchLabels"] == spec["selector"]["matchLabels"]
+
+
+def test_lease_timings_and_name_are_values() -> None:
+    docs = render(merged({"leaderElection": {"leaseName": "shard-a", "leaseDuration": 30,
+                                             "renewDeadline": 20, "retryPeriod": 4}}))
+    values = env(docs)
+    assert values["BIO_LEASE_NAME"] == "shard-a"
+    assert (values["BIO_LEASE_DURATION"], values["BIO_LEASE_RENEW_DEADLINE"],
+            values["BIO_LEASE_RETRY_PERIOD"]) == ("30", "20", "4")
+    role = next(r for r in of_kind(docs, "Role")
+                if r["metadata"]["name"].endswith("-leader-election"))
+    assert any(rule.get("resourceNames") == ["shard-a"] for rule in role["rules"])
+
+
+def test_no_disruption_budget_for_a_single_replica() -> None:
+    # minAvailable 1 of one pod would block every node drain for good.
+    assert of_kind(render(merged({"replicaCount": 1})), "PodDisruptionBudget") == []
+    assert of_kind(render(merged({"podDisruptionBudget": {"enabled": False}})),
+                   "PodDisruptionBudget") == []
+
+
+def test_leases_are_granted_in_the_release_namespace_only(
+        rendered: dict[str, list[dict[str, Any]]]) -> None:
+    for case in ("defaults", "namespaced"):
+        docs = rendered[case]
+        lease_rules = [(role, rule) for kind in ("Role", "ClusterRole")
+                       for role, rule in rules(docs, kind) if "leases" in rule["resources"]]
+        assert {role["metadata"]["namespace"] for role, _ in lease_rules} == {NAMESPACE}
+        assert sorted((tuple(rule["verbs"]), tuple(rule.get("resourceNames", [])))
+                      for _, rule in lease_rules) == [(("create",), ()),
+                                                      (("get", "update"), (FULLNAME,))]
+        assert all(rule["apiGroups"] == ["coordination.k8s.io"] for _, rule in lease_rules)
+        role = lease_rules[0][0]
+        binding = next(b for b in of_kind(docs, "RoleBinding")
+                       if b["roleRef"]["name"] == role["metadata"]["name"])
+        assert binding["metadata"]["namespace"] == NAMESPACE
+        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": FULLNAME,
+                                        "namespace": NAMESPACE}]
 
 
 def test_pod_is_hardened(rendered: dict[str, list[dict[str, Any]]]) -> None:
@@ -290,7 +357,7 @@ def _verbs(docs: list[dict[str, Any]], kind: str, group: str, resource: str) -> 
 
 def test_cluster_wide_mode_grants_exactly_what_the_operator_needs(
         rendered: dict[str, list[dict[str, Any]]]) -> None:
-    docs = _operator_rbac(rendered["defaults"])
+    docs = _without_lease_role(_operator_rbac(rendered["defaults"]))
     assert of_kind(docs, "Role") == [] and of_kind(docs, "RoleBinding") == []
     for plural in ("managedimages", "batchpools"):
         assert _verbs(docs, "ClusterRole", "batchimage.dev", plural) == OWN_VERBS
@@ -314,7 +381,7 @@ def test_cluster_wide_mode_grants_exactly_what_the_operator_needs(
 
 def test_namespaced_mode_grants_nothing_cluster_wide_but_crd_discovery(
         rendered: dict[str, list[dict[str, Any]]]) -> None:
-    docs = _operator_rbac(rendered["namespaced"])
+    docs = _without_lease_role(_operator_rbac(rendered["namespaced"]))
     for _, rule in rules(docs, "ClusterRole"):
         if rule["apiGroups"] == [""]:
             # The one exception: kube-system's uid names the cluster in owner marks.
@@ -365,6 +432,14 @@ def _tenant_roles(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The ClusterRoles meant for users (aggregated into edit/admin/view), by suffix."""
     return {d["metadata"]["name"].rsplit("-", 1)[-1]: d for d in of_kind(docs, "ClusterRole")
             if any(k.startswith(AGGREGATE) for k in d["metadata"].get("labels", {}))}
+
+
+def _without_lease_role(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The operator's grants on resources, leaving out the leader election Role and its
+    binding (checked by test_leases_are_granted_in_the_release_namespace_only)."""
+    lease = f"{FULLNAME}-leader-election"
+    return [d for d in docs if not (d["kind"] in ("Role", "RoleBinding")
+                                    and d["metadata"]["name"] == lease)]
 
 
 def _operator_rbac(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -559,6 +634,14 @@ def test_objects_are_named_after_the_release(rendered: dict[str, list[dict[str, 
     for doc in docs:
         if doc["kind"] not in {"ClusterRole", "ClusterRoleBinding"}:
             assert doc["metadata"]["namespace"] == NAMESPACE
+
+
+def test_notes_say_which_pod_leads() -> None:
+    notes = next(v for k, v in render_files(merged()).items() if k.endswith("NOTES.txt"))
+    assert f"kubectl -n {NAMESPACE} get lease {FULLNAME}" in notes
+    alone = merged({"replicaCount": 1, "leaderElection": {"enabled": False}})
+    notes = next(v for k, v in render_files(alone).items() if k.endswith("NOTES.txt"))
+    assert "get lease" not in notes
 
 
 def test_notes_say_how_to_check_and_warn_without_subscription() -> None:

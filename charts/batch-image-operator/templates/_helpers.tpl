@@ -86,3 +86,10 @@ app.kubernetes.io/component: operator
   resources: ["customresourcedefinitions"]
   verbs: ["get", "list", "watch"]
 {{- end -}}
+
+{{/*
+The leader election Lease (in the release namespace).
+*/}}
+{{- define "bio.leaseName" -}}
+{{- (.Values.leaderElection | default dict).leaseName | default (include "bio.fullname" .) }}
+{{- end }}

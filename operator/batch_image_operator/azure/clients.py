@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import ssl
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from azure.batch.aio import BatchClient
 from azure.core.credentials_async import AsyncTokenCredential
+from azure.core.exceptions import ServiceRequestError
 from azure.core.pipeline import PipelineRequest
 from azure.core.pipeline.policies import SansIOHTTPPolicy
 from azure.core.pipeline.transport import AioHttpTransport
@@ -17,6 +19,7 @@ from azure.mgmt.compute.aio import ComputeManagementClient
 
 from ..config import Settings
 from ..models.endpoints import check_same_origin, check_trusted
+from ..planning.lease import Fence
 from .observe import ObservePolicy
 from .pacing import ArmPacer, PacingPolicy
 
@@ -24,6 +27,44 @@ from .pacing import ArmPacer, PacingPolicy
 BATCH_DATA_API_VERSION = "2025-06-01"
 
 log = logging.getLogger(__name__)
+
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class FencedWrite(ServiceRequestError):
+    """A write refused because this process no longer holds the leader Lease."""
+
+
+class WritePolicy(SansIOHTTPPolicy[Any, Any]):
+    """Refuses every Azure write while the fence is closed, whatever the event loop did
+    (or did not do) since the last renewal. In the pipeline twice: per call, so a fenced
+    write starts nothing, and per retry, the last step before the transport, so a write
+    that began before the fence closed (waiting for a token, say) is still stopped."""
+
+    def __init__(self, fence: Fence) -> None:
+        self._fence = fence
+
+    def on_request(self, request: PipelineRequest[Any]) -> None:
+        if request.http_request.method.upper() not in READS and not self._fence.is_open():
+            raise FencedWrite("not the leader: Azure writes are fenced until this "
+                              "process exits")
+
+
+@dataclass(frozen=True)
+class Leadership:
+    fence: Fence
+    identity: str
+
+
+# Set once, before Kopf starts, when leader election is on. Process-wide on purpose:
+# every client of every identity (the operator's and each namespace's, made later on
+# demand) must pass the one fence, and none can be built without it.
+_leadership: Leadership | None = None
+
+
+def install_fence(fence: Fence, identity: str) -> None:
+    global _leadership
+    _leadership = Leadership(fence, identity)
 
 
 class DataPlaneGuard(SansIOHTTPPolicy[Any, Any]):
@@ -69,6 +110,12 @@ class AzureClients:
         # Per-retry, so every HTTP attempt (SDK retries included) waits for its ARM token
         # and is counted. The Batch data plane has no ARM budget.
         per_retry: list[Any] = [PacingPolicy(self.pacer)] if arm else []
+        if _leadership is not None:
+            fenced = WritePolicy(_leadership.fence)
+            kwargs["per_call_policies"] = [fenced]
+            per_retry.append(fenced)  # after the ARM token wait: the last check before sending
+            # Azure's activity log (and azuresim's request log) then tell replicas apart.
+            kwargs["user_agent"] = f"batch-image-operator/{_leadership.identity}"
         if self._observe is not None:
             per_retry.append(self._observe)
         if per_retry:

@@ -1,0 +1,59 @@
+"""Sharding by namespace: two operator releases, each with its own namespaces
+(`watchNamespaces` -> BIO_NAMESPACES) and its own Lease, never handle each other's
+objects — in Kubernetes (what each one logs and writes) or in Azure (who sent each
+write)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from kubernetes import client as k8s
+
+from harness import Emulator
+from hasupport import Candidate, leads, writes_by
+from relsupport import example
+from support import CRs, azure_requests, has_condition
+
+SHARDS = ("shard-a", "shard-b")
+
+
+def test_disjoint_namespace_shards_never_handle_the_same_object(
+        tmp_path: Path, kubesim: Emulator, azuresim: Emulator, crs: CRs) -> None:
+    api = crs.api.api_client
+    core = k8s.CoreV1Api(api)
+    for ns in SHARDS:
+        core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=ns)))
+    ops = {ns: Candidate(tmp_path / ns, kubesim, azuresim, lease=f"bio-{ns}",
+                         BIO_NAMESPACES=ns) for ns in SHARDS}
+    try:
+        for op in ops.values():
+            op.start()
+        for ns, op in ops.items():
+            leads(api, op, lease=f"bio-{ns}")   # each shard has its own leader
+        azure_requests(azuresim.admin_url, azuresim.ca_bundle, reset=True)
+        image, pool = example()
+        for ns in SHARDS:
+            mine = CRs(api, namespace=ns)
+            img, bp = copy.deepcopy(image), copy.deepcopy(pool)
+            img["metadata"]["name"] = f"img-{ns}"
+            bp["metadata"]["name"] = f"pool-{ns}"
+            bp["spec"]["image"] = {"managedImageRef": {"name": f"img-{ns}"}}
+            bp["spec"]["scale"]["fixed"]["targetDedicatedNodes"] = 1
+            mine.create(img)
+            mine.create(bp)
+        for ns in SHARDS:
+            CRs(api, namespace=ns).wait("batchpools", f"pool-{ns}",
+                                            has_condition("Ready"), timeout=60)
+        log = azure_requests(azuresim.admin_url, azuresim.ca_bundle)
+        for ns, op in ops.items():
+            other = next(o for o in SHARDS if o != ns)
+            written = {e["path"].rsplit("/", 1)[-1] for e in writes_by(log, op.identity())}
+            assert {f"img-{ns}", f"pool-{ns}"} <= written, written
+            assert not {f"img-{other}", f"pool-{other}"} & written, written
+            logs = op.logs()
+            assert f"{ns}/pool-{ns}" in logs
+            assert f"{other}/" not in logs, f"{ns}'s operator handled an object of {other}"
+    finally:
+        for op in ops.values():
+            op.stop()
