@@ -51,7 +51,7 @@ def pool_entry_of(namespace: str | None, name: str, uid: str, meta: Mapping[str,
     ref = ((image.get("managedImageRef") or {}) if isinstance(image, Mapping) else {})
     ref_name = ref.get("name") if isinstance(ref, Mapping) else None
     entry = PoolEntry(namespace, name, uid, _account_of(spec, default_subscription), created,
-                      admitted=_admitted(status))
+                      admitted=admitted_of(status))
     keys: list[ImageKey] = [("ns", namespace)]
     try:
         parsed = parse_batch_pool(name, spec, default_subscription=default_subscription)
@@ -73,7 +73,8 @@ def pool_entry_of(namespace: str | None, name: str, uid: str, meta: Mapping[str,
     return dict.fromkeys(keys, entry)
 
 
-def _admitted(status: Mapping[str, object]) -> tuple[int, int] | None:
+def admitted_of(status: Mapping[str, object]) -> tuple[int, int] | None:
+    """The nodes the operator recorded as admitted for a pool (its own status write)."""
     raw = status.get("admittedNodes")
     if not isinstance(raw, Mapping):
         return None
