@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?= -n 3
 
-.PHONY: demo test install lint typecheck unit dev clean chart-crds bench
+.PHONY: demo test install lint typecheck unit dev clean chart-crds bench realkube
 
 $(STAMP): pyproject.toml emulators/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,14 @@ chart-crds: $(STAMP)
 # Leaves kubesim, azuresim and the operator running and prints how to use them.
 dev: $(STAMP)
 	$(BIN)/python demo/dev.py
+
+# The real kube-apiserver, kube-controller-manager and etcd (realkube-go/, k8s.io/kubernetes
+# pinned in its go.mod) for the realkube test tier; `.venv/bin/python -m realkube` runs them.
+# Incremental: Go's build cache (default location) makes a rebuild take seconds.
+GO ?= go
+realkube:
+	@command -v $(GO) >/dev/null 2>&1 || { echo "make realkube: Go is not installed"; exit 1; }
+	cd realkube-go && $(GO) build -o ../.realkube/bin/ ./cmd/...
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
