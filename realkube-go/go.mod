@@ -5,9 +5,11 @@ module batch-image-operator/realkube
 go 1.26.0
 
 require (
+	github.com/yuin/gopher-lua v1.1.1
 	go.etcd.io/etcd/server/v3 v3.7.0
 	k8s.io/component-base v0.37.2
 	k8s.io/kubernetes v1.37.2
+	layeh.com/gopher-json v0.0.0-20190114024228-97fed8db8427
 )
 
 require (
