@@ -51,9 +51,14 @@ dev: $(STAMP)
 # pinned in its go.mod) for the realkube test tier; `.venv/bin/python -m realkube` runs them.
 # Incremental: Go's build cache (default location) makes a rebuild take seconds.
 GO ?= go
+KUBE_VERSION := $(shell awk '$$1 == "k8s.io/kubernetes" {print $$2}' realkube-go/go.mod)
+# What Kubernetes' own build stamps (hack/lib/version.sh), so `kubectl version` reports it.
+KUBE_LDFLAGS := $(foreach pkg,k8s.io/component-base/version k8s.io/client-go/pkg/version,\
+	-X $(pkg).gitVersion=$(KUBE_VERSION) -X $(pkg).gitMajor=1 \
+	-X $(pkg).gitMinor=$(word 2,$(subst ., ,$(KUBE_VERSION))) -X $(pkg).gitTreeState=clean)
 realkube:
 	@command -v $(GO) >/dev/null 2>&1 || { echo "make realkube: Go is not installed"; exit 1; }
-	cd realkube-go && $(GO) build -o ../.realkube/bin/ ./cmd/...
+	cd realkube-go && $(GO) build -ldflags '$(KUBE_LDFLAGS)' -o ../.realkube/bin/ ./cmd/...
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

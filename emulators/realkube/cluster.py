@@ -101,6 +101,9 @@ class Cluster:
             f"--etcd-servers=http://127.0.0.1:{etcd_port}",
             "--bind-address=127.0.0.1",
             "--advertise-address=127.0.0.1",
+            # A loopback address may not back the `kubernetes` Service's endpoints; nothing
+            # runs in-cluster here, so that Service simply has none.
+            "--endpoint-reconciler-type=none",
             f"--secure-port={api_port}",
             f"--cert-dir={self.workdir / 'apiserver'}",
             f"--tls-cert-file={keys.serving.cert}",
