@@ -3,10 +3,12 @@ realkube cluster. A uniquely named module (test folders here have no ``__init__.
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from realkube.launch import unavailable_reason
 
@@ -33,3 +35,18 @@ def kubectl(kubeconfig: Path, *args: str, input: str | None = None, check: bool 
         raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}):\n"
                              f"{proc.stderr}")
     return proc
+
+
+def load_test_module(relative: str) -> ModuleType:
+    """A helper module of another test folder, loaded by path under its own name (test
+    folders are not packages)."""
+    path = REPO / "tests" / relative
+    name = path.stem
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

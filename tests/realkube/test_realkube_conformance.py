@@ -17,7 +17,16 @@ from realkube.launch import RealKube
 pytestmark = pytest.mark.realkube
 
 # test id -> why the real server answers differently and kubesim keeps its behaviour.
-KNOWN_DIVERGENCES: dict[str, str] = {}
+KNOWN_DIVERGENCES: dict[str, str] = {
+    "test_kubesim_crds.py::test_cluster_scoped_crd_lifecycle":
+        "a CRD update restarts its resources' storage: a watch from a resourceVersion listed "
+        "before it gets 410 Expired on the real server (kubesim keeps the history)",
+    "test_kubesim_kubectl.py::test_delete_all_and_label_selectors":
+        "every real namespace holds the kube-root-ca.crt ConfigMap (kubesim creates none)",
+    "test_kubesim_kubectl_versions.py::test_flow_with_kubectl_1_36"
+    "[delete_all_and_label_selectors]":
+        "every real namespace holds the kube-root-ca.crt ConfigMap (kubesim creates none)",
+}
 
 
 def test_kubesim_conformance_suite_passes_on_realkube(realkube: RealKube) -> None:
