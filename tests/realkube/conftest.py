@@ -20,11 +20,21 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "realkube: runs against the real kube-apiserver (needs `make realkube`)")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without Go or the build, one test of the tier stands for all of it and is skipped
+    with the reason; the rest are deselected, so the report has one line saying why."""
+    reason = skip_reason()
+    tier = [item for item in items if item.get_closest_marker("realkube")]
+    if reason is None or not tier:
+        return
+    tier[0].add_marker(pytest.mark.skip(reason=reason))
+    rest = set(tier[1:])
+    config.hook.pytest_deselected(items=list(rest))
+    items[:] = [item for item in items if item not in rest]
+
+
 @pytest.fixture(scope="session")
 def realkube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealKube]:
-    reason = skip_reason()
-    if reason:
-        pytest.skip(reason)
     with run_realkube(tmp_path_factory.mktemp("realkube")) as cluster:
         yield cluster
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from realkube.launch import unavailable_reason
+from realkube.launch import default_bin_dir, unavailable_reason
 
 REPO = Path(__file__).resolve().parents[2]
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
@@ -19,6 +19,8 @@ KUBECTL = str(Path(sys.executable).parent / "kubectl")
 def skip_reason() -> str | None:
     """One line saying why the tier cannot run on this machine, or None."""
     reason = unavailable_reason()
+    if not reason and not (default_bin_dir() / "argocd-health").exists():
+        reason = f"argocd-health missing in {default_bin_dir()}: run `make realkube`"
     if reason and shutil.which("go") is None:
         return "realkube tier skipped: Go is not installed, so `make realkube` cannot build it"
     return f"realkube tier skipped: {reason}" if reason else None

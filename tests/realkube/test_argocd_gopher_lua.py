@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from realkube_support import REPO, skip_reason
+from realkube_support import REPO
 
 from realkube.launch import default_bin_dir
 
@@ -30,11 +30,8 @@ def as_json(value: object) -> str:
 
 
 def gopher_lua(requests: list[dict[str, Any]]) -> list[dict[str, str]]:
-    binary = default_bin_dir() / "argocd-health"
-    if not binary.exists():
-        pytest.skip(skip_reason() or f"realkube tier skipped: {binary} not built "
-                    "(run `make realkube`)")
-    proc = subprocess.run([str(binary)], input=json.dumps(requests, default=as_json),
+    proc = subprocess.run([str(default_bin_dir() / "argocd-health")],
+                          input=json.dumps(requests, default=as_json),
                           capture_output=True, text=True, timeout=60, check=True)
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
 
