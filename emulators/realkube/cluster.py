@@ -68,7 +68,7 @@ def _die_with_parent() -> None:
 class Cluster:
     workdir: Path
     bin_dir: Path
-    pki: pki.ClusterPKI | None = None
+    keys: pki.ClusterPKI | None = None
     url: str = ""
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
@@ -89,7 +89,7 @@ class Cluster:
 
     def start(self, should_stop: Callable[[], bool] = lambda: False) -> None:
         """Everything started and ``/readyz`` ok; raises StartError otherwise."""
-        self.pki = keys = pki.create(self.workdir / "pki")
+        self.keys = keys = pki.create(self.workdir / "pki")
         etcd_port, etcd_peer, api_port = free_port(), free_port(), free_port()
         self.url = f"https://127.0.0.1:{api_port}"
         self._spawn("etcd", [
@@ -133,9 +133,9 @@ class Cluster:
         self._wait_ready(should_stop)
 
     def _wait_ready(self, should_stop: Callable[[], bool]) -> None:
-        assert self.pki is not None
-        context = ssl.create_default_context(cafile=str(self.pki.ca.cert))
-        context.load_cert_chain(str(self.pki.admin.cert), str(self.pki.admin.key))
+        assert self.keys is not None
+        context = ssl.create_default_context(cafile=str(self.keys.ca.cert))
+        context.load_cert_chain(str(self.keys.admin.cert), str(self.keys.admin.key))
         deadline = time.monotonic() + READY_TIMEOUT
         # The apiserver has no readiness event to wait on, so this polls /readyz.
         while not should_stop():
@@ -157,7 +157,7 @@ class Cluster:
         raise StartError("interrupted before the cluster was ready")
 
     def kubeconfig(self, credentials: pki.Pair, user: str) -> dict[str, object]:
-        assert self.pki is not None
+        assert self.keys is not None
 
         def data(path: Path) -> str:
             return base64.b64encode(path.read_bytes()).decode()
@@ -166,7 +166,7 @@ class Cluster:
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [{"name": "realkube", "cluster": {
-                "server": self.url, "certificate-authority-data": data(self.pki.ca.cert)}}],
+                "server": self.url, "certificate-authority-data": data(self.keys.ca.cert)}}],
             "users": [{"name": user, "user": {
                 "client-certificate-data": data(credentials.cert),
                 "client-key-data": data(credentials.key)}}],
@@ -186,8 +186,8 @@ class Cluster:
         os.replace(tmp, path)
 
     def write_admin_kubeconfig(self, path: Path) -> None:
-        assert self.pki is not None
-        self._write_kubeconfig(path, self.pki.admin, "realkube-admin")
+        assert self.keys is not None
+        self._write_kubeconfig(path, self.keys.admin, "realkube-admin")
 
     def stop(self) -> None:
         """Controller-manager, then apiserver, then etcd; then the data is removed."""

@@ -1,6 +1,5 @@
 """Start realkube as a subprocess for a test session, and say why it cannot start."""
 
-
 from __future__ import annotations
 
 import contextlib
