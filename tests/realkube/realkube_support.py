@@ -3,6 +3,7 @@ realkube cluster. A uniquely named module (test folders here have no ``__init__.
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import shutil
 import subprocess
@@ -10,7 +11,10 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from realkube.launch import default_bin_dir, unavailable_reason
+import kopf
+import yaml
+
+from realkube.launch import RealKube, default_bin_dir, unavailable_reason
 
 REPO = Path(__file__).resolve().parents[2]
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
@@ -52,3 +56,18 @@ def load_test_module(relative: str) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def kopf_connection(realkube: RealKube, token: str | None = None) -> kopf.ConnectionInfo:
+    """How the in-process operator reaches realkube: as the admin of the kubeconfig, or,
+    given a ServiceAccount token, as that ServiceAccount only."""
+    kubeconfig = yaml.safe_load(realkube.kubeconfig.read_text())
+    cluster, user = kubeconfig["clusters"][0]["cluster"], kubeconfig["users"][0]["user"]
+    ca = base64.b64decode(cluster["certificate-authority-data"])
+    if token is not None:
+        return kopf.ConnectionInfo(server=realkube.url, ca_data=ca, scheme="Bearer",
+                                   token=token)
+    return kopf.ConnectionInfo(
+        server=realkube.url, ca_data=ca,
+        certificate_data=base64.b64decode(user["client-certificate-data"]),
+        private_key_data=base64.b64decode(user["client-key-data"]))

@@ -6,20 +6,17 @@ create/update/delete of the custom resources (their `spec` is the user's), no RB
 
 from __future__ import annotations
 
-import base64
 import copy
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import helm_python as helm
-import kopf
 import pytest
-import yaml
 from azure.core.exceptions import ResourceNotFoundError
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
-from realkube_support import load_test_module
+from realkube_support import kopf_connection, load_test_module
 
 from harness import Emulator, run_azuresim
 from realkube.launch import RealKube
@@ -128,13 +125,6 @@ def service_account_token(api: client.ApiClient) -> str:
     return str(issued.status.token)
 
 
-def connection(realkube: RealKube, token: str) -> kopf.ConnectionInfo:
-    cluster = yaml.safe_load(realkube.kubeconfig.read_text())["clusters"][0]["cluster"]
-    return kopf.ConnectionInfo(
-        server=realkube.url, token=token, scheme="Bearer",
-        ca_data=base64.b64decode(cluster["certificate-authority-data"]))
-
-
 def as_token(realkube: RealKube, token: str) -> client.ApiClient:
     cfg = client.Configuration()
     config.load_kube_config(config_file=str(realkube.kubeconfig), client_configuration=cfg)
@@ -175,7 +165,7 @@ def lifecycle_log(realkube: RealKube, api: client.ApiClient, azure: Emulator) ->
     crs = CRs(api, SERVED)
     compute, batch = azure_sdk(azure.env)
     with running_operator(realkube.url, azure.env,
-                          connection=connection(realkube, service_account_token(api)),
+                          connection=kopf_connection(realkube, service_account_token(api)),
                           BIO_NAMESPACES=SERVED) as operator:
         crs.create(pool)
         crs.wait("batchpools", name_pool, has_condition("ImageResolved", "False", "ImageNotFound"))

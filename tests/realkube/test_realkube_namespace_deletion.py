@@ -4,17 +4,15 @@ for them (DeletionBlocked), the namespace finally disappears, and Azure is clean
 
 from __future__ import annotations
 
-import base64
 import copy
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import kopf
 import pytest
-import yaml
 from azure.core.exceptions import ResourceNotFoundError
 from kubernetes import client, config
+from realkube_support import kopf_connection
 
 from harness import Emulator, run_azuresim
 from realkube.launch import RealKube
@@ -39,16 +37,6 @@ def azure(tmp_path: Path) -> Iterator[Emulator]:
         yield sim
 
 
-def admin_connection(realkube: RealKube) -> kopf.ConnectionInfo:
-    kubeconfig = yaml.safe_load(realkube.kubeconfig.read_text())
-    cluster, user = kubeconfig["clusters"][0]["cluster"], kubeconfig["users"][0]["user"]
-    return kopf.ConnectionInfo(
-        server=realkube.url,
-        ca_data=base64.b64decode(cluster["certificate-authority-data"]),
-        certificate_data=base64.b64decode(user["client-certificate-data"]),
-        private_key_data=base64.b64decode(user["client-key-data"]))
-
-
 def test_namespace_deletion_waits_for_pools_then_images(realkube: RealKube, crds: list[str],
                                                         azure: Emulator) -> None:
     docs = {d["kind"]: copy.deepcopy(d) for d in load_example("snapshots")}
@@ -57,7 +45,7 @@ def test_namespace_deletion_waits_for_pools_then_images(realkube: RealKube, crds
     namespace = f"rk-del-{uuid.uuid4().hex[:6]}"
     compute, batch = azure_sdk(azure.env)
     with config.new_client_from_config(str(realkube.kubeconfig)) as api, \
-            running_operator(realkube.url, azure.env, connection=admin_connection(realkube),
+            running_operator(realkube.url, azure.env, connection=kopf_connection(realkube),
                              BIO_NAMESPACES=namespace):
         core = client.CoreV1Api(api)
         core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
