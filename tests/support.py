@@ -207,9 +207,12 @@ class OperatorHandle:
 
 
 @contextlib.contextmanager
-def running_operator(kube_url: str, azure_env: Mapping[str, str],
+def running_operator(kube_url: str, azure_env: Mapping[str, str], *,
+                     connection: kopf.ConnectionInfo | None = None,
                      **overrides: str) -> Iterator[OperatorHandle]:
-    """The real operator, in-process, talking HTTP to both emulators."""
+    """The real operator, in-process, talking HTTP to both emulators (or to ``connection``,
+    e.g. a real apiserver with a ServiceAccount token); ``BIO_NAMESPACES`` in ``overrides``
+    limits it to those namespaces as the chart's namespaced mode does."""
     env = {**azure_env, "BIO_POLL_INTERVAL": "0.3", "BIO_BLOCKED_RETRY": "0.3",
            "BIO_DRIFT_INTERVAL": "30", "BIO_METRICS_HOST": "127.0.0.1",
            "BIO_METRICS_PORT": "0", **overrides}
@@ -219,11 +222,14 @@ def running_operator(kube_url: str, azure_env: Mapping[str, str],
         # Kopf's own login functions require `settings`; so does this one, so that every
         # caller (Kopf, and the credential Secret reader) is held to the same contract.
         assert isinstance(settings, kopf.OperatorSettings)
-        return kopf.ConnectionInfo(server=kube_url, insecure=True)
+        return connection or kopf.ConnectionInfo(server=kube_url, insecure=True)
 
-    runtime = register(registry, Settings.from_env(env), env, kube_login=login)
+    settings = Settings.from_env(env)
+    runtime = register(registry, settings, env, kube_login=login)
+    scope = ([arg for ns in settings.namespaces for arg in ("--namespace", ns)]
+             or ["--all-namespaces"])
 
-    with KopfRunner(["run", "--standalone", "--all-namespaces"], registry=registry,
+    with KopfRunner(["run", "--standalone", *scope], registry=registry,
                     timeout=60) as runner:
         yield OperatorHandle(runner, runtime)
     assert runner.exit_code == 0, runner.output

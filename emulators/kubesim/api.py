@@ -173,9 +173,7 @@ class Api:
             return
         schema.prune(obj, rt.schema)
         schema.apply_defaults(obj, rt.schema)
-        causes = schema.validate(obj, rt.schema)
-        if not causes:
-            causes = schema.cel_validate(obj, old, rt.schema)
+        causes = schema.validate_all(obj, old, rt.schema)
         if causes:
             raise errors.invalid(rt.kind, rt.group, meta.get("name", ""), causes)
 
@@ -430,9 +428,7 @@ class Api:
     ) -> Obj:
         """Server-side apply approximated as create-or-merge (no field ownership)."""
         if not opts.field_manager:
-            raise errors.bad_request(
-                "PATCH, application/apply-patch+yaml requires fieldManager to be set"
-            )
+            raise errors.field_manager_required()
         try:
             body = yaml.safe_load(raw.decode() or "{}")
         except yaml.YAMLError as exc:

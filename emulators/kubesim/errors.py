@@ -6,7 +6,10 @@ Clients (kubectl, Kopf, the python client) branch on ``reason`` and ``code`` and
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+log = logging.getLogger("kubesim")
 
 
 class ApiError(Exception):
@@ -96,13 +99,20 @@ def resource_not_found() -> ApiError:
 
 
 def patch_rejected(detail: str) -> ApiError:
-    """A JSON patch that does not apply: 422 with the patch library's error as cause."""
+    """A JSON patch that does not apply: 422 and, as kube-apiserver 1.37 answers, no
+    details (``detail`` is what the patch library would say, kept for kubesim's log)."""
+    log.debug("JSON patch rejected: %s", detail)
     return ApiError(
-        422,
-        "Invalid",
-        "the server rejected our request due to an error in our request",
-        {"causes": [{"reason": "UnexpectedServerResponse", "message": detail}]},
-    )
+        422, "Invalid", "the server rejected our request due to an error in our request", {})
+
+
+def field_manager_required() -> ApiError:
+    """Server-side apply without ``fieldManager``: PatchOptions are invalid (422)."""
+    cause = Cause("FieldValueRequired", "fieldManager",
+                  "Required value: is required for apply patch")
+    return ApiError(
+        422, "Invalid", f'PatchOptions.meta.k8s.io "" is invalid: {cause.render()}',
+        {"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [cause.as_dict()]})
 
 
 def expired(requested: int, oldest: int) -> ApiError:

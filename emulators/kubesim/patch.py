@@ -88,7 +88,9 @@ def _merge_list(
 ) -> list[Any]:
     entries = [p for p in patch if not _is_directive(p)]
     if field in _MERGED_PRIMITIVES:
-        merged_values = list(current) + [v for v in entries if v not in current]
+        from_patch = list(dict.fromkeys(entries))
+        merged_values = _server_order_merge(
+            from_patch, [v for v in current if v not in from_patch], current)
         if order:
             return [v for v in order if v in merged_values] + [
                 v for v in merged_values if v not in order
@@ -115,6 +117,30 @@ def _merge_list(
         wanted = [o.get(key) for o in order if isinstance(o, dict)]
         sequence = [n for n in wanted if n in merged] + [n for n in sequence if n not in wanted]
     return [merged[n] for n in sequence if n in merged]
+
+
+def _server_order_merge(from_patch: list[Any], server_only: list[Any],
+                        server_order: list[Any]) -> list[Any]:
+    """apimachinery's mergeSortedSlice: the patch's items and the server's other items
+    interleaved by their order on the server; an item new to the server goes before the
+    server item it meets (so a new finalizer comes first)."""
+    out: list[Any] = []
+    i = j = 0
+    while i < len(from_patch) or j < len(server_only):
+        if i >= len(from_patch):
+            out.append(server_only[j])
+            j += 1
+        elif j >= len(server_only):
+            out.append(from_patch[i])
+            i += 1
+        elif (from_patch[i] in server_order
+              and server_order.index(server_only[j]) < server_order.index(from_patch[i])):
+            out.append(server_only[j])
+            j += 1
+        else:
+            out.append(from_patch[i])
+            i += 1
+    return out
 
 
 def _is_directive(item: Any) -> bool:

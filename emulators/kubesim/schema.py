@@ -309,8 +309,10 @@ def _combinators(obj: Any, schema: Schema, path: str, name: str) -> list[Cause]:
         matched = sum(1 for r in results if not r)
         if matched != 1:
             found = "Found none valid" if matched == 0 else f"Found {matched} valid alternatives"
-            message = f"{name} in body must validate one and only one schema (oneOf). {found}"
-            causes.append(errors.invalid_value(path, kind, message))
+            # kube-apiserver 1.37 reports this one without a field path, the name quoted.
+            message = f'"{name}" must validate one and only one schema (oneOf). {found}'
+            causes.append(errors.Cause("FieldValueInvalid", "<nil>",
+                                       f'Invalid value: "": {message}'))
             if matched == 0:
                 causes += _fewest(results)
     if isinstance(schema.get("not"), dict) and not validate(obj, schema["not"], path, root=False):
@@ -348,7 +350,10 @@ def _rule_cause(path: str, value: Any, rule: dict[str, Any], message: str) -> Ca
         return Cause(reason, field, f"Required value: {message}")
     if reason == "FieldValueDuplicate":
         return Cause(reason, field, f"Duplicate value: {message}")
-    return errors.invalid_value(field, _type_name(value), message)
+    if isinstance(value, dict | list):
+        # The real server omits an object's or array's value from the message.
+        return errors.Cause("FieldValueInvalid", field, f"Invalid value: {message}")
+    return errors.invalid_value(field, value, message)
 
 
 def _rule_message(rule: dict[str, Any], activation: dict[str, Any]) -> str:
@@ -363,6 +368,34 @@ def _rule_message(rule: dict[str, Any], activation: dict[str, Any]) -> str:
     if rule.get("message"):
         return str(rule["message"])
     return f"failed rule: {rule.get('rule')}"
+
+
+# Schema errors that stop the real server from evaluating any CEL rule (apiextensions'
+# hasBlockingErr); it then adds one cause saying so instead.
+_BLOCKING = frozenset({"FieldValueNotSupported", "FieldValueRequired", "FieldValueTooLong",
+                       "FieldValueTooMany", "FieldValueTypeInvalid"})
+RULES_NOT_CHECKED = ("Invalid value: null: some validation rules were not checked because "
+                     "the object was invalid; correct the existing errors to complete validation")
+
+
+def has_rules(schema: Any) -> bool:
+    """Whether any ``x-kubernetes-validations`` appear anywhere in the schema."""
+    if isinstance(schema, dict):
+        return bool(schema.get("x-kubernetes-validations")) or any(
+            has_rules(v) for v in schema.values())
+    if isinstance(schema, list):
+        return any(has_rules(v) for v in schema)
+    return False
+
+
+def validate_all(obj: Any, old: Any, schema: Schema) -> list[Cause]:
+    """Schema validation, then the CEL rules unless a blocking error stopped them."""
+    causes = validate(obj, schema)
+    if not has_rules(schema):
+        return causes
+    if any(c.reason in _BLOCKING for c in causes):
+        return [*causes, errors.Cause("FieldValueInvalid", "<nil>", RULES_NOT_CHECKED)]
+    return causes + cel_validate(obj, old, schema)
 
 
 def cel_validate(obj: Any, old: Any, schema: Schema, path: str = "") -> list[Cause]:

@@ -1,5 +1,6 @@
 """Fixtures: one kubesim per session (or a real cluster when
-KUBESIM_CONFORMANCE_KUBECONFIG is set), the fixture CRD and a namespace per test."""
+KUBESIM_CONFORMANCE_KUBECONFIG is set: a kubeconfig path, or ``realkube`` to start the
+real kube-apiserver built by ``make realkube``), the fixture CRD and a namespace per test."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from kubesim_support import CONFORMANCE_ENV, FIXTURES, Cluster, harness
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     real = os.environ.get(CONFORMANCE_ENV)
+    if real == "realkube":
+        yield from _realkube_cluster(tmp_path_factory)
+        return
     if real:
         cfg = client.Configuration()
         config.load_kube_config(config_file=real, client_configuration=cfg)
@@ -27,6 +31,18 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         cfg = client.Configuration()
         config.load_kube_config(config_file=str(sim.kubeconfig), client_configuration=cfg)
         yield Cluster(sim.kubeconfig, True, cfg, str(workdir / "kubectl-cache"))
+
+
+def _realkube_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    from realkube.launch import run_realkube, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    with run_realkube(tmp_path_factory.mktemp("realkube")) as real:
+        cfg = client.Configuration()
+        config.load_kube_config(config_file=str(real.kubeconfig), client_configuration=cfg)
+        yield Cluster(real.kubeconfig, False, cfg, str(tmp_path_factory.mktemp("kubectl-cache")))
 
 
 @pytest.fixture

@@ -162,6 +162,9 @@ class Cluster:
     def watch(self, path: str, **params: str) -> WatchStream:
         params = {"watch": "true", "timeoutSeconds": "10", **params}
         kwargs = self._session_kwargs()
+        # Read line by line off the socket: a real apiserver gzips a large first write when
+        # asked to, as requests does by default (client-go and the python client do not ask).
+        kwargs["headers"]["Accept-Encoding"] = "identity"
         resp = requests.get(self.url + path, params=params, stream=True, timeout=30, **kwargs)
         assert resp.status_code == 200, resp.text
         assert resp.headers["Content-Type"].startswith("application/json")

@@ -264,7 +264,10 @@ def test_server_side_apply_creates_then_merges(cluster: Cluster, crd: str, names
     )
     assert merged.status == 200 and merged.json["spec"]["color"] == "blue"
     no_manager = cluster.request("PATCH", path, doc2, content_type="application/apply-patch+yaml")
-    assert no_manager.status == 400
+    assert no_manager.status == 422
+    assert no_manager.json["message"] == (
+        'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
+        "is required for apply patch")
 
 
 def test_schema_validation_defaulting_pruning(cluster: Cluster, crd: str, namespace: str) -> None:
@@ -274,10 +277,16 @@ def test_schema_validation_defaulting_pruning(cluster: Cluster, crd: str, namesp
     assert missing.status == 422
     assert missing.json["reason"] == "Invalid"
     assert (
-        missing.json["message"] == 'Widget.kubesim.test "v" is invalid: spec.size: Required value'
+        missing.json["message"] == 'Widget.kubesim.test "v" is invalid: '
+        "[spec.size: Required value, <nil>: Invalid value: null: some validation rules were not "
+        "checked because the object was invalid; correct the existing errors to complete "
+        "validation]"
     )
     assert missing.json["details"]["causes"] == [
-        {"reason": "FieldValueRequired", "message": "Required value", "field": "spec.size"}
+        {"reason": "FieldValueRequired", "message": "Required value", "field": "spec.size"},
+        {"reason": "FieldValueInvalid", "field": "<nil>", "message": "Invalid value: null: some "
+         "validation rules were not checked because the object was invalid; correct the existing "
+         "errors to complete validation"},
     ]
     many = cluster.request(
         "POST",
@@ -417,7 +426,7 @@ def test_transition_rule_with_old_self(cluster: Cluster, crd: str, namespace: st
     assert changed.status == 422
     assert changed.json["message"] == (
         'Widget.kubesim.test "o" is invalid: '
-        'spec.owner: Invalid value: "string": owner is immutable'
+        'spec.owner: Invalid value: "bob": owner is immutable'
     )
     other = cluster.request("PATCH", path, {"spec": {"color": "blue"}}, content_type=MERGE)
     assert other.status == 200, other.text
@@ -429,8 +438,8 @@ def test_one_of_alternatives(cluster: Cluster, crd: str, namespace: str) -> None
     )
     assert both.status == 422
     assert both.json["message"] == (
-        'Widget.kubesim.test "s1" is invalid: spec.shape: Invalid value: "object": spec.shape in '
-        "body must validate one and only one schema (oneOf). Found 2 valid alternatives"
+        'Widget.kubesim.test "s1" is invalid: <nil>: Invalid value: "": "spec.shape" must '
+        "validate one and only one schema (oneOf). Found 2 valid alternatives"
     )
     neither = cluster.request("POST", widgets_path(namespace), widget("s2", shape={}))
     assert neither.status == 422

@@ -1,0 +1,210 @@
+"""The chart on the real kube-apiserver, installed through Helm's Go SDK: RBAC as the real
+server enforces it. The operator runs as the chart's ServiceAccount (a TokenRequest token)
+through the snapshots lifecycle, so the chart grants enough; SubjectAccessReviews show it
+grants no more: no Secret outside the credential Secret of the namespaces it serves, no
+create/update/delete of the custom resources (their `spec` is the user's), no RBAC."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import helm_python as helm
+import pytest
+from azure.core.exceptions import ResourceNotFoundError
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from realkube_support import kopf_connection, load_test_module
+
+from harness import Emulator, run_azuresim
+from realkube.launch import RealKube
+from support import (
+    SEED,
+    SUB,
+    CRs,
+    azure_sdk,
+    condition,
+    has_condition,
+    load_example,
+    running_operator,
+)
+
+pytestmark = pytest.mark.realkube
+
+chart = load_test_module("chart/chart_support.py")
+SERVED, OTHER = "team-served", "team-other"
+CREDENTIAL = "azure-credential"
+USER = f"system:serviceaccount:{chart.NAMESPACE}:{chart.FULLNAME}"
+
+
+@pytest.fixture(scope="module")
+def api(realkube: RealKube, crds: list[str]) -> Iterator[client.ApiClient]:
+    with config.new_client_from_config(str(realkube.kubeconfig)) as api_client:
+        core = client.CoreV1Api(api_client)
+        for ns in (SERVED, OTHER):
+            core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
+        values = chart.merged({"watchNamespaces": [SERVED],
+                               "azure": {"namespaceCredentialSecret": CREDENTIAL}})
+        with helm.Config(kubeconfig_path=str(realkube.kubeconfig),
+                         namespace=chart.NAMESPACE) as cfg:
+            release = cfg.install(chart.CHART, chart.RELEASE, values, create_namespace=True,
+                                  timeout=120)
+        assert release["status"] == "deployed"
+        yield api_client
+
+
+def allowed(api: client.ApiClient, verb: str, resource: str, *, namespace: str = "",
+            group: str = "", name: str = "", subresource: str = "") -> bool:
+    attributes: dict[str, Any] = {"verb": verb, "resource": resource, "group": group,
+                                  "namespace": namespace, "name": name,
+                                  "subresource": subresource}
+    review = client.AuthorizationV1Api(api).create_subject_access_review(
+        client.V1SubjectAccessReview(spec=client.V1SubjectAccessReviewSpec(
+            user=USER, groups=["system:serviceaccounts",
+                               f"system:serviceaccounts:{chart.NAMESPACE}"],
+            resource_attributes=client.V1ResourceAttributes(
+                **{k: v for k, v in attributes.items() if v}))))
+    return bool(review.status.allowed)
+
+
+def test_the_service_account_gets_what_the_operator_needs(api: client.ApiClient) -> None:
+    group = "batchimage.dev"
+    for resource in ("managedimages", "batchpools"):
+        for verb in ("get", "list", "watch", "patch"):
+            assert allowed(api, verb, resource, namespace=SERVED, group=group), (verb, resource)
+        assert allowed(api, "patch", resource, namespace=SERVED, group=group,
+                       subresource="status")
+    assert allowed(api, "create", "events", namespace=SERVED)
+    assert allowed(api, "get", "secrets", namespace=SERVED, name=CREDENTIAL)
+    assert allowed(api, "get", "namespaces", name="kube-system")
+    assert allowed(api, "list", "customresourcedefinitions", group="apiextensions.k8s.io")
+
+
+def test_no_secret_outside_the_credential_secret_of_served_namespaces(
+        api: client.ApiClient) -> None:
+    assert not allowed(api, "get", "secrets", namespace=OTHER, name=CREDENTIAL)
+    assert not allowed(api, "get", "secrets", namespace=chart.NAMESPACE, name=CREDENTIAL)
+    assert not allowed(api, "get", "secrets", namespace=SERVED, name="another-secret")
+    for verb in ("list", "watch", "create", "update", "patch", "delete"):
+        assert not allowed(api, verb, "secrets", namespace=SERVED), verb
+        assert not allowed(api, verb, "secrets"), verb
+
+
+def test_no_create_update_or_delete_of_the_custom_resources(api: client.ApiClient) -> None:
+    """The user owns `spec`: the operator may patch metadata (its finalizer) and status,
+    never create, replace or delete the objects. (RBAC cannot tell a metadata patch from a
+    spec patch; that the operator never patches `spec` is the operator's own tests' job.)"""
+    for resource in ("managedimages", "batchpools"):
+        for verb in ("create", "update", "delete", "deletecollection"):
+            assert not allowed(api, verb, resource, namespace=SERVED,
+                               group="batchimage.dev"), (verb, resource)
+        assert not allowed(api, "patch", resource, namespace=OTHER, group="batchimage.dev")
+        assert not allowed(api, "update", resource, namespace=SERVED, group="batchimage.dev",
+                           subresource="status")
+
+
+def test_no_rbac_objects(api: client.ApiClient) -> None:
+    group = "rbac.authorization.k8s.io"
+    for resource in ("roles", "rolebindings", "clusterroles", "clusterrolebindings"):
+        for verb in ("get", "list", "create", "update", "patch", "delete", "bind", "escalate"):
+            assert not allowed(api, verb, resource, group=group), (verb, resource)
+            assert not allowed(api, verb, resource, namespace=SERVED, group=group), (verb,
+                                                                                     resource)
+    assert not allowed(api, "create", "serviceaccounts", namespace=SERVED, subresource="token")
+    assert not allowed(api, "impersonate", "users")
+
+
+def service_account_token(api: client.ApiClient) -> str:
+    """A token for the chart's ServiceAccount, from the TokenRequest API."""
+    request = client.AuthenticationV1TokenRequest(
+        spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=3600))
+    issued = client.CoreV1Api(api).create_namespaced_service_account_token(
+        chart.FULLNAME, chart.NAMESPACE, request)
+    return str(issued.status.token)
+
+
+def as_token(realkube: RealKube, token: str) -> client.ApiClient:
+    cfg = client.Configuration()
+    config.load_kube_config(config_file=str(realkube.kubeconfig), client_configuration=cfg)
+    cfg.cert_file = cfg.key_file = None
+    cfg.api_key = {"authorization": f"Bearer {token}"}
+    return client.ApiClient(cfg)
+
+
+def test_the_issued_token_authenticates_as_the_service_account(
+        realkube: RealKube, api: client.ApiClient) -> None:
+    with as_token(realkube, service_account_token(api)) as sa:
+        review = client.AuthenticationV1Api(sa).create_self_subject_review(
+            client.V1SelfSubjectReview())
+        assert review.status.user_info.username == USER
+        client.CustomObjectsApi(sa).list_namespaced_custom_object(
+            "batchimage.dev", "v1alpha1", SERVED, "batchpools")
+        with pytest.raises(ApiException) as refused:
+            client.CoreV1Api(sa).list_namespaced_secret(OTHER)
+        assert refused.value.status == 403
+
+
+@pytest.fixture(scope="module")
+def azure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    with run_azuresim(tmp_path_factory.mktemp("azuresim"), "--seed", str(SEED),
+                      "--subscription-id", SUB, "--lro-seconds", "0.3",
+                      "--allocation-seconds", "1") as sim:
+        yield sim
+
+
+@pytest.fixture(scope="module")
+def lifecycle_log(realkube: RealKube, api: client.ApiClient, azure: Emulator) -> str:
+    """The snapshots example end to end with the operator holding only the chart's grants
+    (namespaced mode): a missing permission the operator needs would keep the objects from
+    ever getting Ready or going away. Returns the operator's log."""
+    docs = {d["kind"]: copy.deepcopy(d) for d in load_example("snapshots")}
+    image, pool = docs["ManagedImage"], docs["BatchPool"]
+    name_image, name_pool = image["metadata"]["name"], pool["metadata"]["name"]
+    crs = CRs(api, SERVED)
+    compute, batch = azure_sdk(azure.env)
+    with running_operator(realkube.url, azure.env,
+                          connection=kopf_connection(realkube, service_account_token(api)),
+                          BIO_NAMESPACES=SERVED) as operator:
+        crs.create(pool)
+        crs.wait("batchpools", name_pool, has_condition("ImageResolved", "False", "ImageNotFound"))
+        crs.create(image)
+        crs.wait("managedimages", name_image, has_condition("Ready"), timeout=120)
+        crs.wait("batchpools", name_pool, has_condition("Ready"), timeout=120)
+
+        crs.delete("managedimages", name_image)
+        blocked = crs.wait("managedimages", name_image, has_condition("DeletionBlocked"))
+        assert name_pool in condition(blocked, "DeletionBlocked")["message"]
+        assert crs.wait_event(name_image, "DeletionBlocked")["type"] == "Warning"
+
+        crs.delete("batchpools", name_pool)
+        crs.wait_deleted("batchpools", name_pool, timeout=120)
+        crs.wait_deleted("managedimages", name_image, timeout=120)
+    with pytest.raises(ResourceNotFoundError):
+        compute.images.get(image["spec"]["resourceGroup"], name_image)
+    with pytest.raises(ResourceNotFoundError):
+        batch.pool.get(pool["spec"]["account"]["resourceGroup"],
+                       pool["spec"]["account"]["name"], name_pool)
+    return str(operator.runner.output)
+
+
+def forbidden_requests(log: str) -> set[str]:
+    return set(re.findall(r"failed; (?:will retry|escalating): (\w+ \S+) -> APIForbiddenError",
+                          log))
+
+
+def test_lifecycle_as_the_charts_service_account(lifecycle_log: str) -> None:
+    """Everything the operator itself does is granted: the only refusal is Kopf's scan of
+    namespaces (next test)."""
+    assert {request.split("/api", 1)[-1] for request in forbidden_requests(lifecycle_log)} \
+        <= {"/v1/namespaces"}, forbidden_requests(lifecycle_log)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "chart gap found on the real apiserver: in namespaced mode (watchNamespaces) Kopf still "
+    "lists and watches namespaces cluster-wide to scan them; the chart grants only get on "
+    "kube-system, so Kopf logs a 403 ERROR on every retry (it then falls back to the listed "
+    "namespaces). Fix in the chart (list/watch namespaces) or the operator (Kopf scanning)."))
+def test_no_request_of_the_operator_is_forbidden(lifecycle_log: str) -> None:
+    assert not forbidden_requests(lifecycle_log)
