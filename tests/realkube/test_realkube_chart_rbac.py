@@ -195,16 +195,11 @@ def forbidden_requests(log: str) -> set[str]:
 
 
 def test_lifecycle_as_the_charts_service_account(lifecycle_log: str) -> None:
-    """Everything the operator itself does is granted: the only refusal is Kopf's scan of
-    namespaces (next test)."""
+    """Everything the operator itself does is granted (the next test: nothing at all is
+    refused, Kopf's scan of namespaces included)."""
     assert {request.split("/api", 1)[-1] for request in forbidden_requests(lifecycle_log)} \
         <= {"/v1/namespaces"}, forbidden_requests(lifecycle_log)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "chart gap found on the real apiserver: in namespaced mode (watchNamespaces) Kopf still "
-    "lists and watches namespaces cluster-wide to scan them; the chart grants only get on "
-    "kube-system, so Kopf logs a 403 ERROR on every retry (it then falls back to the listed "
-    "namespaces). Fix in the chart (list/watch namespaces) or the operator (Kopf scanning)."))
 def test_no_request_of_the_operator_is_forbidden(lifecycle_log: str) -> None:
     assert not forbidden_requests(lifecycle_log)
