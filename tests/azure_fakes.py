@@ -41,22 +41,15 @@ class FakeAzure:
         return [c for c in self.calls if c[0] != "get"]
 
 
-class FakeCompute:
+class _FakeResources:
+    """Reads, deletes and Retry-After, the same for Compute resources and Batch pools."""
+
     def __init__(self, azure: FakeAzure) -> None:
         self.azure = azure
 
     async def get(self, rid: ResourceId) -> dict[str, Any] | None:
         self.azure.calls.append(("get", str(rid)))
         return self.azure.resources.get(str(rid).lower())
-
-    async def exists(self, rid: ResourceId) -> bool:
-        return await self.get(rid) is not None
-
-    async def begin_put(self, rid: ResourceId, body: Mapping[str, Any]) -> dict[str, Any]:
-        self.azure.calls.append(("put", str(rid)))
-        stored = self.azure.put(rid, body)
-        stored["properties"]["provisioningState"] = "Succeeded"
-        return stored
 
     async def begin_delete(self, rid: ResourceId) -> None:
         self.azure.calls.append(("delete", str(rid)))
@@ -66,14 +59,18 @@ class FakeCompute:
         return 0.0
 
 
-class FakePools:
-    def __init__(self, azure: FakeAzure) -> None:
-        self.azure = azure
+class FakeCompute(_FakeResources):
+    async def exists(self, rid: ResourceId) -> bool:
+        return await self.get(rid) is not None
 
-    async def get(self, rid: ResourceId) -> dict[str, Any] | None:
-        self.azure.calls.append(("get", str(rid)))
-        return self.azure.resources.get(str(rid).lower())
+    async def begin_put(self, rid: ResourceId, body: Mapping[str, Any]) -> dict[str, Any]:
+        self.azure.calls.append(("put", str(rid)))
+        stored = self.azure.put(rid, body)
+        stored["properties"]["provisioningState"] = "Succeeded"
+        return stored
 
+
+class FakePools(_FakeResources):
     async def create(self, rid: ResourceId, body: Mapping[str, Any]) -> dict[str, Any]:
         self.azure.calls.append(("create", str(rid)))
         stored = self.azure.put(rid, body)
@@ -86,13 +83,6 @@ class FakePools:
         stored = self.azure.resources[str(rid).lower()]
         stored["properties"].update(body["properties"])
         return stored
-
-    async def begin_delete(self, rid: ResourceId) -> None:
-        self.azure.calls.append(("delete", str(rid)))
-        self.azure.resources.pop(str(rid).lower(), None)
-
-    def retry_after(self, rid: ResourceId) -> float:
-        return 0.0
 
 
 class FakeAccounts:
