@@ -136,7 +136,8 @@ def _type_name(value: Any) -> str:
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int):
-        return "integer"
+        # The server decodes JSON into int64 or float64: a larger integer is a number.
+        return "integer" if -(2 ** 63) <= value < 2 ** 63 else "number"
     if isinstance(value, float):
         return "number"
     if isinstance(value, str):
@@ -155,7 +156,8 @@ def _type_ok(value: Any, schema: Schema) -> bool:
     actual = _type_name(value)
     if wanted == "number":
         return actual in ("integer", "number")
-    if wanted == "integer" and isinstance(value, float) and value.is_integer():
+    if wanted == "integer" and isinstance(value, float) and value.is_integer() \
+            and -(2 ** 63) <= value < 2 ** 63:
         return True
     return bool(actual == wanted)
 
@@ -422,12 +424,13 @@ def cel_validate(obj: Any, old: Any, schema: Schema, path: str = "") -> list[Cau
             causes += cel_validate(item, None, schema["items"], f"{path}[{i}]")
     for rule in schema.get("x-kubernetes-validations") or []:
         expr = rule.get("rule", "")
-        activation: dict[str, Any] = {"self": json_to_cel(_cel_view(obj, path))}
-        if "oldSelf" in expr:
-            if old is None and not rule.get("optionalOldSelf"):
-                continue
-            activation["oldSelf"] = json_to_cel(_cel_view(old, path))
+        if "oldSelf" in expr and old is None and not rule.get("optionalOldSelf"):
+            continue
+        activation: dict[str, Any] = {}
         try:
+            activation["self"] = json_to_cel(_cel_view(obj, path))
+            if "oldSelf" in expr:
+                activation["oldSelf"] = json_to_cel(_cel_view(old, path))
             result = _program(expr).evaluate(activation)
         except Exception as exc:  # a rule that cannot be evaluated fails, as on the server
             causes.append(_rule_cause(path, obj, rule, f"{expr}: {exc}"))
