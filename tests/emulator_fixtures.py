@@ -1,16 +1,17 @@
 """The fixtures every operator-level suite uses: a fresh kubesim and azuresim per test
-(seeded like the demo) and the CRDs installed. A suite's conftest imports them and may
-override ``azuresim_speed``."""
+(seeded like the demo), the CRDs installed, and the operator started against them. A
+suite's conftest imports them and may override ``azuresim_speed``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from harness import Emulator, run_azuresim, run_kubesim
-from support import SEED, SUB, CRs, install_crds, kube_api
+from support import SEED, SUB, CRs, StartOperator, install_crds, kube_api, running_operator
 
 
 @pytest.fixture
@@ -38,3 +39,9 @@ def crs(kubesim: Emulator) -> CRs:
     api = kube_api(kubesim.kubeconfig)
     install_crds(api)
     return CRs(api)
+
+
+@pytest.fixture
+def start_operator(kubesim: Emulator, azuresim: Emulator) -> StartOperator:
+    """``with start_operator(BIO_X="..."):`` the operator against kubesim and azuresim."""
+    return partial(running_operator, kubesim.url, azuresim.env)

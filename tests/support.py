@@ -237,6 +237,11 @@ def running_operator(kube_url: str, azure_env: Mapping[str, str], *,
     assert "Will escalate" not in runner.output, runner.output[-3000:]
 
 
+# What a scenario is given to start the operator with its own settings (``BIO_*``
+# overrides) against whichever Kubernetes the suite runs on: kubesim, or realkube with
+# the chart's ServiceAccount (tests/realkube re-runs the same scenarios that way).
+StartOperator = Callable[..., contextlib.AbstractContextManager[OperatorHandle]]
+
 WRITES = frozenset({"PUT", "PATCH", "POST", "DELETE"})
 
 

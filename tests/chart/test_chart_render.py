@@ -361,10 +361,9 @@ def test_cluster_wide_mode_grants_exactly_what_the_operator_needs(
     assert of_kind(docs, "Role") == [] and of_kind(docs, "RoleBinding") == []
     for plural in ("managedimages", "batchpools"):
         assert _verbs(docs, "ClusterRole", "batchimage.dev", plural) == OWN_VERBS
-        assert _verbs(docs, "ClusterRole", "batchimage.dev", f"{plural}/status") == {
-            "get", "patch"}
-    assert _verbs(docs, "ClusterRole", "", "events") == {"create", "patch"}
-    assert _verbs(docs, "ClusterRole", "events.k8s.io", "events") == {"create", "patch"}
+        assert _verbs(docs, "ClusterRole", "batchimage.dev", f"{plural}/status") == {"patch"}
+    assert _verbs(docs, "ClusterRole", "", "events") == {"create"}
+    assert _verbs(docs, "ClusterRole", "events.k8s.io", "events") == set()
     assert _verbs(docs, "ClusterRole", "apiextensions.k8s.io",
                   "customresourcedefinitions") == {"get", "list", "watch"}
     assert _verbs(docs, "ClusterRole", "", "namespaces") == {"get", "list", "watch"}

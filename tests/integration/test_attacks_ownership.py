@@ -17,6 +17,7 @@ from support import (
     SUB,
     WRITES,
     CRs,
+    StartOperator,
     azure_requests,
     azure_sdk,
     condition,
@@ -52,12 +53,12 @@ def namespaced(kubesim: Emulator, name: str) -> CRs:
 
 
 def test_a_pool_naming_someone_elses_azure_pool_is_not_adopted(
-        tmp_path: Path, kubesim: Emulator, azuresim: Emulator, crs: CRs) -> None:
+        tmp_path: Path, start_operator: StartOperator, azuresim: Emulator, crs: CRs) -> None:
     docs = example()
     allow = tmp_path / "allow.yaml"
     allow.write_text(f'"*": ["/subscriptions/{SUB}"]\n')
     _, batch = azure_sdk(azuresim.env)
-    with running_operator(kubesim.url, azuresim.env, BIO_ALLOWLIST_FILE=str(allow)):
+    with start_operator(BIO_ALLOWLIST_FILE=str(allow)):
         crs.create(docs["ManagedImage"])
         image = crs.wait("managedimages", "ubuntu-hpc", has_condition("Ready"))
         other_teams_pool(batch, image["status"]["imageId"])
@@ -116,7 +117,7 @@ def test_adoption_is_explicit_and_stamps_the_mark(kubesim: Emulator, azuresim: E
 
 
 def test_an_image_naming_someone_elses_azure_image_is_not_rewritten_or_deleted(
-        kubesim: Emulator, azuresim: Emulator, crs: CRs) -> None:
+        start_operator: StartOperator, azuresim: Emulator, crs: CRs) -> None:
     docs = example()
     compute, _ = azure_sdk(azuresim.env)
     snapshot = docs["ManagedImage"]["spec"]["source"]["snapshots"]["osDisk"]["snapshotId"]
@@ -125,7 +126,7 @@ def test_an_image_naming_someone_elses_azure_image_is_not_rewritten_or_deleted(
             "storageProfile": {"osDisk": {"osType": "Linux", "osState": "Generalized",
                                           "snapshot": {"id": snapshot}}}}}).result()
     azure_requests(azuresim.admin_url, azuresim.ca_bundle, reset=True)
-    with running_operator(kubesim.url, azuresim.env):
+    with start_operator():
         docs["ManagedImage"]["spec"]["tags"] = {"owner": "attacker"}
         crs.create(docs["ManagedImage"])
         crs.wait("managedimages", "ubuntu-hpc", has_condition("Ready", "False", "ExistsNotOwned"))

@@ -11,12 +11,12 @@ from azure.core.exceptions import ResourceNotFoundError
 from harness import Emulator
 from support import (
     CRs,
+    StartOperator,
     azure_requests,
     azure_sdk,
     condition,
     has_condition,
     load_example,
-    running_operator,
 )
 
 
@@ -32,11 +32,11 @@ def second_pool(pool: dict, name: str, dedicated: int) -> dict:
     return other
 
 
-def test_limit_per_image_lineage_is_enforced_before_azure(kubesim: Emulator, azuresim: Emulator,
-                                                          crs: CRs) -> None:
+def test_limit_per_image_lineage_is_enforced_before_azure(
+        start_operator: StartOperator, azuresim: Emulator, crs: CRs) -> None:
     image, pool = example()
     _, batch = azure_sdk(azuresim.env)
-    with running_operator(kubesim.url, azuresim.env):
+    with start_operator():
         crs.create(image)
         crs.create(pool)  # 4 dedicated nodes
         crs.wait("batchpools", "render-pool", has_condition("Ready"))
@@ -63,12 +63,12 @@ def test_limit_per_image_lineage_is_enforced_before_azure(kubesim: Emulator, azu
 
 
 def test_allow_list_keeps_a_namespace_out_of_other_subscriptions(
-        tmp_path: Path, kubesim: Emulator, azuresim: Emulator, crs: CRs) -> None:
+        tmp_path: Path, start_operator: StartOperator, azuresim: Emulator, crs: CRs) -> None:
     allow = tmp_path / "allowlist.yaml"
     allow.write_text('"*": ["/subscriptions/11111111-2222-4333-8444-555555555555"]\n')
     image, _ = example()
     azure_requests(azuresim.admin_url, azuresim.ca_bundle, reset=True)
-    with running_operator(kubesim.url, azuresim.env, BIO_ALLOWLIST_FILE=str(allow)):
+    with start_operator(BIO_ALLOWLIST_FILE=str(allow)):
         crs.create(image)
         refused = crs.wait("managedimages", "ubuntu-hpc", has_condition("Ready", "False",
                                                                          "NotAllowed"))

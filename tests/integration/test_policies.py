@@ -15,6 +15,7 @@ from support import (
     SUB,
     WRITES,
     CRs,
+    StartOperator,
     azure_requests,
     azure_sdk,
     condition,
@@ -66,12 +67,12 @@ def test_retain_leaves_azure_resources(kubesim: Emulator, azuresim: Emulator, cr
     assert compute.images.get("rg-batch-images", "ubuntu-hpc").provisioning_state == "Succeeded"
 
 
-def test_pools_in_azure_protect_the_image_too(kubesim: Emulator, azuresim: Emulator,
-                                              crs: CRs) -> None:
+def test_pools_in_azure_protect_the_image_too(start_operator: StartOperator,
+                                              azuresim: Emulator, crs: CRs) -> None:
     """A pool created outside Kubernetes (or Retained) still needs the image."""
     docs = example()
     compute, batch = azure_sdk(azuresim.env)
-    with running_operator(kubesim.url, azuresim.env, BIO_BATCH_ACCOUNTS=ACCOUNT):
+    with start_operator(BIO_BATCH_ACCOUNTS=ACCOUNT):
         crs.create(docs["ManagedImage"])
         image = crs.wait("managedimages", "ubuntu-hpc", has_condition("Ready"))
         outside = {"properties": {

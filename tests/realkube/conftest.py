@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kubernetes import client
+from realkube_chart import chart_installed
 from realkube_support import REPO, kubectl, skip_reason
 
 from realkube.launch import RealKube, run_realkube
@@ -61,3 +63,11 @@ def namespace(realkube: RealKube, kubectl_cache: Path) -> Iterator[str]:
     yield name
     kubectl(realkube.kubeconfig, "delete", "namespace", name, "--wait=false",
             cache_dir=kubectl_cache)
+
+
+@pytest.fixture(scope="session")
+def api(realkube: RealKube, crds: list[str]) -> Iterator[client.ApiClient]:
+    """The admin's client, once the chart is installed (namespaced mode; once for the
+    session: the RBAC tests and the scenarios run as its ServiceAccount share it)."""
+    with chart_installed(realkube) as api_client:
+        yield api_client

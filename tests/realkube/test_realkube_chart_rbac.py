@@ -7,16 +7,23 @@ create/update/delete of the custom resources (their `spec` is the user's), no RB
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Iterator
 from typing import Any
 
-import helm_python as helm
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
-from realkube_support import kopf_connection, load_test_module
+from realkube_chart import (
+    CREDENTIAL,
+    OTHER,
+    SERVED,
+    USER,
+    chart,
+    forbidden_requests,
+    operator_as_service_account,
+    service_account_token,
+)
 
 from harness import Emulator, run_azuresim
 from realkube.launch import RealKube
@@ -28,31 +35,9 @@ from support import (
     condition,
     has_condition,
     load_example,
-    running_operator,
 )
 
 pytestmark = pytest.mark.realkube
-
-chart = load_test_module("chart/chart_support.py")
-SERVED, OTHER = "team-served", "team-other"
-CREDENTIAL = "azure-credential"
-USER = f"system:serviceaccount:{chart.NAMESPACE}:{chart.FULLNAME}"
-
-
-@pytest.fixture(scope="module")
-def api(realkube: RealKube, crds: list[str]) -> Iterator[client.ApiClient]:
-    with config.new_client_from_config(str(realkube.kubeconfig)) as api_client:
-        core = client.CoreV1Api(api_client)
-        for ns in (SERVED, OTHER):
-            core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
-        values = chart.merged({"watchNamespaces": [SERVED],
-                               "azure": {"namespaceCredentialSecret": CREDENTIAL}})
-        with helm.Config(kubeconfig_path=str(realkube.kubeconfig),
-                         namespace=chart.NAMESPACE) as cfg:
-            release = cfg.install(chart.CHART, chart.RELEASE, values, create_namespace=True,
-                                  timeout=120)
-        assert release["status"] == "deployed"
-        yield api_client
 
 
 def allowed(api: client.ApiClient, verb: str, resource: str, *, namespace: str = "",
@@ -105,6 +90,15 @@ def test_no_create_update_or_delete_of_the_custom_resources(api: client.ApiClien
                            subresource="status")
 
 
+def test_events_are_posted_never_read_edited_or_deleted(api: client.ApiClient) -> None:
+    """Kopf only creates core/v1 events: the token cannot rewrite or remove what other
+    components reported in the namespaces it serves, nor post through events.k8s.io."""
+    for verb in ("get", "list", "watch", "update", "patch", "delete", "deletecollection"):
+        assert not allowed(api, verb, "events", namespace=SERVED), verb
+    for verb in ("create", "update", "patch", "delete"):
+        assert not allowed(api, verb, "events", namespace=SERVED, group="events.k8s.io"), verb
+
+
 def test_no_rbac_objects(api: client.ApiClient) -> None:
     group = "rbac.authorization.k8s.io"
     for resource in ("roles", "rolebindings", "clusterroles", "clusterrolebindings"):
@@ -114,15 +108,6 @@ def test_no_rbac_objects(api: client.ApiClient) -> None:
                                                                                      resource)
     assert not allowed(api, "create", "serviceaccounts", namespace=SERVED, subresource="token")
     assert not allowed(api, "impersonate", "users")
-
-
-def service_account_token(api: client.ApiClient) -> str:
-    """A token for the chart's ServiceAccount, from the TokenRequest API."""
-    request = client.AuthenticationV1TokenRequest(
-        spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=3600))
-    issued = client.CoreV1Api(api).create_namespaced_service_account_token(
-        chart.FULLNAME, chart.NAMESPACE, request)
-    return str(issued.status.token)
 
 
 def as_token(realkube: RealKube, token: str) -> client.ApiClient:
@@ -164,9 +149,7 @@ def lifecycle_log(realkube: RealKube, api: client.ApiClient, azure: Emulator) ->
     name_image, name_pool = image["metadata"]["name"], pool["metadata"]["name"]
     crs = CRs(api, SERVED)
     compute, batch = azure_sdk(azure.env)
-    with running_operator(realkube.url, azure.env,
-                          connection=kopf_connection(realkube, service_account_token(api)),
-                          BIO_NAMESPACES=SERVED) as operator:
+    with operator_as_service_account(realkube, api, azure.env) as operator:
         crs.create(pool)
         crs.wait("batchpools", name_pool, has_condition("ImageResolved", "False", "ImageNotFound"))
         crs.create(image)
@@ -187,11 +170,6 @@ def lifecycle_log(realkube: RealKube, api: client.ApiClient, azure: Emulator) ->
         batch.pool.get(pool["spec"]["account"]["resourceGroup"],
                        pool["spec"]["account"]["name"], name_pool)
     return str(operator.runner.output)
-
-
-def forbidden_requests(log: str) -> set[str]:
-    return set(re.findall(r"failed; (?:will retry|escalating): (\w+ \S+) -> APIForbiddenError",
-                          log))
 
 
 def test_lifecycle_as_the_charts_service_account(lifecycle_log: str) -> None:

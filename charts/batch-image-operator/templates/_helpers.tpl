@@ -65,13 +65,11 @@ app.kubernetes.io/component: operator
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["batchimage.dev"]
   resources: ["managedimages/status", "batchpools/status"]
-  verbs: ["get", "patch"]
+  verbs: ["patch"]
+# Kopf posts core/v1 events and never edits one; no other component's events are ours.
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["create", "patch"]
-- apiGroups: ["events.k8s.io"]
-  resources: ["events"]
-  verbs: ["create", "patch"]
+  verbs: ["create"]
 {{- if .Values.azure.namespaceCredentialSecret }}
 - apiGroups: [""]
   resources: ["secrets"]
