@@ -7,6 +7,7 @@ create/update/delete of the custom resources (their `spec` is the user's), no RB
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,7 +25,11 @@ from realkube_chart import (
     operator_as_service_account,
     service_account_token,
 )
+from realkube_support import kopf_connection
 
+from batch_image_operator.kube.api import KubeApi, KubeApiError
+from batch_image_operator.kube.leader import LeaderElector, LeaseStore, new_identity
+from batch_image_operator.planning.lease import Fence, LeaseTimings
 from harness import Emulator, run_azuresim
 from realkube.launch import RealKube
 from support import (
@@ -129,6 +134,36 @@ def test_the_issued_token_authenticates_as_the_service_account(
         with pytest.raises(ApiException) as refused:
             client.CoreV1Api(sa).list_namespaced_secret(OTHER)
         assert refused.value.status == 403
+
+
+async def test_the_leader_lease_as_the_service_account(realkube: RealKube,
+                                                      api: client.ApiClient) -> None:
+    """Leader election is on by default: the operator's own elector, holding the token,
+    creates, renews and releases the Lease the chart's Deployment names; no other."""
+    deployment = client.AppsV1Api(api).read_namespaced_deployment(chart.FULLNAME,
+                                                                  chart.NAMESPACE)
+    variables = deployment.spec.template.spec.containers[0].env
+    env = {e.name: e.value for e in variables}
+    assert env["BIO_LEADER_ELECTION"] == "on"
+    # The kubelet expands $(POD_NAMESPACE), set from the pod's own namespace.
+    assert {e.name: e.value_from.field_ref.field_path for e in variables
+            if e.value_from and e.value_from.field_ref}["POD_NAMESPACE"] == "metadata.namespace"
+    namespace = env["BIO_LEASE_NAMESPACE"].replace("$(POD_NAMESPACE)",
+                                                   deployment.metadata.namespace)
+    token = service_account_token(api)
+    kube = KubeApi(lambda: kopf_connection(realkube, token), connections=2)
+    timings = LeaseTimings()
+    try:
+        elector = LeaderElector(LeaseStore(kube, namespace, env["BIO_LEASE_NAME"]),
+                                new_identity(), timings,
+                                Fence(timings.renew_deadline, time.monotonic))
+        assert await elector.try_acquire_or_renew()  # create
+        assert await elector.try_acquire_or_renew()  # get and update
+        assert await elector.release(within=10)
+        with pytest.raises(KubeApiError, match="HTTP 403"):
+            await LeaseStore(kube, namespace, "another-lease").get()
+    finally:
+        await kube.close()
 
 
 @pytest.fixture(scope="module")
