@@ -1,7 +1,7 @@
-// A single-member etcd for a throwaway test cluster, embedded from go.etcd.io/etcd/server/v3.
-// Only the three settings the launcher needs are flags; fsync is off because the data is
-// deleted when the cluster stops.
-package main
+// Package etcd is a single-member etcd for a throwaway test cluster, embedded from
+// go.etcd.io/etcd/server/v3. Only the three settings the launcher needs are flags; fsync is
+// off because the data is deleted when the cluster stops.
+package etcd
 
 import (
 	"flag"
@@ -24,11 +24,15 @@ func mustURL(raw string) url.URL {
 	return *u
 }
 
-func main() {
-	dataDir := flag.String("data-dir", "", "directory for etcd's data (required)")
-	clientURL := flag.String("listen-client-url", "http://127.0.0.1:2379", "client URL (loopback)")
-	peerURL := flag.String("listen-peer-url", "http://127.0.0.1:2380", "peer URL (loopback)")
-	flag.Parse()
+// Main runs etcd with the command-line arguments (without the program name) until SIGTERM
+// or SIGINT. Its own flag set: the Kubernetes packages linked beside it register flags of
+// their own on the global one.
+func Main(args []string) {
+	flags := flag.NewFlagSet("etcd", flag.ExitOnError)
+	dataDir := flags.String("data-dir", "", "directory for etcd's data (required)")
+	clientURL := flags.String("listen-client-url", "http://127.0.0.1:2379", "client URL (loopback)")
+	peerURL := flags.String("listen-peer-url", "http://127.0.0.1:2380", "peer URL (loopback)")
+	_ = flags.Parse(args) // ExitOnError: a bad flag exits with the usage
 	if *dataDir == "" {
 		fmt.Fprintln(os.Stderr, "etcd: --data-dir is required")
 		os.Exit(2)
