@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 import helm_python as helm
 from kubernetes import client, config
@@ -19,6 +20,17 @@ chart = load_test_module("chart/chart_support.py")
 SERVED, OTHER = "team-served", "team-other"
 CREDENTIAL = "azure-credential"
 USER = f"system:serviceaccount:{chart.NAMESPACE}:{chart.FULLNAME}"
+# A second release in the chart's default, cluster-wide mode (no watchNamespaces).
+CLUSTER_RELEASE, CLUSTER_NAMESPACE = "bio-all", "bio-all-system"
+CLUSTER_FULLNAME = f"{CLUSTER_RELEASE}-batch-image-operator"
+
+
+def install(realkube: RealKube, release: str, namespace: str, values: dict[str, Any]) -> None:
+    """One release of the chart, through Helm's Go SDK."""
+    with helm.Config(kubeconfig_path=str(realkube.kubeconfig), namespace=namespace) as cfg:
+        installed = cfg.install(chart.CHART, release, values, create_namespace=True,
+                                timeout=120)
+    assert installed["status"] == "deployed"
 
 
 @contextlib.contextmanager
@@ -29,22 +41,19 @@ def chart_installed(realkube: RealKube) -> Iterator[client.ApiClient]:
         core = client.CoreV1Api(api_client)
         for ns in (SERVED, OTHER):
             core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
-        values = chart.merged({"watchNamespaces": [SERVED],
-                               "azure": {"namespaceCredentialSecret": CREDENTIAL}})
-        with helm.Config(kubeconfig_path=str(realkube.kubeconfig),
-                         namespace=chart.NAMESPACE) as cfg:
-            release = cfg.install(chart.CHART, chart.RELEASE, values, create_namespace=True,
-                                  timeout=120)
-        assert release["status"] == "deployed"
+        install(realkube, chart.RELEASE, chart.NAMESPACE,
+                chart.merged({"watchNamespaces": [SERVED],
+                              "azure": {"namespaceCredentialSecret": CREDENTIAL}}))
         yield api_client
 
 
-def service_account_token(api: client.ApiClient) -> str:
-    """A token for the chart's ServiceAccount, from the TokenRequest API."""
+def service_account_token(api: client.ApiClient, name: str = chart.FULLNAME,
+                          namespace: str = chart.NAMESPACE) -> str:
+    """A token for a release's ServiceAccount, from the TokenRequest API."""
     request = client.AuthenticationV1TokenRequest(
         spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=3600))
     issued = client.CoreV1Api(api).create_namespaced_service_account_token(
-        chart.FULLNAME, chart.NAMESPACE, request)
+        name, namespace, request)
     return str(issued.status.token)
 
 

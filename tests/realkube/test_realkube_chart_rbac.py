@@ -1,8 +1,10 @@
 """The chart on the real kube-apiserver, installed through Helm's Go SDK: RBAC as the real
 server enforces it. The operator runs as the chart's ServiceAccount (a TokenRequest token)
-through the snapshots lifecycle, so the chart grants enough; SubjectAccessReviews show it
-grants no more: no Secret outside the credential Secret of the namespaces it serves, no
-create/update/delete of the custom resources (their `spec` is the user's), no RBAC."""
+through the snapshots lifecycle, in the namespaced and the cluster-wide mode, and holds
+the leader Lease, so the chart grants enough (test_realkube_scenarios: more scenarios);
+SubjectAccessReviews show it grants no more: no Secret outside the credential Secret of
+the namespaces it serves, no create/update/delete of the custom resources (their `spec`
+is the user's), no editing of events, no RBAC."""
 
 from __future__ import annotations
 
@@ -16,12 +18,16 @@ from azure.core.exceptions import ResourceNotFoundError
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from realkube_chart import (
+    CLUSTER_FULLNAME,
+    CLUSTER_NAMESPACE,
+    CLUSTER_RELEASE,
     CREDENTIAL,
     OTHER,
     SERVED,
     USER,
     chart,
     forbidden_requests,
+    install,
     operator_as_service_account,
     service_account_token,
 )
@@ -40,6 +46,7 @@ from support import (
     condition,
     has_condition,
     load_example,
+    running_operator,
 )
 
 pytestmark = pytest.mark.realkube
@@ -175,16 +182,35 @@ def azure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
 
 
 @pytest.fixture(scope="module")
-def lifecycle_log(realkube: RealKube, api: client.ApiClient, azure: Emulator) -> str:
-    """The snapshots example end to end with the operator holding only the chart's grants
-    (namespaced mode): a missing permission the operator needs would keep the objects from
-    ever getting Ready or going away. Returns the operator's log."""
+def cluster_wide(realkube: RealKube, api: client.ApiClient) -> str:
+    """The chart's default mode, a second release: a namespace of its own to serve."""
+    install(realkube, CLUSTER_RELEASE, CLUSTER_NAMESPACE, chart.merged())
+    namespace = "team-any"
+    client.CoreV1Api(api).create_namespace(
+        client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+    return namespace
+
+
+@pytest.fixture(scope="module", params=["namespaced", "cluster-wide"])
+def lifecycle_log(request: pytest.FixtureRequest, realkube: RealKube, api: client.ApiClient,
+                  azure: Emulator) -> str:
+    """The snapshots example end to end with the operator holding only the chart's grants,
+    in either of its modes: a missing permission the operator needs would keep the
+    objects from ever getting Ready or going away. Returns the operator's log."""
+    if request.param == "namespaced":
+        namespace = SERVED
+        operating = operator_as_service_account(realkube, api, azure.env)
+    else:
+        namespace = request.getfixturevalue("cluster_wide")
+        token = service_account_token(api, CLUSTER_FULLNAME, CLUSTER_NAMESPACE)
+        operating = running_operator(realkube.url, azure.env,
+                                     connection=kopf_connection(realkube, token))
     docs = {d["kind"]: copy.deepcopy(d) for d in load_example("snapshots")}
     image, pool = docs["ManagedImage"], docs["BatchPool"]
     name_image, name_pool = image["metadata"]["name"], pool["metadata"]["name"]
-    crs = CRs(api, SERVED)
+    crs = CRs(api, namespace)
     compute, batch = azure_sdk(azure.env)
-    with operator_as_service_account(realkube, api, azure.env) as operator:
+    with operating as operator:
         crs.create(pool)
         crs.wait("batchpools", name_pool, has_condition("ImageResolved", "False", "ImageNotFound"))
         crs.create(image)
