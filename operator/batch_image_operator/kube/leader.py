@@ -29,7 +29,6 @@ from urllib.parse import quote
 import aiohttp
 from aiohttp import web
 
-from ..azure.clients import install_fence
 from ..config import Settings
 from ..planning.lease import (
     Action,
@@ -226,8 +225,12 @@ async def standby_endpoints(settings: Settings) -> AsyncIterator[None]:
 
 
 async def run_as_leader(settings: Settings, login: Login,
-                        operate: Callable[[], Coroutine[Any, Any, None]]) -> int:
+                        operate: Callable[[], Coroutine[Any, Any, None]],
+                        fence_writes: Callable[[Fence, str], None]) -> int:
     """Wait for the Lease, then run ``operate`` (Kopf) while holding it.
+
+    Once elected, ``fence_writes(fence, identity)`` ties every Azure client to the fence
+    (azure/clients.py's ``install_fence``; passed in so kube/ does not import azure/).
 
     Lost: exit 1 at once, nothing more is written. SIGTERM/SIGINT: close the fence,
     release the Lease and exit 0 without waiting for in-flight passes (they would only
@@ -257,7 +260,7 @@ async def run_as_leader(settings: Settings, login: Login,
             await api.close()
             log.info("Stopped while standby")
             return 0
-    install_fence(fence, elector.identity)
+    fence_writes(fence, elector.identity)
     operator = asyncio.create_task(operate(), name="operator")
     holding = asyncio.create_task(elector.hold(own_signals), name="lease renewal")
     stop = asyncio.create_task(stopping.wait(), name="stop signal")
