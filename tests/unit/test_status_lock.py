@@ -77,4 +77,4 @@ async def test_an_older_pass_held_mid_write_never_lands_after_a_newer_one(
     await asyncio.gather(older, newer)
 
     assert [s.get("observedGeneration") for s in kube.landed][-1] == 2, kube.landed
-    assert runtime.status_of(UID, {}).get("observedGeneration") == 2
+    assert runtime.memory.status_of(UID, {}).get("observedGeneration") == 2

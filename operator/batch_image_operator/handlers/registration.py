@@ -33,6 +33,7 @@ from ..reconcilers.images import ImageContext, reconcile_image, reconcile_image_
 from ..reconcilers.outcome import Outcome, result_of
 from ..reconcilers.policy import owner_of
 from ..reconcilers.pools import PoolContext, reconcile_pool, reconcile_pool_deletion
+from .identities import Identity
 from .indexes import (
     ImageKey,
     Key,
@@ -49,7 +50,7 @@ from .indexes import (
     users_of,
 )
 from .logs import emit, pass_log
-from .runtime import Identity, Runtime
+from .runtime import Runtime
 from .status import events_to_post, is_paused, pause_outcome, post_events, status_changes
 
 FINALIZER = f"{GROUP}/finalizer"
@@ -169,7 +170,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                          **kwargs: Any) -> None:
         info = None if type == "DELETED" else image_info(
             name, meta, spec, status, default_subscription=settings.subscription_id)
-        runtime.image_changed(uid, info, [e.uid for e in pools_naming(
+        runtime.image_watch.changed(uid, info, [e.uid for e in pools_naming(
             kwargs["pool_index"], namespace, name)])
 
     # Each object gets a daemon, not a timer: it sleeps until the next pass is due (an
@@ -186,7 +187,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                          **kwargs: Any) -> None:
             try:
                 while not stopped:
-                    await runtime.until_due(uid, at_most)
+                    await runtime.scheduler.until_due(uid, at_most)
                     await run_pass(name, namespace, spec, body, uid, kwargs, force=False)
             except asyncio.CancelledError:
                 # Stopped (deletion, exit) asleep or mid-pass: a normal end. A pass is
@@ -206,21 +207,21 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
             owner=owner_of(runtime.cluster_id, "ManagedImage", namespace, name, uid),
             namespace=namespace, adopt=_adopting(body), users=users.describe(),
             accounts=accounts_of(users, namespace, settings.batch_accounts),
-            status=runtime.status_of(uid, body))
+            status=runtime.memory.status_of(uid, body))
 
     async def image_pass(name: str, namespace: str | None, spec: kopf.Spec, body: kopf.Body,
                          uid: str, indexes: Mapping[str, Any], force: bool) -> None:
-        async with runtime.lock(uid):
+        async with runtime.scheduler.lock(uid):
             users = image_users(namespace, name, indexes).describe()
-            if (not force and not runtime.is_due(uid)) or runtime.held_off(uid):
+            if (not force and not runtime.scheduler.is_due(uid)) or runtime.scheduler.held_off(uid):
                 # Between passes only the reference list can change, and it costs no Azure call.
-                status = runtime.status_of(uid, body)
+                status = runtime.memory.status_of(uid, body)
                 if list(status.get("usedBy") or []) != users:
                     await _write(IMAGES, body, uid, status, {"usedBy": users})
                 return
             if await _paused(IMAGES, body, uid):
                 return
-            runtime.begin_pass(uid)
+            runtime.scheduler.begin_pass(uid)
             started = time.monotonic()
             # Only the Azure calls hold a slot of the namespace's fair share (fairshare.py),
             # not the status write after them: a slow API server never holds an Azure slot.
@@ -249,7 +250,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
     async def delete_managedimage(*, name: str, namespace: str | None, spec: kopf.Spec,
                                   body: kopf.Body, uid: str,
                                   **kwargs: Any) -> None:
-        async with runtime.lock(uid):
+        async with runtime.scheduler.lock(uid):
             started = time.monotonic()
             async with _identity(namespace) as identity, runtime.fairshare.slot(namespace):
                 outcome = identity if isinstance(identity, Outcome) else \
@@ -263,12 +264,12 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
     async def pool_pass(name: str, namespace: str | None, spec: kopf.Spec, body: kopf.Body,
                         uid: str, indexes: Mapping[str, Any],
                         force: bool) -> None:
-        async with runtime.lock(uid):
-            if (not force and not runtime.is_due(uid)) or runtime.held_off(uid):
+        async with runtime.scheduler.lock(uid):
+            if (not force and not runtime.scheduler.is_due(uid)) or runtime.scheduler.held_off(uid):
                 return
             if await _paused(POOLS, body, uid):
                 return
-            runtime.begin_pass(uid)
+            runtime.scheduler.begin_pass(uid)
             ctx = pool_context(name, namespace, uid, spec, body, indexes)
             started = time.monotonic()
             async with _identity(namespace) as identity, runtime.fairshare.slot(namespace):
@@ -280,7 +281,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                      body: kopf.Body, indexes: Mapping[str, Any]) -> PoolContext:
         image_index: kopf.Index[Key, ImageInfo] = indexes["image_index"]
         ref = ((spec.get("image") or {}).get("managedImageRef") or {}).get("name")
-        status = runtime.status_of(uid, body)
+        status = runtime.memory.status_of(uid, body)
 
         recorded = admitted_of(status)
         quotas = settings.namespace_max_pools is not None or \
@@ -289,19 +290,20 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
         def claim(me: PoolDemand, image_ids: frozenset[str]) -> Admission:
             # No await in here: the check and the reservation are one step, so two
             # passes cannot both fit into the same remaining budget.
-            mine = runtime.admitted.get(uid, recorded)
+            mine = runtime.memory.admitted.get(uid, recorded)
             # The whole namespace is walked only when a namespace cap needs it: at a
             # thousand pools a walk per pass was a sixth of the operator's CPU.
-            in_namespace = namespace_pools(indexes["pool_index"], namespace, runtime.admitted) \
+            admitted = runtime.memory.admitted
+            in_namespace = namespace_pools(indexes["pool_index"], namespace, admitted) \
                 if quotas else ({uid: mine} if mine is not None else {})
             verdict = admit(
                 me, others=admitted_demands(me.lineage, indexes["pool_index"], image_index,
-                                            runtime.admitted) if me.lineage else (),
+                                            runtime.memory.admitted) if me.lineage else (),
                 namespace_pools=in_namespace,
                 image_ids=image_ids, limits=settings.limits,
                 max_pools=settings.namespace_max_pools, max_nodes=settings.namespace_max_nodes)
             if verdict.admitted:
-                runtime.admit(uid, me.nodes)
+                runtime.memory.admit(uid, me.nodes)
             return verdict
 
         return PoolContext(
@@ -310,7 +312,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
             image=lookup_image(image_index, namespace, ref) if isinstance(ref, str) else None,
             had_azure_pool=bool(status.get("resourceId")), claim=claim,
             resize_attempts=int(status.get("resizeAttempts") or 0),
-            resize_wait=runtime.resize_wait(uid),
+            resize_wait=runtime.scheduler.resize_wait(uid),
             generation=int(body.get("metadata", {}).get("generation") or 0),
             stopped_generation=status.get("resizeStoppedGeneration"),
         )
@@ -328,7 +330,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
     @kopf.on.delete(GROUP, VERSION, POOLS, id="delete_batchpool", registry=registry)
     async def delete_batchpool(*, name: str, namespace: str | None, spec: kopf.Spec,
                                body: kopf.Body, uid: str, **kwargs: Any) -> None:
-        async with runtime.lock(uid):
+        async with runtime.scheduler.lock(uid):
             started = time.monotonic()
             async with _identity(namespace) as identity, runtime.fairshare.slot(namespace):
                 outcome = identity if isinstance(identity, Outcome) else \
@@ -347,7 +349,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
         async with contextlib.AsyncExitStack() as stack:
             try:
                 found: Identity | Outcome = await stack.enter_async_context(
-                    runtime.identity(namespace))
+                    runtime.identities.identity(namespace))
             except SecretError as exc:
                 found = credential_outcome(str(exc), settings)
             yield found
@@ -365,25 +367,25 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                 # Not remembered, so the next pass (due at once) writes it again.
                 raise kopf.TemporaryError(f"writing status: {exc}",
                                           delay=settings.poll_interval) from exc
-        runtime.remember_status(uid, {**status, **changes})
+        runtime.memory.remember_status(uid, {**status, **changes})
 
     async def _apply(plural: str, outcome: Outcome, body: kopf.Body, uid: str) -> None:
-        status = runtime.status_of(uid, body)
+        status = runtime.memory.status_of(uid, body)
         meta = body.get("metadata", {})
         changes, changed = status_changes(outcome, generation=meta.get("generation"),
                                           status=status)
         await _write(plural, body, uid, status, changes)
-        events, warned = events_to_post(outcome, runtime.warned(uid))
-        runtime.remember_warned(uid, warned)
+        events, warned = events_to_post(outcome, runtime.memory.warned(uid))
+        runtime.memory.remember_warned(uid, warned)
         post_events(events, body)
         emit(pass_log(KINDS[plural], meta.get("namespace"), meta["name"], outcome, events, changed))
 
     async def _paused(plural: str, body: kopf.Body, uid: str) -> bool:
         """`batchimage.dev/paused: "true"` stops Azure calls (not deletion) until removed."""
-        outcome = pause_outcome(body, runtime.status_of(uid, body))
+        outcome = pause_outcome(body, runtime.memory.status_of(uid, body))
         if outcome is not None:
             await _apply(plural, outcome, body, uid)
-            runtime.schedule(uid, outcome.requeue)
+            runtime.scheduler.schedule(uid, outcome.requeue)
         return is_paused(body)
 
     async def _finish_pass(plural: str, outcome: Outcome, body: kopf.Body, uid: str,
@@ -391,18 +393,19 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
         await _apply(plural, outcome, body, uid)
         if "admittedNodes" in outcome.status:
             nodes = outcome.status["admittedNodes"]
-            runtime.admit(uid, (nodes["dedicated"], nodes["lowPriority"]) if nodes else None)
-        runtime.schedule(uid, outcome.requeue)
+            runtime.memory.admit(uid, (nodes["dedicated"], nodes["lowPriority"]) if nodes else None)
+        runtime.scheduler.schedule(uid, outcome.requeue)
         if outcome.hold_off:
-            runtime.hold_off(uid, outcome.hold_off)
+            runtime.scheduler.hold_off(uid, outcome.hold_off)
         if outcome.next_resize_in is not None:
-            runtime.resized(uid, outcome.next_resize_in)
+            runtime.scheduler.resized(uid, outcome.next_resize_in)
         for other in outcome.nudge:
-            runtime.nudge(other)
+            runtime.scheduler.nudge(other)
         runtime.metrics.reconciled(KINDS[plural], result_of(outcome), time.monotonic() - started)
         ready = next((c.status for c in outcome.conditions if c.type == "Ready"), "Unknown")
         runtime.metrics.object_ready(uid, KINDS[plural], ready)
-        runtime.metrics.passed(uid, KINDS[plural], body, runtime.status_of(uid, body), outcome)
+        runtime.metrics.passed(uid, KINDS[plural], body, runtime.memory.status_of(uid, body),
+                               outcome)
 
     async def _finish_deletion(plural: str, outcome: Outcome, body: kopf.Body, uid: str,
                                started: float) -> None:
