@@ -1,7 +1,7 @@
 """The private Kopf (and aiohttp) details this operator relies on, checked against the
 installed versions: a Kopf upgrade that changes one fails here, not in production.
 
-- handlers/registration.py `_DemoteRoutine` matches Kopf's log texts: a deliberate retry
+- handlers/kopfconfig.py `_DemoteRoutine` matches Kopf's log texts: a deliberate retry
   ("failed temporarily: waiting: ..."), a handler's "succeeded." and a cause's "is
   processed: 1 succeeded; 0 failed.". Produced here by Kopf's own executor, not typed in.
 - handlers/persistence.py subclasses Kopf's storages: its overrides must keep Kopf's
@@ -31,7 +31,7 @@ from batch_image_operator.handlers.persistence import (
     MemoryDiffBaseStorage,
     MemoryProgressStorage,
 )
-from batch_image_operator.handlers.registration import WAITING, _DemoteRoutine
+from batch_image_operator.handlers.kopfconfig import WAITING, _DemoteRoutine
 
 
 class _FirstAttempt:
