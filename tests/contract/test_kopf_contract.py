@@ -27,11 +27,11 @@ from kopf._core.actions import execution
 from kopf._core.reactor import processing
 
 from batch_image_operator import GROUP
+from batch_image_operator.handlers.kopfconfig import WAITING, _DemoteRoutine
 from batch_image_operator.handlers.persistence import (
     MemoryDiffBaseStorage,
     MemoryProgressStorage,
 )
-from batch_image_operator.handlers.kopfconfig import WAITING, _DemoteRoutine
 
 
 class _FirstAttempt:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from azure_fakes import P, SUB
+from azure_fakes import SUB, P
 from batch_image_operator.models.batchpool import BatchPoolSpec, parse_batch_pool
 from batch_image_operator.models.reasons import Reason
 from batch_image_operator.models.references import ImageInfo
