@@ -20,14 +20,13 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from aiohttp import web
 
 from ..config import Settings
 from ..planning.lease import (
@@ -41,6 +40,7 @@ from ..planning.lease import (
     released,
 )
 from .api import KubeApi, KubeApiError, Login
+from .standby import standby_endpoints
 
 log = logging.getLogger(__name__)
 LEASES = "/apis/coordination.k8s.io/v1"
@@ -191,37 +191,6 @@ class LeaderElector:
             log.warning("Could not release Lease %s/%s (it expires by itself): %s",
                         self.store.namespace, self.store.name, exc)
         return False
-
-
-@asynccontextmanager
-async def standby_endpoints(settings: Settings) -> AsyncIterator[None]:
-    """While waiting to lead (Kopf and the metrics server, which serve these later, are
-    not running yet): ``/healthz`` for the probes, so a live standby is not restarted
-    for being a standby, and an empty ``/metrics`` so its scrape target is up."""
-    ports = [(host, port) for host, port in ((settings.health_host, settings.health_port),
-                                             (settings.metrics_host, settings.metrics_port))
-             if port is not None]
-    if not ports:
-        yield
-        return
-
-    async def healthz(_: web.Request) -> web.Response:
-        return web.Response(text="standby")
-
-    async def metrics(_: web.Request) -> web.Response:
-        return web.Response(text="", content_type="text/plain")
-
-    app = web.Application()
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    for host, port in ports:
-        await web.TCPSite(runner, host, port).start()
-    try:
-        yield
-    finally:
-        await runner.cleanup()
 
 
 async def run_as_leader(settings: Settings, login: Login,
