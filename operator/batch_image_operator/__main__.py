@@ -82,10 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     _tune_gc()
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         if settings.leader_election:
+            from .azure.clients import install_fence
             from .kube.leader import run_as_leader
             lease_login = partial(kube_login, settings=kopf.OperatorSettings(),
                                   logger=logging.getLogger("batch_image_operator.leader"))
-            return runner.run(run_as_leader(settings, lease_login, operate))
+            return runner.run(run_as_leader(settings, lease_login, operate,
+                                            install_fence))
         runner.run(operate())
     return 0
 

@@ -14,6 +14,17 @@ from typing import Any
 
 import yaml
 
+# ConfigError is re-exported: callers catch it from here.
+from .envvalues import ConfigError as ConfigError
+from .envvalues import (
+    choice,
+    dns_name,
+    host,
+    host_suffix,
+    optional_count,
+    port,
+    seconds,
+)
 from .models.allowlist import UNRESTRICTED, AllowList
 from .models.armid import InvalidResourceId, ResourceId, is_guid, parse_resource_id
 from .planning.lease import LeaseTimings
@@ -30,10 +41,6 @@ KNOWN_AUTHORITIES = {
 
 # Default Azure-calling passes at once per Azure connection (see _concurrency).
 PASSES_PER_CONNECTION = 4
-
-
-class ConfigError(ValueError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -114,40 +121,40 @@ class Settings:
         if not arm.startswith("https://"):
             raise ConfigError("AZURE_RESOURCE_MANAGER_ENDPOINT must be an https:// URL")
         namespaces = tuple(n for n in env.get("BIO_NAMESPACES", "").replace(",", " ").split() if n)
-        connections = int(_seconds(env, "BIO_AZURE_CONNECTIONS", 32))
+        connections = int(seconds(env, "BIO_AZURE_CONNECTIONS", 32))
         return cls(
             subscription_id=sub,
             arm_endpoint=arm,
             arm_scope=env.get("AZURE_RESOURCE_MANAGER_SCOPE", PUBLIC_ARM_SCOPE),
             ca_bundle=env.get("AZURE_CA_BUNDLE") or None,
-            poll_interval=_seconds(env, "BIO_POLL_INTERVAL", 10.0),
-            drift_interval=_seconds(env, "BIO_DRIFT_INTERVAL", 300.0),
-            blocked_retry=_seconds(env, "BIO_BLOCKED_RETRY", 15.0),
+            poll_interval=seconds(env, "BIO_POLL_INTERVAL", 10.0),
+            drift_interval=seconds(env, "BIO_DRIFT_INTERVAL", 300.0),
+            blocked_retry=seconds(env, "BIO_BLOCKED_RETRY", 15.0),
             namespaces=namespaces,
-            retry_total=int(_seconds(env, "BIO_AZURE_RETRY_TOTAL", 3)),
+            retry_total=int(seconds(env, "BIO_AZURE_RETRY_TOTAL", 3)),
             azure_connections=connections,
             azure_concurrency=_concurrency(env, connections),
-            kube_connections=int(_seconds(env, "BIO_KUBE_CONNECTIONS", 16)),
-            metrics_host=_host(env, "BIO_METRICS_HOST"),
-            metrics_port=_port(env, "BIO_METRICS_PORT", 8080),
-            health_host=_host(env, "BIO_HEALTH_HOST"),
-            health_port=_port(env, "BIO_HEALTH_PORT", 8081),
-            log_format=_choice(env, "BIO_LOG_FORMAT", ("text", "json"), "text"),
-            max_resize_attempts=int(_seconds(env, "BIO_MAX_RESIZE_ATTEMPTS", 10)),
-            resize_backoff=_seconds(env, "BIO_RESIZE_BACKOFF", 30.0),
+            kube_connections=int(seconds(env, "BIO_KUBE_CONNECTIONS", 16)),
+            metrics_host=host(env, "BIO_METRICS_HOST"),
+            metrics_port=port(env, "BIO_METRICS_PORT", 8080),
+            health_host=host(env, "BIO_HEALTH_HOST"),
+            health_port=port(env, "BIO_HEALTH_PORT", 8081),
+            log_format=choice(env, "BIO_LOG_FORMAT", ("text", "json"), "text"),
+            max_resize_attempts=int(seconds(env, "BIO_MAX_RESIZE_ATTEMPTS", 10)),
+            resize_backoff=seconds(env, "BIO_RESIZE_BACKOFF", 30.0),
             batch_accounts=_accounts(env.get("BIO_BATCH_ACCOUNTS", "")),
-            namespace_credential_secret=_dns_name(env, "BIO_NAMESPACE_CREDENTIAL_SECRET"),
-            secret_cache_seconds=_seconds(env, "BIO_SECRET_CACHE_SECONDS", 60.0),
+            namespace_credential_secret=dns_name(env, "BIO_NAMESPACE_CREDENTIAL_SECRET"),
+            secret_cache_seconds=seconds(env, "BIO_SECRET_CACHE_SECONDS", 60.0),
             cluster_id=_cluster_id(env.get("BIO_CLUSTER_ID", "")),
-            storage_suffix=_host_suffix(env, "AZURE_STORAGE_ENDPOINT_SUFFIX", "core.windows.net"),
-            namespace_max_pools=_optional_count(env, "BIO_NAMESPACE_MAX_POOLS"),
-            namespace_max_nodes=_optional_count(env, "BIO_NAMESPACE_MAX_NODES"),
+            storage_suffix=host_suffix(env, "AZURE_STORAGE_ENDPOINT_SUFFIX", "core.windows.net"),
+            namespace_max_pools=optional_count(env, "BIO_NAMESPACE_MAX_POOLS"),
+            namespace_max_nodes=optional_count(env, "BIO_NAMESPACE_MAX_NODES"),
             **_trust_settings(env),
             limits=Limits(
-                dedicated=int(_seconds(env, "BIO_LIMIT_DEDICATED", 2500)),
-                low_priority=int(_seconds(env, "BIO_LIMIT_LOW_PRIORITY", 1000)),
-                nat_dedicated=int(_seconds(env, "BIO_LIMIT_NAT_DEDICATED", 2500)),
-                nat_low_priority=int(_seconds(env, "BIO_LIMIT_NAT_LOW_PRIORITY", 1000)),
+                dedicated=int(seconds(env, "BIO_LIMIT_DEDICATED", 2500)),
+                low_priority=int(seconds(env, "BIO_LIMIT_LOW_PRIORITY", 1000)),
+                nat_dedicated=int(seconds(env, "BIO_LIMIT_NAT_DEDICATED", 2500)),
+                nat_low_priority=int(seconds(env, "BIO_LIMIT_NAT_LOW_PRIORITY", 1000)),
             ),
             **_leader_election(env),
         )
@@ -155,44 +162,22 @@ class Settings:
 
 def _leader_election(env: Mapping[str, str]) -> dict[str, Any]:
     timings = LeaseTimings(
-        lease_duration=_seconds(env, "BIO_LEASE_DURATION", 15.0),
-        renew_deadline=_seconds(env, "BIO_LEASE_RENEW_DEADLINE", 10.0),
-        retry_period=_seconds(env, "BIO_LEASE_RETRY_PERIOD", 2.0),
+        lease_duration=seconds(env, "BIO_LEASE_DURATION", 15.0),
+        renew_deadline=seconds(env, "BIO_LEASE_RENEW_DEADLINE", 10.0),
+        retry_period=seconds(env, "BIO_LEASE_RETRY_PERIOD", 2.0),
     )
     problems = timings.problems()
     if problems:
         raise ConfigError("BIO_LEASE_DURATION > BIO_LEASE_RENEW_DEADLINE > "
                           f"BIO_LEASE_RETRY_PERIOD is required: {'; '.join(problems)}")
     return {
-        "leader_election": _choice(env, "BIO_LEADER_ELECTION", ("off", "on"), "off") == "on",
-        "lease_name": _dns_name(env, "BIO_LEASE_NAME") or "batch-image-operator",
+        "leader_election": choice(env, "BIO_LEADER_ELECTION", ("off", "on"), "off") == "on",
+        "lease_name": dns_name(env, "BIO_LEASE_NAME") or "batch-image-operator",
         # The pod's own namespace (the chart passes it from the downward API).
-        "lease_namespace": _dns_name(env, "BIO_LEASE_NAMESPACE")
-        or _dns_name(env, "POD_NAMESPACE") or "default",
+        "lease_namespace": dns_name(env, "BIO_LEASE_NAMESPACE")
+        or dns_name(env, "POD_NAMESPACE") or "default",
         "lease_timings": timings,
     }
-
-
-def _seconds(env: Mapping[str, str], key: str, default: float) -> float:
-    raw = env.get(key)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{key} must be a number of seconds, got {raw!r}") from exc
-    if value <= 0:
-        raise ConfigError(f"{key} must be positive")
-    return value
-
-
-def _optional_count(env: Mapping[str, str], key: str) -> int | None:
-    raw = env.get(key) or ""
-    if not raw:
-        return None
-    if not raw.isdigit():
-        raise ConfigError(f"{key} must be a whole number, got {raw!r}")
-    return int(raw)
 
 
 def _cluster_id(raw: str) -> str:
@@ -200,16 +185,6 @@ def _cluster_id(raw: str) -> str:
     if raw and not re.match(r"^[A-Za-z0-9][-A-Za-z0-9_.]{0,62}$", raw):
         raise ConfigError("BIO_CLUSTER_ID must be 1-63 letters, digits, '-', '_' or '.'")
     return raw
-
-
-def _host_suffix(env: Mapping[str, str], key: str, default: str) -> str:
-    """host[:port] (a leading dot is allowed); lower-cased for comparison."""
-    raw = env.get(key)
-    value = (raw or default).strip().lstrip(".").lower()
-    if not re.match(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?$", value):
-        raise ConfigError(f"{key} must be a host name suffix (e.g. {default}), optionally "
-                          f"with :port, got {raw!r}")
-    return value
 
 
 def _concurrency(env: Mapping[str, str], connections: int) -> int | None:
@@ -229,13 +204,6 @@ def _concurrency(env: Mapping[str, str], connections: int) -> int | None:
     return value
 
 
-def _dns_name(env: Mapping[str, str], key: str) -> str | None:
-    raw = env.get(key) or None
-    if raw is not None and not re.match(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", raw):
-        raise ConfigError(f"{key} must be a Kubernetes object name, got {raw!r}")
-    return raw
-
-
 def _accounts(raw: str) -> tuple[ResourceId, ...]:
     try:
         return tuple(parse_resource_id(item, namespace="Microsoft.Batch",
@@ -250,11 +218,11 @@ def _accounts(raw: str) -> tuple[ResourceId, ...]:
 def _trust_settings(env: Mapping[str, str]) -> dict[str, Any]:
     return {
         "allowlist": _allowlist(env.get("BIO_ALLOWLIST_FILE")),
-        "batch_endpoint_suffix": _host_suffix(env, "AZURE_BATCH_ENDPOINT_SUFFIX",
+        "batch_endpoint_suffix": host_suffix(env, "AZURE_BATCH_ENDPOINT_SUFFIX",
                                               PUBLIC_BATCH_SUFFIX),
-        "namespace_credential_fallback": _choice(
+        "namespace_credential_fallback": choice(
             env, "BIO_NAMESPACE_CREDENTIAL_FALLBACK", ("deny", "operator"), "deny"),
-        "credential_cache_size": max(1, int(_seconds(env, "BIO_CREDENTIAL_CACHE_SIZE", 64))),
+        "credential_cache_size": max(1, int(seconds(env, "BIO_CREDENTIAL_CACHE_SIZE", 64))),
     }
 
 
@@ -276,32 +244,6 @@ def _allowlist(path: str | None) -> AllowList:
 
 
 # --- end ---------------------------------------------------------------------------------
-
-
-def _port(env: Mapping[str, str], key: str, default: int) -> int | None:
-    raw = env.get(key)
-    if raw is None or raw == "":
-        return default
-    if raw.lower() in {"off", "none", "disabled"}:
-        return None
-    if not raw.isdigit() or int(raw) > 65535:
-        raise ConfigError(f"{key} must be a port number or 'off', got {raw!r}")
-    return int(raw)
-
-
-def _host(env: Mapping[str, str], key: str) -> str:
-    """An IP address or host name to bind; anything else (a URL, a port) is refused."""
-    raw = env.get(key) or "127.0.0.1"
-    if not re.match(r"^(\[?[0-9A-Fa-f:.]+\]?|[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?)$", raw):
-        raise ConfigError(f"{key} must be an IP address or host name, got {raw!r}")
-    return raw.strip("[]")
-
-
-def _choice(env: Mapping[str, str], key: str, allowed: tuple[str, ...], default: str) -> str:
-    raw = env.get(key) or default
-    if raw not in allowed:
-        raise ConfigError(f"{key} must be one of {', '.join(allowed)}, got {raw!r}")
-    return raw
 
 
 @dataclass(frozen=True)

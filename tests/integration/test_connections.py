@@ -32,8 +32,8 @@ async def concurrent_reads(env: dict[str, str], reads: int) -> int:
     runtime = Runtime(Settings.from_env(env), env)
     await runtime.start()
     try:
-        assert runtime.default is not None
-        compute = runtime.default.images.compute
+        assert runtime.identities.default is not None
+        compute = runtime.identities.default.images.compute
         sub = env["AZURE_SUBSCRIPTION_ID"]
         ids = [parse_resource_id(f"/subscriptions/{sub}/resourceGroups/rg-batch-images/"
                                  f"providers/Microsoft.Compute/images/absent-{i}")

@@ -23,8 +23,8 @@ async def counts_of_last_pool(env: dict[str, str]) -> dict | None:
     runtime = Runtime(Settings.from_env(env), env)
     await runtime.start()
     try:
-        assert runtime.default is not None
-        gateways = runtime.default.pools
+        assert runtime.identities.default is not None
+        gateways = runtime.identities.default.pools
         rids = [parse_resource_id(f"{ACCOUNT}/pools/p{i:04d}") for i in range(POOLS)]
         body = {"properties": {
             "vmSize": "Standard_D2s_v3",

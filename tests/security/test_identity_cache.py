@@ -61,7 +61,7 @@ def write_secret(core: k8s.CoreV1Api, ns: str, secret: str, create: bool = False
 
 async def one_pass(runtime: Runtime, ns: str) -> AzureClients:
     """What a reconcile pass does with the identity: makes its clients (and session)."""
-    async with runtime.identity(ns) as identity:
+    async with runtime.identities.identity(ns) as identity:
         identity.clients.compute(SUB)
         identity.clients.batch(SUB)
         return identity.clients
@@ -79,20 +79,20 @@ async def test_secret_edits_do_not_pile_up_identities(runtime: Runtime,
         await one_pass(runtime, "team-b")
     # One identity for team-b's current Secret, whatever the number of edits.
     assert open_clients() - before == 1
-    assert runtime.identities_alive() == 1
+    assert runtime.identities.identities_alive() == 1
     assert first._session is None  # closed, not merely dropped from the cache
     # The Secret goes: so does its identity, and team-b gets a CredentialError.
     core.delete_namespaced_secret(SECRET, "team-b")
     with pytest.raises(SecretError, match="has no credential Secret"):
         await one_pass(runtime, "team-b")
-    assert open_clients() == before and runtime.identities_alive() == 0
+    assert open_clients() == before and runtime.identities.identities_alive() == 0
 
 
 async def test_a_pass_keeps_its_identity_until_it_ends(runtime: Runtime,
                                                        kubesim: Emulator) -> None:
     core = k8s.CoreV1Api(kube_api(kubesim.kubeconfig))
     write_secret(core, "team-c", "old", create=True)
-    async with runtime.identity("team-c") as old:
+    async with runtime.identities.identity("team-c") as old:
         old.clients.compute(SUB)
         write_secret(core, "team-c", "new")
         new = await one_pass(runtime, "team-c")
@@ -109,7 +109,7 @@ async def test_at_most_the_configured_number_of_identities_is_kept(
     for n in range(6):
         write_secret(core, f"team-{n}", f"secret-of-{n}", create=True)
         await one_pass(runtime, f"team-{n}")
-    assert runtime.identities_alive() == 3  # BIO_CREDENTIAL_CACHE_SIZE
+    assert runtime.identities.identities_alive() == 3  # BIO_CREDENTIAL_CACHE_SIZE
     assert open_clients() - before == 3
     await one_pass(runtime, "team-0")  # evicted: made again, the oldest goes instead
-    assert runtime.identities_alive() == 3
+    assert runtime.identities.identities_alive() == 3

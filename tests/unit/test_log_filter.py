@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from batch_image_operator.handlers.registration import _DemoteRoutine
+from batch_image_operator.handlers.kopfconfig import _DemoteRoutine
 
 
 def record(level: int, msg: str) -> logging.LogRecord:

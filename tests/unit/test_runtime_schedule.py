@@ -23,30 +23,30 @@ def runtime() -> Runtime:
 
 def test_a_nudge_makes_a_passed_object_due_at_once() -> None:
     rt = runtime()
-    rt.begin_pass("u")
-    rt.schedule("u", None)
-    assert not rt.is_due("u")
-    rt.nudge("u")
-    assert rt.is_due("u")
+    rt.scheduler.begin_pass("u")
+    rt.scheduler.schedule("u", None)
+    assert not rt.scheduler.is_due("u")
+    rt.scheduler.nudge("u")
+    assert rt.scheduler.is_due("u")
 
 
 def test_a_nudge_during_a_pass_gets_another_pass_after_it() -> None:
     """The running pass may have read the indexes before the change that nudged it."""
     rt = runtime()
-    rt.begin_pass("u")
-    rt.nudge("u")
-    rt.schedule("u", None)  # the pass ends, asking for the drift interval
-    assert rt.is_due("u")
+    rt.scheduler.begin_pass("u")
+    rt.scheduler.nudge("u")
+    rt.scheduler.schedule("u", None)  # the pass ends, asking for the drift interval
+    assert rt.scheduler.is_due("u")
 
 
 def test_a_nudge_before_a_pass_is_served_by_it() -> None:
     rt = runtime()
-    rt.nudge("u")
-    assert "u" not in rt._due  # not passed yet: its create or resume handler passes it
-    rt.begin_pass("u")
-    rt.schedule("u", None)
-    assert not rt.is_due("u")
-    assert rt._due["u"] > time.monotonic() + DRIFT - 5
+    rt.scheduler.nudge("u")
+    assert "u" not in rt.scheduler._due  # not passed yet: its create or resume handler passes it
+    rt.scheduler.begin_pass("u")
+    rt.scheduler.schedule("u", None)
+    assert not rt.scheduler.is_due("u")
+    assert rt.scheduler._due["u"] > time.monotonic() + DRIFT - 5
 
 
 def image(ready: bool, effective_id: str | None = None) -> ImageInfo:
@@ -55,32 +55,32 @@ def image(ready: bool, effective_id: str | None = None) -> ImageInfo:
 
 def passed(rt: Runtime, uid: str, image_resolved: str) -> None:
     """``uid`` had a pass that found its image resolved (True) or not (False)."""
-    rt.begin_pass(uid)
-    rt.remember_status(uid, {"conditions": [{"type": "ImageResolved",
+    rt.scheduler.begin_pass(uid)
+    rt.memory.remember_status(uid, {"conditions": [{"type": "ImageResolved",
                                              "status": image_resolved}]})
-    rt.schedule(uid, None)
+    rt.scheduler.schedule(uid, None)
 
 
 def woken(rt: Runtime, *uids: str) -> list[bool]:
-    found = [rt.is_due(uid) for uid in uids]
+    found = [rt.scheduler.is_due(uid) for uid in uids]
     for uid in uids:
-        rt.begin_pass(uid)
-        rt.schedule(uid, None)
+        rt.scheduler.begin_pass(uid)
+        rt.scheduler.schedule(uid, None)
     return found
 
 
 def test_an_image_change_wakes_the_pools_naming_it_once() -> None:
     rt = runtime()
     passed(rt, "p", "True")
-    rt.image_changed("i", image(False), ["p"])
+    rt.image_watch.changed("i", image(False), ["p"])
     assert woken(rt, "p") == [False]  # first sight: p was not waiting
-    rt.image_changed("i", image(False), ["p"])
+    rt.image_watch.changed("i", image(False), ["p"])
     assert woken(rt, "p") == [False]  # nothing changed
-    rt.image_changed("i", image(True, "/img"), ["p"])
+    rt.image_watch.changed("i", image(True, "/img"), ["p"])
     assert woken(rt, "p") == [True]
-    rt.image_changed("i", None, ["p"])  # gone
+    rt.image_watch.changed("i", None, ["p"])  # gone
     assert woken(rt, "p") == [True]
-    rt.image_changed("i", None, ["p"])
+    rt.image_watch.changed("i", None, ["p"])
     assert woken(rt, "p") == [False]
 
 
@@ -90,9 +90,9 @@ def test_an_image_seen_first_wakes_only_the_pools_waiting_for_it() -> None:
     rt = runtime()
     passed(rt, "waiting", "False")
     passed(rt, "resolved", "True")
-    rt.image_changed("i", image(True, "/img"), ["waiting", "resolved", "never-passed"])
+    rt.image_watch.changed("i", image(True, "/img"), ["waiting", "resolved", "never-passed"])
     assert woken(rt, "waiting", "resolved") == [True, False]
-    assert "never-passed" not in rt._due  # its own first pass comes from its handler
+    assert "never-passed" not in rt.scheduler._due  # its own first pass comes from its handler
 
 
 async def test_a_bounded_sleep_ends_early_only_after_the_first_pass() -> None:
@@ -100,8 +100,8 @@ async def test_a_bounded_sleep_ends_early_only_after_the_first_pass() -> None:
     the object's first pass (its create or resume handler makes that one)."""
     rt = runtime()
     with pytest.raises(TimeoutError):
-        await asyncio.wait_for(rt.until_due("i", at_most=0.01), 0.2)
-    rt.begin_pass("i")
-    rt.schedule("i", None)  # next pass in DRIFT seconds
-    await asyncio.wait_for(rt.until_due("i", at_most=0.01), 5)
-    assert not rt.is_due("i")
+        await asyncio.wait_for(rt.scheduler.until_due("i", at_most=0.01), 0.2)
+    rt.scheduler.begin_pass("i")
+    rt.scheduler.schedule("i", None)  # next pass in DRIFT seconds
+    await asyncio.wait_for(rt.scheduler.until_due("i", at_most=0.01), 5)
+    assert not rt.scheduler.is_due("i")

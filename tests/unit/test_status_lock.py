@@ -17,7 +17,7 @@ import pytest
 from kopf._core.intents.causes import Reason
 
 from batch_image_operator.config import Settings
-from batch_image_operator.handlers import registration
+from batch_image_operator.handlers import passes
 from batch_image_operator.handlers.registration import register
 
 SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
@@ -57,7 +57,7 @@ async def test_an_older_pass_held_mid_write_never_lands_after_a_newer_one(
                        kube_login=lambda **_: None)
     kube = HeldKube()
     runtime.kube = kube  # type: ignore[assignment]
-    monkeypatch.setattr(registration, "post_events", lambda events, body: None)
+    monkeypatch.setattr(passes, "post_events", lambda events, body: None)
     handler = next(h for h in registry._changing.get_all_handlers()
                    if h.id == "reconcile_batchpool" and h.reason is Reason.UPDATE)
 
@@ -77,4 +77,4 @@ async def test_an_older_pass_held_mid_write_never_lands_after_a_newer_one(
     await asyncio.gather(older, newer)
 
     assert [s.get("observedGeneration") for s in kube.landed][-1] == 2, kube.landed
-    assert runtime.status_of(UID, {}).get("observedGeneration") == 2
+    assert runtime.memory.status_of(UID, {}).get("observedGeneration") == 2

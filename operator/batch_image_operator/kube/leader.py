@@ -20,16 +20,14 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from aiohttp import web
 
-from ..azure.clients import install_fence
 from ..config import Settings
 from ..planning.lease import (
     Action,
@@ -42,6 +40,7 @@ from ..planning.lease import (
     released,
 )
 from .api import KubeApi, KubeApiError, Login
+from .standby import standby_endpoints
 
 log = logging.getLogger(__name__)
 LEASES = "/apis/coordination.k8s.io/v1"
@@ -194,40 +193,13 @@ class LeaderElector:
         return False
 
 
-@asynccontextmanager
-async def standby_endpoints(settings: Settings) -> AsyncIterator[None]:
-    """While waiting to lead (Kopf and the metrics server, which serve these later, are
-    not running yet): ``/healthz`` for the probes, so a live standby is not restarted
-    for being a standby, and an empty ``/metrics`` so its scrape target is up."""
-    ports = [(host, port) for host, port in ((settings.health_host, settings.health_port),
-                                             (settings.metrics_host, settings.metrics_port))
-             if port is not None]
-    if not ports:
-        yield
-        return
-
-    async def healthz(_: web.Request) -> web.Response:
-        return web.Response(text="standby")
-
-    async def metrics(_: web.Request) -> web.Response:
-        return web.Response(text="", content_type="text/plain")
-
-    app = web.Application()
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    for host, port in ports:
-        await web.TCPSite(runner, host, port).start()
-    try:
-        yield
-    finally:
-        await runner.cleanup()
-
-
 async def run_as_leader(settings: Settings, login: Login,
-                        operate: Callable[[], Coroutine[Any, Any, None]]) -> int:
+                        operate: Callable[[], Coroutine[Any, Any, None]],
+                        fence_writes: Callable[[Fence, str], None]) -> int:
     """Wait for the Lease, then run ``operate`` (Kopf) while holding it.
+
+    Once elected, ``fence_writes(fence, identity)`` ties every Azure client to the fence
+    (azure/clients.py's ``install_fence``; passed in so kube/ does not import azure/).
 
     Lost: exit 1 at once, nothing more is written. SIGTERM/SIGINT: close the fence,
     release the Lease and exit 0 without waiting for in-flight passes (they would only
@@ -257,7 +229,7 @@ async def run_as_leader(settings: Settings, login: Login,
             await api.close()
             log.info("Stopped while standby")
             return 0
-    install_fence(fence, elector.identity)
+    fence_writes(fence, elector.identity)
     operator = asyncio.create_task(operate(), name="operator")
     holding = asyncio.create_task(elector.hold(own_signals), name="lease renewal")
     stop = asyncio.create_task(stopping.wait(), name="stop signal")

@@ -9,7 +9,9 @@ from typing import Any
 
 from .armid import InvalidResourceId, ResourceId, is_guid, parse_resource_id, valid_resource_group
 from .errors import FieldError, SpecInvalid
+from .fields import enum_field, str_field
 from .ownership import is_reserved
+from .vhd import VhdSource, parse_vhd
 
 SNAPSHOT_TYPES = ("snapshots",)
 _IMAGE_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,78}[A-Za-z0-9_])?$")
@@ -17,7 +19,6 @@ _LOCATION = re.compile(r"^[a-z0-9]{1,64}$")
 _GALLERY = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.]{0,78}[A-Za-z0-9])?$")
 _DEFINITION = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,78}[A-Za-z0-9])?$")
 _VERSION = re.compile(r"^[0-9]{1,9}\.[0-9]{1,9}\.[0-9]{1,9}$")
-_BLOB = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[-A-Za-z0-9._~/]+\.vhd$")
 
 
 @dataclass(frozen=True)
@@ -41,22 +42,6 @@ class SnapshotSource:
 class VmSource:
     vm_id: ResourceId
     capture: str  # Snapshot | Direct
-
-
-@dataclass(frozen=True)
-class VhdDisk:
-    lun: int
-    blob_uri: str
-
-
-@dataclass(frozen=True)
-class VhdSource:
-    blob_uri: str
-    os_type: str
-    os_state: str
-    data_disks: tuple[VhdDisk, ...] = ()
-    # The storage account holding the blobs: what the allow-list checks.
-    storage_account_id: ResourceId | None = None
 
 
 @dataclass(frozen=True)
@@ -96,24 +81,6 @@ class ManagedImageSpec:
                           (("images", self.image_name),))
 
 
-def _str(spec: Mapping[str, Any], key: str, errors: list[FieldError], path: str,
-         *, required: bool = False, default: str | None = None) -> str:
-    value = spec.get(key, default)
-    if value is None:
-        if required:
-            errors.append(FieldError(f"{path}.{key}", "Required value"))
-        return ""
-    if not isinstance(value, str):
-        errors.append(FieldError(f"{path}.{key}", "must be a string"))
-        return ""
-    return value
-
-
-def _enum(value: str, allowed: tuple[str, ...], path: str, errors: list[FieldError]) -> None:
-    if value and value not in allowed:
-        errors.append(FieldError(path, f"Unsupported value {value!r}: supported {list(allowed)}"))
-
-
 def _snapshot_id(raw: Any, path: str, errors: list[FieldError]) -> ResourceId | None:
     try:
         return parse_resource_id(str(raw), namespace="Microsoft.Compute", types=SNAPSHOT_TYPES)
@@ -129,10 +96,10 @@ def _parse_snapshots(raw: Mapping[str, Any], errors: list[FieldError]) -> Snapsh
         errors.append(FieldError(f"{path}.osDisk", "Required value"))
         return None
     os_id = _snapshot_id(os_disk.get("snapshotId"), f"{path}.osDisk.snapshotId", errors)
-    os_type = _str(os_disk, "osType", errors, f"{path}.osDisk", required=True)
-    _enum(os_type, ("Linux", "Windows"), f"{path}.osDisk.osType", errors)
-    os_state = _str(os_disk, "osState", errors, f"{path}.osDisk", default="Generalized")
-    _enum(os_state, ("Generalized", "Specialized"), f"{path}.osDisk.osState", errors)
+    os_type = str_field(os_disk, "osType", errors, f"{path}.osDisk", required=True)
+    enum_field(os_type, ("Linux", "Windows"), f"{path}.osDisk.osType", errors)
+    os_state = str_field(os_disk, "osState", errors, f"{path}.osDisk", default="Generalized")
+    enum_field(os_state, ("Generalized", "Specialized"), f"{path}.osDisk.osState", errors)
     disks: list[DataDisk] = []
     luns: set[int] = set()
     for i, disk in enumerate(raw.get("dataDisks") or []):
@@ -157,8 +124,8 @@ def _parse_vm(raw: Any, errors: list[FieldError]) -> VmSource | None:
     if not isinstance(raw, Mapping):
         errors.append(FieldError(path, "must be an object"))
         return None
-    capture = _str(raw, "capture", errors, path, default="Snapshot")
-    _enum(capture, ("Snapshot", "Direct"), f"{path}.capture", errors)
+    capture = str_field(raw, "capture", errors, path, default="Snapshot")
+    enum_field(capture, ("Snapshot", "Direct"), f"{path}.capture", errors)
     try:
         vm_id = parse_resource_id(str(raw.get("id")), namespace="Microsoft.Compute",
                                   types=("virtualMachines",))
@@ -166,58 +133,6 @@ def _parse_vm(raw: Any, errors: list[FieldError]) -> VmSource | None:
         errors.append(FieldError(f"{path}.id", str(exc)))
         return None
     return VmSource(vm_id, capture)
-
-
-def _blob(raw: Any, path: str, errors: list[FieldError]) -> str:
-    if not isinstance(raw, str) or not _BLOB.match(raw) or ".." in raw:
-        errors.append(FieldError(path, "an https:// blob URL of a .vhd, without query string"))
-        return ""
-    return raw
-
-
-def _storage_account(raw: Any, path: str, errors: list[FieldError]) -> ResourceId | None:
-    try:
-        return parse_resource_id(str(raw), namespace="Microsoft.Storage",
-                                 types=("storageAccounts",))
-    except InvalidResourceId as exc:
-        errors.append(FieldError(path, f"the storage account holding the VHDs: {exc}"))
-        return None
-
-
-def _on_account(uri: str, account: ResourceId | None, suffix: str, path: str,
-                errors: list[FieldError]) -> None:
-    """A blob must live on the named (and so allow-listed) storage account."""
-    if not uri or account is None:
-        return
-    host = uri.split("/", 3)[2].split(":", 1)[0].lower()
-    want = f"{account.name.lower()}.blob.{suffix.lower()}"
-    if host != want:
-        errors.append(FieldError(path, f"must be a blob of storage account {account.name} "
-                                       f"(https://{want}/...), got host {host}"))
-
-
-def _parse_vhd(raw: Any, errors: list[FieldError], storage_suffix: str) -> VhdSource | None:
-    path = "spec.source.vhd"
-    if not isinstance(raw, Mapping):
-        errors.append(FieldError(path, "must be an object"))
-        return None
-    account = _storage_account(raw.get("storageAccountId"), f"{path}.storageAccountId", errors)
-    uri = _blob(raw.get("blobUri"), f"{path}.blobUri", errors)
-    _on_account(uri, account, storage_suffix, f"{path}.blobUri", errors)
-    os_type = _str(raw, "osType", errors, path, required=True)
-    _enum(os_type, ("Linux", "Windows"), f"{path}.osType", errors)
-    os_state = _str(raw, "osState", errors, path, default="Generalized")
-    _enum(os_state, ("Generalized", "Specialized"), f"{path}.osState", errors)
-    disks = []
-    for i, disk in enumerate(raw.get("dataDisks") or []):
-        lun = disk.get("lun") if isinstance(disk, Mapping) else None
-        if not isinstance(lun, int) or isinstance(lun, bool) or not 0 <= lun <= 63:
-            errors.append(FieldError(f"{path}.dataDisks[{i}].lun", "between 0 and 63"))
-            continue
-        blob = _blob(disk.get("blobUri"), f"{path}.dataDisks[{i}].blobUri", errors)
-        _on_account(blob, account, storage_suffix, f"{path}.dataDisks[{i}].blobUri", errors)
-        disks.append(VhdDisk(lun, blob))
-    return VhdSource(uri, os_type, os_state, tuple(disks), account)
 
 
 def _parse_gallery(raw: Any, default_rg: str, location: str,
@@ -228,13 +143,13 @@ def _parse_gallery(raw: Any, default_rg: str, location: str,
     if not isinstance(raw, Mapping):
         errors.append(FieldError(path, "must be an object"))
         return None
-    rg = _str(raw, "resourceGroup", errors, path, default=default_rg)
+    rg = str_field(raw, "resourceGroup", errors, path, default=default_rg)
     if rg and not valid_resource_group(rg):
         errors.append(FieldError(f"{path}.resourceGroup", "invalid resource group name"))
     checks = (("galleryName", _GALLERY), ("imageDefinition", _DEFINITION), ("version", _VERSION))
     values = {}
     for key, pattern in checks:
-        values[key] = _str(raw, key, errors, path, required=True)
+        values[key] = str_field(raw, key, errors, path, required=True)
         if values[key] and not pattern.match(values[key]):
             errors.append(FieldError(f"{path}.{key}", f"invalid value {values[key]!r}"))
     ident = raw.get("identifier")
@@ -269,18 +184,18 @@ def parse_managed_image(name: str, spec: Mapping[str, Any], *, default_subscript
                         storage_suffix: str = STORAGE_SUFFIX) -> ManagedImageSpec:
     """Return the validated spec or raise SpecInvalid listing every problem."""
     errors: list[FieldError] = []
-    sub = _str(spec, "subscriptionId", errors, "spec", default=default_subscription)
+    sub = str_field(spec, "subscriptionId", errors, "spec", default=default_subscription)
     if sub and not is_guid(sub):
         errors.append(FieldError("spec.subscriptionId", "must be a GUID"))
-    rg = _str(spec, "resourceGroup", errors, "spec", required=True)
+    rg = str_field(spec, "resourceGroup", errors, "spec", required=True)
     if rg and not valid_resource_group(rg):
         errors.append(FieldError("spec.resourceGroup", "invalid resource group name"))
-    location = _str(spec, "location", errors, "spec", required=True)
-    image_name = _str(spec, "imageName", errors, "spec", default=name)
-    hyperv = _str(spec, "hyperVGeneration", errors, "spec", default="V1")
-    _enum(hyperv, ("V1", "V2"), "spec.hyperVGeneration", errors)
-    policy = _str(spec, "deletionPolicy", errors, "spec", default="Delete")
-    _enum(policy, ("Delete", "Retain"), "spec.deletionPolicy", errors)
+    location = str_field(spec, "location", errors, "spec", required=True)
+    image_name = str_field(spec, "imageName", errors, "spec", default=name)
+    hyperv = str_field(spec, "hyperVGeneration", errors, "spec", default="V1")
+    enum_field(hyperv, ("V1", "V2"), "spec.hyperVGeneration", errors)
+    policy = str_field(spec, "deletionPolicy", errors, "spec", default="Delete")
+    enum_field(policy, ("Delete", "Retain"), "spec.deletionPolicy", errors)
     tags_raw = spec.get("tags") or {}
     tags = {str(k): str(v) for k, v in tags_raw.items()} if isinstance(tags_raw, Mapping) else {}
     for key in tags:
@@ -310,7 +225,7 @@ def parse_managed_image(name: str, spec: Mapping[str, Any], *, default_subscript
             vm = _parse_vm(source["virtualMachine"], errors)
         else:
             kind = "Vhd"
-            vhd = _parse_vhd(source["vhd"], errors, storage_suffix)
+            vhd = parse_vhd(source["vhd"], errors, storage_suffix)
     gallery = _parse_gallery(spec.get("gallery"), rg, location, errors)
     sources = [("spec.source.snapshots", i) for i in snapshots.snapshot_ids()] \
         if snapshots else []

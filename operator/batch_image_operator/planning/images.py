@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from ..models.managedimage import ManagedImageSpec, SnapshotSource
+from ..models.armid import InvalidResourceId, ResourceId, parse_resource_id
+from ..models.managedimage import DataDisk, ManagedImageSpec, SnapshotSource
+from .gallery import version_id
+from .scope import captured_snapshot_ids
 from .sources import direct_image_body, vhd_image_body
 
 
@@ -143,3 +146,39 @@ def plan_deletion(*, policy: str, users: Sequence[str],
     if state == "deleting":
         return DeletionAction.WAIT
     return DeletionAction.DELETE
+
+
+def captured_source(spec: ManagedImageSpec, observed: Mapping[str, Any]) -> SnapshotSource | None:
+    """The SnapshotSource an existing image was built from (for the immutable check)."""
+    profile = (observed.get("properties") or {}).get("storageProfile") or {}
+    try:
+        os_id = parse_resource_id(str((profile.get("osDisk") or {}).get("snapshot", {}).get("id")))
+        disks = tuple(DataDisk(int(d["lun"]), parse_resource_id(str(d["snapshot"]["id"])))
+                      for d in profile.get("dataDisks") or [])
+    except (InvalidResourceId, KeyError, TypeError, ValueError):
+        return None
+    os_disk = profile.get("osDisk") or {}
+    return SnapshotSource(os_id, str(os_disk.get("osType") or "Linux"),
+                          str(os_disk.get("osState") or "Generalized"), disks)
+
+
+def recorded_snapshots(spec: ManagedImageSpec, status: Mapping[str, Any]) -> list[str]:
+    """The captured snapshots status records, kept only where they are the ids this spec
+    derives (status is no authority: it could name any snapshot)."""
+    derived = {str(r).lower() for r in captured_snapshot_ids(spec)}
+    return [str(s) for s in status.get("snapshotIds") or [] if str(s).lower() in derived]
+
+
+def owned_candidates(spec: ManagedImageSpec, status: Mapping[str, Any]) -> list[ResourceId]:
+    """What this object may have made, newest first: gallery version, image, captured
+    snapshots (each is deleted only if it carries this object's mark)."""
+    found: list[ResourceId] = []
+    if spec.gallery is not None:
+        found.append(version_id(spec))
+    found.append(spec.image_id)
+    for raw in recorded_snapshots(spec, status):
+        try:
+            found.append(parse_resource_id(raw, types=("snapshots",)))
+        except InvalidResourceId:
+            continue
+    return found

@@ -50,6 +50,16 @@ def backoff(attempt: int, base: float, cap: float) -> float:
     return float(min(cap, base * 2 ** (attempt - 2)))
 
 
+# The wait between re-issued resizes doubles from BIO_RESIZE_BACKOFF up to this many
+# times it: a long-short pool is still retried every few minutes, not every hour.
+RESIZE_BACKOFF_CAP_FACTOR = 16
+
+
+def resize_backoff(attempt: int, base: float) -> float:
+    """Delay before re-issuing resize number ``attempt``, capped."""
+    return backoff(attempt, base, base * RESIZE_BACKOFF_CAP_FACTOR)
+
+
 def plan_short(*, errors: list[dict[str, str]], attempts: int, max_attempts: int,
                image_missing: bool, wait_left: float, generation: int = 0,
                stopped_generation: int | None = None) -> ShortPlan:

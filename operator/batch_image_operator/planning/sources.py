@@ -13,8 +13,8 @@ from enum import Enum
 from typing import Any
 
 from ..models.armid import InvalidResourceId, ResourceId, parse_resource_id
-from ..models.managedimage import VhdSource
 from ..models.reasons import Reason
+from ..models.vhd import VhdSource
 
 NOT_RECOMMENDED = {
     "VirtualMachine": "building straight from a VM is allowed but not recommended: only "

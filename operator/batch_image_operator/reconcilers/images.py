@@ -10,13 +10,11 @@ from ..azure.dataplane import BatchAccountGateway
 from ..azure.gateway import AzureError, ComputeGateway
 from ..azure.scoped import ScopedAccounts, ScopedCompute
 from ..config import Settings
-from ..models.armid import InvalidResourceId, ResourceId, parse_resource_id
+from ..models.armid import ResourceId
 from ..models.conditions import FALSE, TRUE, Condition
 from ..models.errors import SpecInvalid
 from ..models.managedimage import (
-    DataDisk,
     ManagedImageSpec,
-    SnapshotSource,
     parse_managed_image,
 )
 from ..models.ownership import Owner, owner_from_tags
@@ -25,12 +23,15 @@ from ..planning.gallery import version_id
 from ..planning.images import (
     DeletionAction,
     ImageAction,
+    captured_source,
     desired_image_body,
+    owned_candidates,
     plan_deletion,
     plan_image,
+    recorded_snapshots,
 )
 from ..planning.ownership import Claim, ClaimVerdict, judge
-from ..planning.scope import allowed_accounts, captured_snapshot_ids, image_scope
+from ..planning.scope import allowed_accounts, image_scope
 from .common import azure_error_outcome, invalid_outcome
 from .gallery import publish
 from .outcome import Event, Outcome
@@ -79,13 +80,6 @@ def _judge(ctx: ImageContext, observed: Mapping[str, Any], what: str) -> ClaimVe
     return judge(ctx.owner, owner_from_tags(observed.get("tags")), what=what, adopt=ctx.adopt)
 
 
-def _recorded_snapshots(spec: ManagedImageSpec, status: Mapping[str, Any]) -> list[str]:
-    """The captured snapshots status records, kept only where they are the ids this spec
-    derives (status is no authority: it could name any snapshot)."""
-    derived = {str(r).lower() for r in captured_snapshot_ids(spec)}
-    return [str(s) for s in status.get("snapshotIds") or [] if str(s).lower() in derived]
-
-
 def _status(spec: ManagedImageSpec, observed: Mapping[str, Any] | None,
             ctx: ImageContext) -> dict[str, Any]:
     status: dict[str, Any] = {"sourceKind": spec.source_kind, "usedBy": list(ctx.users)}
@@ -130,7 +124,7 @@ async def reconcile_image(name: str, raw_spec: Mapping[str, Any], ctx: ImageCont
                 out.events.append(Event("Warning", Reason.AZURE_IMAGE_DISAPPEARED, DISAPPEARED))
             # Only a (re)build reads and checks the source; a built image no longer needs it.
             prep = await prepare_source(
-                spec, recorded_snapshots=_recorded_snapshots(spec, ctx.status),
+                spec, recorded_snapshots=recorded_snapshots(spec, ctx.status),
                 accounts=batch_accounts(batch, ctx, settings), compute=compute, batch=batch,
                 owner=ctx.owner, adopt=ctx.adopt)
             out.conditions.append(prep.condition)
@@ -150,7 +144,7 @@ async def reconcile_image(name: str, raw_spec: Mapping[str, Any], ctx: ImageCont
             desired = desired_image_body(spec, prep.snapshots)
         elif spec.virtual_machine is not None and spec.virtual_machine.capture == "Snapshot":
             # Built from snapshots we captured: compare against those, not the VM.
-            desired = desired_image_body(spec, _captured(spec, observed))
+            desired = desired_image_body(spec, captured_source(spec, observed))
         desired = desired or desired_image_body(spec)
         desired["tags"] = {**desired.get("tags", {}), **ctx.owner.tags()}
         plan = plan_image(spec, observed, desired)
@@ -186,20 +180,6 @@ def batch_accounts(batch: ScopedAccounts | None, ctx: ImageContext,
                    settings: Settings) -> list[ResourceId]:
     """The accounts this pass may read (the gate already dropped the others)."""
     return allowed_accounts(ctx.namespace, ctx.accounts, settings.allowlist) if batch else []
-
-
-def _captured(spec: ManagedImageSpec, observed: Mapping[str, Any]) -> SnapshotSource | None:
-    """The SnapshotSource an existing image was built from (for the immutable check)."""
-    profile = (observed.get("properties") or {}).get("storageProfile") or {}
-    try:
-        os_id = parse_resource_id(str((profile.get("osDisk") or {}).get("snapshot", {}).get("id")))
-        disks = tuple(DataDisk(int(d["lun"]), parse_resource_id(str(d["snapshot"]["id"])))
-                      for d in profile.get("dataDisks") or [])
-    except (InvalidResourceId, KeyError, TypeError, ValueError):
-        return None
-    os_disk = profile.get("osDisk") or {}
-    return SnapshotSource(os_id, str(os_disk.get("osType") or "Linux"),
-                          str(os_disk.get("osState") or "Generalized"), disks)
 
 
 async def _publish_or_ready(spec: ManagedImageSpec, observed: Mapping[str, Any], out: Outcome,
@@ -242,21 +222,6 @@ async def unmanaged_users(spec: ManagedImageSpec, accounts: Sequence[ResourceId]
     return users
 
 
-def _owned_candidates(spec: ManagedImageSpec, ctx: ImageContext) -> list[ResourceId]:
-    """What this object may have made, newest first: gallery version, image, captured
-    snapshots (each is deleted only if it carries this object's mark)."""
-    found: list[ResourceId] = []
-    if spec.gallery is not None:
-        found.append(version_id(spec))
-    found.append(spec.image_id)
-    for raw in _recorded_snapshots(spec, ctx.status):
-        try:
-            found.append(parse_resource_id(raw, types=("snapshots",)))
-        except InvalidResourceId:
-            continue
-    return found
-
-
 async def reconcile_image_deletion(name: str, raw_spec: Mapping[str, Any], ctx: ImageContext, *,
                                    settings: Settings, gateways: ImageGateways) -> Outcome:
     try:
@@ -290,7 +255,7 @@ async def reconcile_image_deletion(name: str, raw_spec: Mapping[str, Any], ctx: 
                                      f"Azure image {spec.image_id} kept")])
     left: list[Event] = []
     try:
-        for rid in _owned_candidates(spec, ctx):
+        for rid in owned_candidates(spec, ctx.status):
             observed = await compute.get(rid)
             if observed is not None:
                 verdict = _judge(ctx, observed, str(rid))

@@ -8,9 +8,8 @@ from typing import Any
 
 from ..azure.dataplane import UNTRUSTED_ENDPOINT, BatchAccountGateway
 from ..azure.gateway import AzureError, ComputeGateway, PoolGateway
-from ..azure.scoped import ScopedAccounts, ScopedCompute, ScopedPools
+from ..azure.scoped import ScopedAccounts
 from ..config import Settings
-from ..models.armid import InvalidResourceId, ResourceId, parse_resource_id
 from ..models.batchpool import BatchPoolSpec, parse_batch_pool
 from ..models.conditions import FALSE, TRUE, Condition
 from ..models.errors import SpecInvalid
@@ -18,15 +17,16 @@ from ..models.ownership import Owner, owner_from_metadata
 from ..models.reasons import Reason
 from ..models.references import ImageInfo
 from ..planning.images import DeletionAction, plan_deletion
-from ..planning.limits import Admission, LimitVerdict, PoolDemand, nat_port_capacity
+from ..planning.limits import Admission, LimitVerdict, PoolDemand
 from ..planning.nodes import summarize_node_counts, unusable_nodes
 from ..planning.ownership import Claim, ClaimVerdict, judge
-from ..planning.pools import PoolAction, PoolPlan, desired_pool_body, plan_pool, resize_errors
-from ..planning.resizes import ShortAction, allocation_failed, backoff, plan_short
+from ..planning.poolimage import demand, image_resource_id, mirrored_status, resolve_image
+from ..planning.pools import PoolAction, PoolPlan, plan_pool
 from ..planning.scope import pool_scope
 from .common import azure_error_outcome, invalid_outcome
 from .outcome import Event, Outcome
 from .policy import gated, left_in_azure, not_ours
+from .resizes import handle_short, ready_conditions
 
 
 def _no_claim(me: PoolDemand, image_ids: frozenset[str]) -> Admission:
@@ -49,71 +49,6 @@ class PoolContext:
     resize_wait: float = 0.0      # seconds before another resize may be issued
     generation: int = 0           # metadata.generation of the spec this pass works from
     stopped_generation: int | None = None  # status: generation a stopped resize was seen at
-
-
-def lineage(spec: BatchPoolSpec, image: ImageInfo | None) -> frozenset[str]:
-    if spec.image.managed_image_ref is not None:
-        return image.lineage if image is not None else frozenset()
-    if spec.image.image_id is not None:
-        return frozenset({str(spec.image.image_id).lower()})
-    return frozenset()  # Marketplace images carry no custom-image limit
-
-
-def demand(spec: BatchPoolSpec, namespace: str | None, name: str, uid: str,
-           image: ImageInfo | None) -> PoolDemand:
-    dedicated, low = spec.node_demand
-    return PoolDemand(namespace=namespace or "", name=name, uid=uid,
-                      lineage=lineage(spec, image), dedicated=dedicated, low_priority=low,
-                      nat_port_capacity=nat_port_capacity(spec.inbound_nat_pools))
-
-
-def _resolve(spec: BatchPoolSpec, image: ImageInfo | None
-             ) -> tuple[dict[str, Any] | None, Condition]:
-    """The imageReference to use, or why there is none yet."""
-    src = spec.image
-    if src.managed_image_ref is not None:
-        ref = src.managed_image_ref
-        if image is None:
-            return None, Condition("ImageResolved", FALSE, Reason.IMAGE_NOT_FOUND,
-                                   f"ManagedImage {ref} does not exist in this namespace")
-        if image.deleting:
-            return None, Condition("ImageResolved", FALSE, Reason.IMAGE_DELETING,
-                                   f"ManagedImage {ref} is being deleted")
-        if not image.ready or not image.effective_id:
-            return None, Condition("ImageResolved", FALSE, Reason.IMAGE_NOT_READY,
-                                   f"waiting for ManagedImage {ref} to be Ready")
-        return {"id": image.effective_id}, Condition(
-            "ImageResolved", TRUE, Reason.IMAGE_READY, image.effective_id)
-    if src.image_id is not None:
-        return {"id": str(src.image_id)}, Condition("ImageResolved", TRUE, Reason.IMAGE_ID,
-                                                    str(src.image_id))
-    assert src.marketplace is not None
-    publisher, offer, sku, version = src.marketplace
-    return ({"publisher": publisher, "offer": offer, "sku": sku, "version": version},
-            Condition("ImageResolved", TRUE, Reason.MARKETPLACE,
-                      f"{publisher}:{offer}:{sku}:{version}"))
-
-
-def _status(spec: BatchPoolSpec, observed: Mapping[str, Any] | None,
-            image_ref: Mapping[str, Any] | None) -> dict[str, Any]:
-    status: dict[str, Any] = {"poolId": spec.pool_id}
-    if image_ref is not None and image_ref.get("id"):
-        status["imageId"] = image_ref["id"]
-    if observed is None:
-        return status
-    props = observed.get("properties") or {}
-    vm = (props.get("deploymentConfiguration") or {}).get("virtualMachineConfiguration") or {}
-    if (vm.get("imageReference") or {}).get("id"):
-        status["imageId"] = vm["imageReference"]["id"]
-    status.update({
-        "resourceId": observed.get("id") or str(spec.resource_id),
-        "provisioningState": props.get("provisioningState", ""),
-        "allocationState": props.get("allocationState", ""),
-        "currentDedicatedNodes": int(props.get("currentDedicatedNodes") or 0),
-        "currentLowPriorityNodes": int(props.get("currentLowPriorityNodes") or 0),
-        "resizeErrors": resize_errors(observed),
-    })
-    return status
 
 
 @dataclass(frozen=True)
@@ -174,78 +109,14 @@ def _admission(spec: BatchPoolSpec, name: str, ctx: PoolContext, settings: Setti
     return out, True
 
 
-def _ready_conditions(ready: bool, reason: Reason, message: str,
-                      scaled: tuple[str, Reason, str]) -> list[Condition]:
-    return [Condition("Scaled", *scaled),
-            Condition("Ready", TRUE if ready else FALSE, reason, message)]
-
-
-async def _handle_short(spec: BatchPoolSpec, observed: Mapping[str, Any],
-                        image_ref: Mapping[str, Any], ctx: PoolContext, out: Outcome,
-                        settings: Settings, pools: ScopedPools,
-                        images: ScopedCompute | None) -> Mapping[str, Any]:
-    """Steady below target: re-issue the resize, diagnose a missing image, or give up."""
-    errors = resize_errors(observed)
-    missing = False
-    if allocation_failed(errors) and image_ref.get("id") and images is not None:
-        missing = not await images.exists(parse_resource_id(str(image_ref["id"])))
-    plan = plan_short(errors=errors, attempts=max(ctx.resize_attempts, 1),
-                      max_attempts=settings.max_resize_attempts, image_missing=missing,
-                      wait_left=ctx.resize_wait, generation=ctx.generation,
-                      stopped_generation=ctx.stopped_generation)
-    scaled_short = (FALSE, Reason.BELOW_TARGET, plan.message)
-    if plan.action is ShortAction.STOPPED:
-        out.status["resizeStoppedGeneration"] = ctx.stopped_generation or ctx.generation
-        out.conditions += _ready_conditions(False, Reason.RESIZE_STOPPED, plan.message,
-                                            (FALSE, Reason.RESIZE_STOPPED, plan.message))
-        out.requeue = settings.drift_interval
-        return observed
-    if ctx.stopped_generation is not None:
-        out.status["resizeStoppedGeneration"] = None  # the spec changed since: resize again
-    if plan.action is ShortAction.IMAGE_MISSING:
-        out.conditions += _ready_conditions(False, Reason.IMAGE_MISSING, plan.message, scaled_short)
-        out.events.append(Event("Warning", Reason.IMAGE_MISSING, plan.message))
-        if ctx.image is not None and ctx.image.uid:
-            out.nudge.append(ctx.image.uid)  # let the ManagedImage notice and rebuild now
-        out.requeue = settings.poll_interval
-    elif plan.action is ShortAction.EXHAUSTED:
-        out.conditions += _ready_conditions(False, Reason.RESIZE_ATTEMPTS_EXHAUSTED, plan.message,
-                                            scaled_short)
-        out.events.append(Event("Warning", Reason.RESIZE_ATTEMPTS_EXHAUSTED, plan.message))
-        out.requeue = settings.drift_interval
-    elif plan.action is ShortAction.WAIT:
-        out.conditions += _ready_conditions(False, Reason.BELOW_TARGET, plan.message, scaled_short)
-        out.requeue = plan.delay
-    else:
-        body = {"properties": {"scaleSettings": desired_pool_body(spec, image_ref)[
-            "properties"]["scaleSettings"]}}
-        observed = await pools.update(spec.resource_id, body, etag=observed.get("etag"))
-        attempts = max(ctx.resize_attempts, 1) + 1
-        out.status["resizeAttempts"] = attempts
-        out.events.append(Event("Normal", Reason.RESIZING, plan.message))
-        out.conditions += _ready_conditions(False, Reason.RESIZING, plan.message, scaled_short)
-        out.next_resize_in = backoff(attempts, settings.resize_backoff,
-                                     settings.resize_backoff * 16)
-        out.requeue = settings.poll_interval
-    return observed
-
-
-def _image_rid(image_ref: Mapping[str, Any] | None) -> ResourceId | None:
-    try:
-        return parse_resource_id(str(image_ref["id"])) if image_ref and image_ref.get("id") \
-            else None
-    except InvalidResourceId:
-        return None
-
-
 async def reconcile_pool(name: str, raw_spec: Mapping[str, Any], ctx: PoolContext, *,
                          settings: Settings, gateways: PoolGateways) -> Outcome:
     try:
         spec = parse_batch_pool(name, raw_spec, default_subscription=settings.subscription_id)
     except SpecInvalid as exc:
         return invalid_outcome(exc)
-    image_ref, resolved = _resolve(spec, ctx.image)
-    image_rid = _image_rid(image_ref)
+    image_ref, resolved = resolve_image(spec, ctx.image)
+    image_rid = image_resource_id(image_ref)
     gw = gated(ctx.namespace, pool_scope(spec, image_rid), settings, compute=gateways.images,
                pools=gateways.pools, accounts=gateways.nodes)
     if isinstance(gw, Outcome):
@@ -258,7 +129,7 @@ async def reconcile_pool(name: str, raw_spec: Mapping[str, Any], ctx: PoolContex
             if mirrored is not None and not _claim(spec, mirrored, ctx).may_write:
                 mirrored = None
             # No polling for the image: the operator wakes this pool when it changes.
-            return Outcome(status=_status(spec, mirrored, None),
+            return Outcome(status=mirrored_status(spec, mirrored, None),
                            conditions=[resolved, Condition("Ready", FALSE, resolved.reason,
                                                            resolved.message)],
                            requeue=settings.drift_interval)
@@ -298,11 +169,11 @@ async def reconcile_pool(name: str, raw_spec: Mapping[str, Any], ctx: PoolContex
             out.events.append(Event("Normal", Reason.UPDATING, f"Updating pool: {changed}"))
         elif plan.action is PoolAction.SHORT:
             assert observed is not None
-            observed = await _handle_short(spec, observed, image_ref, ctx, out, settings,
+            observed = await handle_short(spec, observed, image_ref, ctx, out, settings,
                                            gw.pools, gw.compute)
         elif ctx.stopped_generation is not None:
             out.status["resizeStoppedGeneration"] = None  # no stopped resize any more
-        out.status = {**_status(spec, observed, image_ref), **out.status}
+        out.status = {**mirrored_status(spec, observed, image_ref), **out.status}
         # A pool created in this pass has no nodes yet: no data-plane read for it.
         counts = None if plan.action is PoolAction.CREATE else \
             await _node_counts(gw.accounts, spec, observed)
@@ -333,17 +204,17 @@ def _conclude(plan: PoolPlan, out: Outcome, unusable: int, settings: Settings, *
     if plan.action is PoolAction.SHORT:
         return
     if recreated:
-        out.conditions += _ready_conditions(False, Reason.RECREATING, DISAPPEARED,
+        out.conditions += ready_conditions(False, Reason.RECREATING, DISAPPEARED,
                                             (FALSE, Reason.RECREATING, DISAPPEARED))
         out.requeue = settings.poll_interval
         return
     if plan.action is PoolAction.READY and unusable:
         msg = f"{unusable} node(s) unusable or failed their start task"
-        out.conditions += _ready_conditions(False, Reason.UNUSABLE_NODES, msg, at_target)
+        out.conditions += ready_conditions(False, Reason.UNUSABLE_NODES, msg, at_target)
         out.events.append(Event("Warning", Reason.UNUSABLE_NODES, msg))
         out.requeue = settings.poll_interval
     elif plan.action is PoolAction.READY:
-        out.conditions += _ready_conditions(True, Reason.STEADY, "pool is steady at target",
+        out.conditions += ready_conditions(True, Reason.STEADY, "pool is steady at target",
                                             at_target)
     elif plan.action is PoolAction.IMMUTABLE:
         out.conditions.append(Condition("Ready", FALSE, Reason.IMMUTABLE_FIELD_CHANGED,
@@ -351,7 +222,7 @@ def _conclude(plan: PoolPlan, out: Outcome, unusable: int, settings: Settings, *
         out.events.append(Event("Warning", Reason.IMMUTABLE_FIELD_CHANGED, plan.message))
     else:
         msg = plan.message or "pool is being created"
-        out.conditions += _ready_conditions(False, Reason.RESIZING, msg,
+        out.conditions += ready_conditions(False, Reason.RESIZING, msg,
                                             (FALSE, Reason.RESIZING, msg))
         out.requeue = settings.poll_interval
 
@@ -380,7 +251,7 @@ async def reconcile_pool_deletion(name: str, raw_spec: Mapping[str, Any], ctx: P
         action = plan_deletion(policy=spec.deletion_policy, users=(), observed=observed)
         if action is DeletionAction.DONE:
             return Outcome(done=True)
-        out = Outcome(status=_status(spec, observed, None),
+        out = Outcome(status=mirrored_status(spec, observed, None),
                       message="waiting for Azure to delete the pool")
         if action is DeletionAction.DELETE:
             await gw.pools.begin_delete(spec.resource_id)

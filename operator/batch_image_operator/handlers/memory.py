@@ -1,0 +1,56 @@
+"""What this process remembers of each object between its passes, by uid.
+
+Newer than the body a daemon holds: the status it last wrote, the warnings it last
+posted and the nodes it admitted for a pool. A new per-object fact belongs here, and
+in ``forget``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class ObjectMemory:
+    def __init__(self) -> None:
+        # uid -> the status this process last wrote (newer than a daemon's body may be).
+        self._status: dict[str, dict[str, Any]] = {}
+        # uid -> the warnings last posted for it (see status.events_to_post).
+        self._warned: dict[str, frozenset[tuple[str, str]]] = {}
+        # uid -> (dedicated, low-priority) nodes admitted for a BatchPool by this process:
+        # newer than the index's copy from status, and reserved before any Azure call.
+        self.admitted: dict[str, tuple[int, int]] = {}
+
+    def status_of(self, uid: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        cached = self._status.get(uid)
+        return dict(cached) if cached is not None else dict(body.get("status") or {})
+
+    def remember_status(self, uid: str, status: dict[str, Any]) -> None:
+        self._status[uid] = status
+
+    def waiting_for_image(self, uid: str) -> bool:
+        """The object's last pass found its image missing or not Ready."""
+        for cond in self._status.get(uid, {}).get("conditions") or []:
+            if cond.get("type") == "ImageResolved":
+                return bool(cond.get("status") == "False")
+        return False
+
+    def warned(self, uid: str) -> frozenset[tuple[str, str]]:
+        return self._warned.get(uid, frozenset())
+
+    def remember_warned(self, uid: str, warned: frozenset[tuple[str, str]]) -> None:
+        if warned:
+            self._warned[uid] = warned
+        else:
+            self._warned.pop(uid, None)
+
+    def admit(self, uid: str, nodes: tuple[int, int] | None) -> None:
+        if nodes is None:
+            self.admitted.pop(uid, None)
+        else:
+            self.admitted[uid] = nodes
+
+    def forget(self, uid: str) -> None:
+        self._status.pop(uid, None)
+        self._warned.pop(uid, None)
+        self.admitted.pop(uid, None)
