@@ -19,13 +19,13 @@ from ..azure.dataplane import BatchAccountGateway
 from ..azure.gateway import ComputeGateway, PoolGateway
 from ..azure.observe import ObservePolicy
 from ..config import CredentialSettings, Settings
+from ..fairshare import FairShare
 from ..kube.api import KubeApi
 from ..kube.secrets import SecretError, SecretReader
 from ..metrics import Metrics, MetricsServer
 from ..models.references import ImageInfo
 from ..reconcilers.images import ImageGateways
 from ..reconcilers.pools import PoolGateways
-from .fairshare import FairShare
 from .persistence import MemoryDiffBaseStorage, MemoryProgressStorage
 
 SECRET_KEYS = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")

@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import kopf
 
-from ..handlers.fairshare import FairShare
+from ..fairshare import FairShare
 
 
 def is_watch(request: aiohttp.ClientRequest) -> bool:
