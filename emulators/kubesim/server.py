@@ -39,6 +39,8 @@ VERSION_INFO = {
     "platform": "linux/amd64",
 }
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+# At most this many events per write of a watch stream (see _stream_live).
+WATCH_BATCH = 256
 
 
 @dataclass
@@ -563,14 +565,27 @@ class KubeSim:
                     await response.write(bookmark(max(last_rv, self.store.rv)))
                     next_bookmark = loop.time() + self.bookmark_interval
                 continue
-            if event is None:
-                return  # closed by admin or shutdown
-            if event.rv <= last_rv:
-                continue
-            line = self._translate(event, rt, selection, encode)
-            if line:
-                await response.write(line)
-            last_rv = event.rv
+            # Everything already queued goes out in one write: one event per write left this
+            # stream one event per turn of a busy loop, so a burst's events (and any other
+            # namespace's behind them) reached watchers seconds late. The real server has a
+            # goroutine per watch and is never that far behind.
+            batch: list[bytes] = []
+            closed = False
+            while event is not None:
+                if event.rv > last_rv:
+                    line = self._translate(event, rt, selection, encode)
+                    if line:
+                        batch.append(line)
+                    last_rv = event.rv
+                if watcher.queue.empty() or len(batch) >= WATCH_BATCH:
+                    break
+                event = watcher.queue.get_nowait()
+            else:
+                closed = True  # closed by admin or shutdown
+            if batch:
+                await response.write(b"".join(batch))
+            if closed:
+                return
 
     @staticmethod
     def _translate(

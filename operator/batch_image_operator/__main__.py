@@ -55,7 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     # configuration or port problem should be reported without that wait.
     import kopf
 
+    from .handlers.kopf_reactor import read_watch_streams_without_yielding
     from .handlers.registration import register
+
+    read_watch_streams_without_yielding()
 
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat.JSON
                    if settings.log_format == "json" else kopf.LogFormat.FULL)

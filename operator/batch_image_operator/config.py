@@ -60,7 +60,7 @@ class Settings:
     # Concurrent connections to Azure per identity (one shared, bounded pool).
     azure_connections: int = 32
     # Concurrent Azure-calling passes, shared fairly between namespaces (see
-    # handlers/fairshare.py); None: no gate. From the environment it defaults to
+    # fairshare.py); None: no gate. From the environment it defaults to
     # 4 x azure_connections.
     azure_concurrency: int | None = 128
     # Concurrent Kubernetes API requests (watch streams not counted).

@@ -59,3 +59,36 @@ async def test_requests_are_bounded_and_watches_are_not() -> None:
             (await watch).close()
         await session.close()
         await runner.cleanup()
+
+
+async def test_one_namespaces_burst_does_not_hold_another_namespaces_patch() -> None:
+    done: list[str] = []
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(0.01)  # the API server's time per request
+        done.append(request.path.split("/")[5])
+        return web.json_response({"kind": "Status"})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    base = f"http://127.0.0.1:{port}/apis/x/v1/namespaces"
+    session = bounded_session(kopf.ConnectionInfo(server=base), 2).aiohttp_session
+
+    async def patch(namespace: str, name: str) -> None:
+        async with session.patch(f"{base}/{namespace}/things/{name}") as r:
+            assert r.status == 200
+
+    try:
+        burst = [asyncio.ensure_future(patch("burst", str(i))) for i in range(30)]
+        await asyncio.sleep(0)  # the burst is queued first
+        await asyncio.wait_for(asyncio.gather(*burst, patch("other", "first")), 20)
+        # Served after a couple of the burst's patches, not after all thirty.
+        assert done.index("other") <= 4, done
+    finally:
+        await session.close()
+        await runner.cleanup()

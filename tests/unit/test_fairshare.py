@@ -9,7 +9,7 @@ import contextlib
 import pytest
 
 from batch_image_operator.config import ConfigError, Settings
-from batch_image_operator.handlers.fairshare import FairShare
+from batch_image_operator.fairshare import FairShare
 from batch_image_operator.metrics import Metrics
 
 SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"

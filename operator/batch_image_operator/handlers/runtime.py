@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 from .. import GROUP
 from ..config import Settings
+from ..fairshare import FairShare
 from ..kube.api import KubeApi
 from ..metrics import Metrics, MetricsServer
-from .fairshare import FairShare
 from .identities import Identities
 from .imagewatch import ImageWatch
 from .memory import ObjectMemory

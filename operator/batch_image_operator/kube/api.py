@@ -17,7 +17,7 @@ from urllib.parse import quote
 import aiohttp
 import kopf
 
-from .session import client_session
+from .session import RequestLimit, client_session
 
 Login = Callable[[], kopf.ConnectionInfo | None]
 
@@ -82,8 +82,10 @@ class KubeApi:
             if info is None:
                 raise KubeApiError("no Kubernetes credentials")
             self._server = info.server
+            # Status writes queue per namespace too (see RequestLimit).
             self._session = client_session(info, connections=self._connections,
-                                           timeout=aiohttp.ClientTimeout(total=30))
+                                           timeout=aiohttp.ClientTimeout(total=30),
+                                           middlewares=(RequestLimit(self._connections),))
         return self._server, self._session
 
     async def close(self) -> None:

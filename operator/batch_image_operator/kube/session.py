@@ -9,28 +9,41 @@ connector itself stays unbounded, so an open watch never makes a patch wait.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import aiohttp
 import kopf
+
+from ..fairshare import FairShare
 
 
 def is_watch(request: aiohttp.ClientRequest) -> bool:
     return request.url.query.get("watch", "").lower() in ("true", "1")
 
 
+def namespace_of(request: aiohttp.ClientRequest) -> str:
+    """The namespace a request's path names: /api/v1/namespaces/NS/... or
+    /apis/GROUP/VERSION/namespaces/NS/...; '' for cluster-scoped requests."""
+    parts = request.url.path.split("/")
+    for at in (3, 4):
+        if len(parts) > at + 1 and parts[at] == "namespaces":
+            return parts[at + 1]
+    return ""
+
+
 class RequestLimit:
-    """aiohttp client middleware: at most ``limit`` non-watch requests awaiting a reply."""
+    """aiohttp client middleware: at most ``limit`` non-watch requests awaiting a reply,
+    granted in turn across namespaces: one namespace's burst of finalizer patches, events
+    and status writes does not hold another namespace's first patch."""
 
     def __init__(self, limit: int) -> None:
-        self._slots = asyncio.Semaphore(limit)
+        self._slots = FairShare(limit)
 
     async def __call__(self, request: aiohttp.ClientRequest,
                        handler: aiohttp.ClientHandlerType) -> aiohttp.ClientResponse:
         if is_watch(request):
             return await handler(request)
-        async with self._slots:
+        async with self._slots.slot(namespace_of(request)):
             return await handler(request)
 
 
