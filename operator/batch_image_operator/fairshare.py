@@ -6,6 +6,11 @@ their own namespace's queue, and each freed slot goes to the next namespace in t
 So a namespace's 1,000-object burst delays another namespace's first call by about one
 freed slot, not by the whole burst: without this, every pass shares one FIFO (the Azure
 connection pool's), and a late namespace waits behind all of it.
+
+A slot is for calls in flight: a holder that must wait (for an ARM token: azure/pacing.py)
+gives its slot back for the wait (:func:`slot_released`) and queues for one again after.
+Otherwise, under ARM's write limit, every slot was held by a pass asleep before its
+write, and the reads that confirm pools already created waited for the whole burst.
 """
 
 from __future__ import annotations
@@ -13,7 +18,36 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import contextvars
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+
+@dataclass
+class _Hold:
+    share: FairShare
+    namespace: str
+    held: bool = True
+
+
+# The slot the current task holds, if any (set by FairShare.slot for its body).
+_HOLD: contextvars.ContextVar[_Hold | None] = contextvars.ContextVar("fairshare_hold",
+                                                                     default=None)
+
+
+@contextlib.asynccontextmanager
+async def slot_released() -> AsyncIterator[None]:
+    """For the body, give back the slot the current task holds (none held: no-op), and
+    queue for one again after it, in the namespace's turn like any other waiter."""
+    hold = _HOLD.get()
+    if hold is None or not hold.held:
+        yield
+        return
+    hold.held = False
+    hold.share._release()
+    yield  # raised through (cancelled): the slot stays given back, slot() knows it
+    await hold.share._acquire(hold.namespace)
+    hold.held = True
 
 
 class FairShare:
@@ -47,11 +81,15 @@ class FairShare:
         if self._slots is None:
             yield
             return
-        await self._acquire(namespace or "")
+        hold = _Hold(self, namespace or "")
+        await self._acquire(hold.namespace)
+        token = _HOLD.set(hold)
         try:
             yield
         finally:
-            self._release()
+            _HOLD.reset(token)
+            if hold.held:
+                self._release()
 
     async def _acquire(self, ns: str) -> None:
         if self._free > 0 and not self._turn:

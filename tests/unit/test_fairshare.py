@@ -177,3 +177,57 @@ async def test_the_waiting_gauge_follows_each_namespaces_queue() -> None:
 
 def exposition(metrics: Metrics) -> str:
     return metrics.exposition().decode()
+
+
+async def test_a_released_slot_goes_to_a_waiter_and_comes_back_in_turn() -> None:
+    from batch_image_operator.fairshare import slot_released
+
+    share = FairShare(1)
+    h = Holders(share)
+    order: list[str] = []
+    go_on = asyncio.Event()
+
+    async def sleeper() -> None:
+        async with share.slot("a"):
+            order.append("sleeper has it")
+            async with slot_released():
+                await go_on.wait()
+            order.append("sleeper has it again")
+
+    task = asyncio.create_task(sleeper())
+    await settle()
+    await h.start("b", "b0")  # gets the slot the sleeper gave back
+    assert h.granted == ["b0"] and share.free == 0
+    go_on.set()
+    await settle()
+    assert order == ["sleeper has it"]  # queued behind b0's slot
+    await h.finish("b0")
+    await task
+    assert order == ["sleeper has it", "sleeper has it again"] and share.free == 1
+
+
+async def test_cancelled_while_released_neither_leaks_nor_doubles_a_slot() -> None:
+    from batch_image_operator.fairshare import slot_released
+
+    share = FairShare(2)
+
+    async def sleeper() -> None:
+        async with share.slot("a"), slot_released():
+            await asyncio.Event().wait()
+
+    task = asyncio.create_task(sleeper())
+    await settle()
+    assert share.free == 2  # given back for the wait
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert share.free == 2  # not released a second time
+
+
+async def test_released_outside_any_slot_is_a_no_op() -> None:
+    from batch_image_operator.fairshare import slot_released
+
+    share = FairShare(1)
+    async with slot_released():
+        pass
+    assert share.free == 1

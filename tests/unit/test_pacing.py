@@ -94,3 +94,49 @@ def test_an_lros_retry_after_is_remembered_for_its_resource():
     assert pacer.poll_interval(path) == 60
     assert pacer.poll_interval(path.upper().replace("SUBSCRIPTIONS", "subscriptions")) == 60
     assert pacer.poll_interval("/subscriptions/x/other") == 0
+
+
+def test_a_pass_waiting_for_a_token_gives_its_azure_slot_to_others():
+    """Under ARM's write limit, passes asleep before their write held every Azure slot,
+    so the reads confirming pools already created waited for the whole burst (the bench's
+    ARM-limits run: 1,000 confirming GETs all after the last write)."""
+    from batch_image_operator.fairshare import FairShare
+
+    header = {"x-ms-ratelimit-remaining-subscription-writes": "0", "Retry-After": "30"}
+    clock, _, policy = make([(429, header), (200, {})], Limit(100, 10))
+    share = FairShare(1)
+    seen: list[str] = []
+
+    async def go():
+        async def writer():
+            async with share.slot("burst"):
+                for _ in range(2):  # the 429, then the write that waits for Retry-After
+                    await policy.send(PipelineRequest(HttpRequest("PUT", POOL),
+                                                      PipelineContext(None)))
+                seen.append("written")
+
+        async def reader():
+            await asyncio.sleep(0.01)
+            async with share.slot("burst"):
+                seen.append("read")
+
+        w = asyncio.create_task(writer())
+        r = asyncio.create_task(reader())
+        await asyncio.wait_for(asyncio.gather(w, r), timeout=30)  # real time: a guard
+        assert share.free == 1
+
+    real_sleep = asyncio.sleep
+
+    async def fake_sleep(seconds):
+        if seconds >= 1:  # the pacer's wait: virtual time, yet long enough to interleave
+            clock[0] += seconds
+            await real_sleep(0.05)
+        else:
+            await real_sleep(seconds)
+    asyncio.sleep = fake_sleep
+    try:
+        asyncio.run(go())
+    finally:
+        asyncio.sleep = real_sleep
+    # The read got the only slot while the write waited for its token.
+    assert seen == ["read", "written"]

@@ -21,6 +21,7 @@ from typing import Any
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import AsyncHTTPPolicy
 
+from ..fairshare import slot_released
 from ..planning.armbudget import ARM_LIMITS, Budget, Limit, category
 
 _SUBSCRIPTION = re.compile(r"/subscriptions/([^/?]+)", re.IGNORECASE)
@@ -112,7 +113,9 @@ class PacingPolicy(AsyncHTTPPolicy[Any, Any]):
             wait = budget.reserve(self._pacer.now())
             if wait > 0:
                 self._pacer.waited_seconds += wait
-                await asyncio.sleep(wait)
+                # Asleep, not calling: the pass's Azure slot goes to others meanwhile.
+                async with slot_released():
+                    await asyncio.sleep(wait)
         response = await self.next.send(request)
         raw = response.http_response
         self._pacer.record(subscription, http.method, http.url, raw.status_code, raw.headers)
