@@ -27,6 +27,7 @@ from dataclasses import dataclass
 class _Hold:
     share: FairShare
     namespace: str
+    task: asyncio.Task[object] | None
     held: bool = True
 
 
@@ -40,7 +41,10 @@ async def slot_released() -> AsyncIterator[None]:
     """For the body, give back the slot the current task holds (none held: no-op), and
     queue for one again after it, in the namespace's turn like any other waiter."""
     hold = _HOLD.get()
-    if hold is None or not hold.held:
+    # A task started inside a slot inherits the variable, not the slot (a shared account
+    # read awaited by many holders): only the holder itself may give it back, or the
+    # holders would wait on a read that waits for their slots.
+    if hold is None or not hold.held or hold.task is not asyncio.current_task():
         yield
         return
     hold.held = False
@@ -81,7 +85,7 @@ class FairShare:
         if self._slots is None:
             yield
             return
-        hold = _Hold(self, namespace or "")
+        hold = _Hold(self, namespace or "", asyncio.current_task())
         await self._acquire(hold.namespace)
         token = _HOLD.set(hold)
         try:

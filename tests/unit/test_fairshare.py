@@ -231,3 +231,35 @@ async def test_released_outside_any_slot_is_a_no_op() -> None:
     async with slot_released():
         pass
     assert share.free == 1
+
+
+async def test_a_task_started_inside_a_slot_does_not_give_the_holders_slot_away() -> None:
+    """The shared Batch account read (one task awaited by every pass that needs it) once
+    gave its first caller's slot away while it waited for an ARM token, then queued for a
+    slot held by the other passes awaiting it: the whole operator stopped (bench, ARM
+    limits run)."""
+    from batch_image_operator.fairshare import slot_released
+
+    share = FairShare(1)
+    shared: asyncio.Task[None] | None = None
+    paced = asyncio.Event()
+
+    async def account_read() -> None:
+        async with slot_released():  # waiting for an ARM token
+            paced.set()
+            await asyncio.sleep(0.01)
+
+    async def first_pass() -> None:
+        nonlocal shared
+        async with share.slot("a"):
+            shared = asyncio.create_task(account_read())
+            await shared
+
+    async def second_pass() -> None:
+        await paced.wait()
+        async with share.slot("a"):
+            assert shared is not None
+            await shared
+
+    await asyncio.wait_for(asyncio.gather(first_pass(), second_pass()), timeout=5)
+    assert share.free == 1
