@@ -67,7 +67,7 @@ def rows(session: Path) -> list[tuple[str, int, str, int, str | None, str | None
     with sqlite3.connect(session) as db:
         return list(db.execute(
             "SELECT s.module_path, s.start_pos_row, s.operator_name, s.occurrence, "
-            "r.worker_outcome, r.test_outcome, r.diff FROM mutation_specs s "
+            "lower(r.worker_outcome), lower(r.test_outcome), r.diff FROM mutation_specs s "
             "LEFT JOIN work_results r USING (job_id) ORDER BY s.start_pos_row"))
 
 

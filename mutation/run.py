@@ -16,23 +16,27 @@ import argparse
 import sqlite3
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from cosmic_ray.work_db import WorkDB, use_db
 from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report import annotation_spans, known_equivalent, session_path  # noqa: E402
+from report import annotation_spans, known_equivalent, session_path
 
 COSMIC_RAY = Path(sys.executable).with_name("cosmic-ray")
+FORKSERVER = Path(__file__).with_name("forkserver.py")
+SOCKET = Path(".mutation/forkserver.sock")
 
 
-def config_text(module: dict[str, object], plan: dict[str, object]) -> str:
-    tests = " ".join(module["tests"])  # type: ignore[arg-type]
+def config_text(module: dict[str, Any], plan: dict[str, Any]) -> str:
+    tests = " ".join(module["tests"])
     return (f'[cosmic-ray]\nmodule-path = "{module["path"]}"\n'
             f'timeout = {plan["timeout"]}\nexcluded-modules = []\n'
-            f'test-command = "{plan["pytest"]} {tests}"\n\n'
+            f'test-command = "{sys.executable} {FORKSERVER} {SOCKET} {plan["pytest"]} {tests}"\n\n'
             '[cosmic-ray.distributor]\nname = "local"\n')
 
 
@@ -53,7 +57,7 @@ def survivors(session: Path) -> list[tuple[str, int, str]]:
     with sqlite3.connect(session) as db:
         return list(db.execute(
             "SELECT s.module_path, s.start_pos_row, r.diff FROM work_results r "
-            "JOIN mutation_specs s USING (job_id) WHERE r.test_outcome = 'survived'"))
+            "JOIN mutation_specs s USING (job_id) WHERE lower(r.test_outcome) = 'survived'"))
 
 
 def main() -> int:
@@ -65,6 +69,23 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", default=[], help="modules whose path contains")
     args = parser.parse_args()
     plan = tomllib.loads(Path(args.plan).read_text())
+    missed = 0
+    SOCKET.parent.mkdir(exist_ok=True)
+    SOCKET.unlink(missing_ok=True)
+    server = subprocess.Popen([sys.executable, FORKSERVER, "serve", SOCKET])
+    try:
+        while not SOCKET.exists():
+            if server.poll() is not None:
+                raise SystemExit("mutation/forkserver.py did not start")
+            time.sleep(0.1)
+        missed = run(plan, args)
+    finally:
+        server.terminate()
+        server.wait()
+    return 1 if missed else 0
+
+
+def run(plan: dict[str, Any], args: argparse.Namespace) -> int:
     missed = 0
     for module in plan["module"]:
         if args.only and not any(o in module["path"] for o in args.only):
@@ -80,12 +101,12 @@ def main() -> int:
                   flush=True)
         elif args.rerun_survivors:
             with sqlite3.connect(session) as db:
-                db.execute("DELETE FROM work_results WHERE test_outcome = 'survived'")
+                db.execute("DELETE FROM work_results WHERE lower(test_outcome) = 'survived'")
         subprocess.run([COSMIC_RAY, "exec", config, session], check=True)
         left = [s for s in survivors(session) if not known_equivalent(s[0], s[2])]
         print(f"{module['path']}: {len(left)} survivors", flush=True)
         missed += len(left)
-    return 1 if missed else 0
+    return missed
 
 
 if __name__ == "__main__":
