@@ -29,5 +29,6 @@ def test_a_malformed_scope_is_refused_with_the_allow_lists_error(scope: str) -> 
 
 
 def test_well_formed_scopes_parse_in_any_case() -> None:
-    allow = AllowList.parse({"*": [f"/SUBSCRIPTIONS/{A}", f"subscriptions/{A}/RESOURCEGROUPS/rg-a/"]})
+    allow = AllowList.parse({"*": [f"/SUBSCRIPTIONS/{A}",
+                                   f"subscriptions/{A}/RESOURCEGROUPS/rg-a/"]})
     assert allow.scopes["*"] == (Scope(A), Scope(A, "rg-a"))
