@@ -42,10 +42,12 @@ def annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]
 
 
 def changed_lines(diff: str) -> tuple[str, str]:
-    """The line a mutant removed and the one it added, stripped."""
+    """The first non-blank line a mutant removed and the one it added, stripped."""
     lines = (diff or "").splitlines()
-    old = next((x[1:].strip() for x in lines if x.startswith("-") and not x.startswith("---")), "")
-    new = next((x[1:].strip() for x in lines if x.startswith("+") and not x.startswith("+++")), "")
+    old = next((x[1:].strip() for x in lines
+                if x.startswith("-") and not x.startswith("---") and x[1:].strip()), "")
+    new = next((x[1:].strip() for x in lines
+                if x.startswith("+") and not x.startswith("+++") and x[1:].strip()), "")
     return old, new
 
 
