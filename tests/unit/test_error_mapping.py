@@ -13,6 +13,7 @@ from azure.core.exceptions import (
 from test_error_classification import _Response, http_error, raised
 
 from batch_image_operator.azure.errors import AzureError, azure_errors
+from batch_image_operator.planning.errors import ErrorKind, classify
 
 
 def test_azure_messages_are_cut_at_their_bounds() -> None:
@@ -66,3 +67,10 @@ def test_a_retry_after_that_is_not_whole_seconds_is_ignored_not_a_crash(value: s
 def test_a_404_is_an_error_unless_the_caller_says_missing_is_fine() -> None:
     with pytest.raises(AzureError), azure_errors("images.put"):
         raise http_error(404, {"error": {"code": "NotFound", "message": "gone"}})
+
+
+@pytest.mark.parametrize(("status", "kind"), [
+    (399, ErrorKind.UNKNOWN), (302, ErrorKind.UNKNOWN), (400, ErrorKind.INVALID),
+    (499, ErrorKind.INVALID), (500, ErrorKind.TRANSIENT)])
+def test_an_unknown_code_is_judged_by_the_status_class(status: int, kind: ErrorKind) -> None:
+    assert classify(status, "SomethingNew", "m").kind is kind
