@@ -17,8 +17,8 @@ HERE = Path(__file__).parent
 SESSIONS = Path(".mutation")
 
 
-def session_path(module_path: str) -> Path:
-    return SESSIONS / (module_path.removeprefix("operator/batch_image_operator/")
+def session_path(module_path: str, sessions: Path = SESSIONS) -> Path:
+    return sessions / (module_path.removeprefix("operator/batch_image_operator/")
                        .removesuffix(".py").replace("/", ".") + ".sqlite")
 
 
@@ -78,7 +78,7 @@ def main(plan_file: str) -> None:
     table, survivors, equivalents, not_run = [], [], [], []
     totals = [0] * 7
     for module in plan["module"]:
-        session = session_path(module["path"])
+        session = session_path(module["path"], Path(plan.get("sessions", SESSIONS)))
         if not session.exists():
             not_run.append(module["path"])
             continue

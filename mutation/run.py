@@ -90,9 +90,9 @@ def run(plan: dict[str, Any], args: argparse.Namespace) -> int:
     for module in plan["module"]:
         if args.only and not any(o in module["path"] for o in args.only):
             continue
-        session = session_path(module["path"])
+        session = session_path(module["path"], Path(plan.get("sessions", ".mutation")))
         config = session.with_suffix(".toml")
-        session.parent.mkdir(exist_ok=True)
+        session.parent.mkdir(parents=True, exist_ok=True)
         config.write_text(config_text(module, plan))
         if args.fresh or not session.exists():
             session.unlink(missing_ok=True)
