@@ -62,8 +62,9 @@ bench: $(STAMP)
 
 # Mutation testing (cosmic-ray): one small change at a time to the pure logic (models/,
 # planning/), the policy gate and the error classification; the unit tests that own each
-# module (mutation/plan.toml) must catch it. Slow: ~2,800 mutants at 2-4 s each on one
-# core, about two hours: not part of `make test` (the gate's smoke is: mutate-smoke).
+# module (mutation/plan.toml) must catch it. Slow: 3,700 mutants (2,800 once those inside
+# never-evaluated annotations are skipped) at 2-5 s each on one core, with a fork server
+# keeping pytest warm: two to three hours. Not part of `make test` (mutate-smoke is).
 # Sessions in .mutation/ resume where they stopped; MUTATE_ARGS=--fresh starts over,
 # --rerun-survivors re-runs the survivors after new tests, --only scope.py picks modules.
 # The report (figure, survivors, equivalents) goes to docs/mutation-report.md.
