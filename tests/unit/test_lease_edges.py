@@ -10,6 +10,7 @@ import pytest
 
 from batch_image_operator.planning.lease import (
     Action,
+    Fence,
     LeaseRecord,
     LeaseTimings,
     Observation,
@@ -45,3 +46,13 @@ def test_our_own_lease_read_back_from_the_api_server_is_renewed() -> None:
     step = decide(seen, me, now=101.0, wall=datetime(2026, 12, 2, 17, tzinfo=UTC),
                   timings=LeaseTimings())
     assert step.action is Action.RENEW
+
+
+def test_the_fence_says_how_long_a_renewal_may_still_take() -> None:
+    now = [55.0]
+    fence = Fence(renew_deadline=10, clock=lambda: now[0])
+    assert fence.remaining() == float("-inf")  # never renewed: closed
+    fence.renewed(sent_at=100.0)
+    assert fence.remaining() == 55.0  # the renewal's deadline bounds the next attempt
+    fence.close()
+    assert fence.remaining() == float("-inf")
