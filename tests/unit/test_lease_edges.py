@@ -29,6 +29,7 @@ def test_timings_that_cannot_fence_are_refused(timings: LeaseTimings, problem: s
 
 def test_short_but_sound_timings_are_accepted() -> None:
     assert LeaseTimings(1.5, 1, 0.5).problems() == []
+    assert LeaseTimings(1, 0.6, 0.05).problems() == []  # exactly the 1 s minimum
     assert LeaseTimings().problems() == []
 
 
