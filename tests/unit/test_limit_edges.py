@@ -55,11 +55,12 @@ def test_a_pool_read_back_with_its_own_uid_is_not_counted_twice() -> None:
 
 @pytest.mark.parametrize("namespace", ["aaa", "zzz"])  # sorting before and after "ns"
 def test_a_refusal_names_pools_of_this_namespace_only(namespace: str) -> None:
-    mine = pool("mine", "1", {IMG}, dedicated=1000, namespace=json.loads('"ns"'))
+    mine = pool("mine", "1", {IMG}, dedicated=500, namespace=json.loads('"ns"'))
+    mine2 = pool("mine2", "4", {IMG}, dedicated=500)
     theirs = pool("secret", "2", {IMG}, dedicated=1000, namespace=namespace)
-    verdict = check(pool("me", "3", {IMG}, dedicated=600), [mine, theirs])
+    verdict = check(pool("me", "3", {IMG}, dedicated=600), [mine, mine2, theirs])
     assert not verdict.within
-    assert "shared with mine and 1 pool(s) in other namespaces" in verdict.message
+    assert "shared with mine, mine2 and 1 pool(s) in other namespaces" in verdict.message
     assert "secret" not in verdict.message
 
 
