@@ -8,7 +8,7 @@ GO ?= go
 
 LOCK   := requirements.lock
 
-.PHONY: demo test install lint typecheck unit dev clean chart-crds bench lock mutate mutate-smoke realkube
+.PHONY: demo test install lint typecheck unit dev clean chart-crds bench lock mutate realkube
 
 # Every dependency (pip and the build backend included) comes from the lock, checked
 # against its hashes; the two projects themselves are then installed without resolving.
@@ -83,6 +83,7 @@ mutate: $(STAMP)
 # Runs on a copy of the working tree, so uncommitted work is tested and never mutated.
 # 1 min 37 s on this 2-core machine under load (2026-12-02); `make test` runs it.
 SMOKE_TREE := .mutation/smoke-tree
+.PHONY: mutate-smoke
 mutate-smoke: $(STAMP)
 	rm -rf $(SMOKE_TREE) && mkdir -p $(SMOKE_TREE)
 	cp -r operator tests mutation pyproject.toml $(SMOKE_TREE)/
