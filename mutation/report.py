@@ -1,21 +1,28 @@
-"""Write docs/mutation-report.md from a cosmic-ray session: the figure and every survivor.
+"""Write docs/mutation-report.md from the sessions of a plan: the figure and every survivor.
 
-Usage: python mutation/report.py CONFIG SESSION > docs/mutation-report.md
+Usage: python mutation/report.py PLAN > docs/mutation-report.md
 """
 
 from __future__ import annotations
 
 import ast
 import datetime
+import sqlite3
 import sys
 import tomllib
-from collections import Counter
+from functools import cache
 from pathlib import Path
 
-from cosmic_ray.work_db import WorkDB, use_db
-from cosmic_ray.work_item import TestOutcome, WorkItem
+HERE = Path(__file__).parent
+SESSIONS = Path(".mutation")
 
 
+def session_path(module_path: str, sessions: Path = SESSIONS) -> Path:
+    return sessions / (module_path.removeprefix("operator/batch_image_operator/")
+                       .removesuffix(".py").replace("/", ".") + ".sqlite")
+
+
+@cache
 def annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     """Where the module's annotations are, if it never evaluates them (PEP 563)."""
     tree = ast.parse(path.read_text())
@@ -34,58 +41,100 @@ def annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]
             for n in found]
 
 
-def equivalent(item: WorkItem) -> str | None:
-    """Why a mutant cannot change behaviour, when that is certain; else None."""
-    m = item.mutations[0]
-    for start, end in annotation_spans(Path(m.module_path)):
-        if start <= tuple(m.start_pos) and tuple(m.end_pos) <= end:
-            return "an annotation, never evaluated (`from __future__ import annotations`)"
+def changed_lines(diff: str) -> tuple[str, str]:
+    """The first non-blank line a mutant removed and the one it added, stripped."""
+    lines = (diff or "").splitlines()
+    old = next((x[1:].strip() for x in lines
+                if x.startswith("-") and not x.startswith("---") and x[1:].strip()), "")
+    new = next((x[1:].strip() for x in lines
+                if x.startswith("+") and not x.startswith("+++") and x[1:].strip()), "")
+    return old, new
+
+
+@cache
+def _equivalents() -> list[dict[str, str]]:
+    return list(tomllib.loads((HERE / "equivalents.toml").read_text()).get("equivalent", []))
+
+
+def known_equivalent(module_path: str, diff: str) -> str | None:
+    """Why a surviving mutant cannot change behaviour, if mutation/equivalents.toml says so."""
+    old, new = changed_lines(diff)
+    for e in _equivalents():
+        if module_path.endswith(e["module"]) and e["old"] == old and e["new"] in ("*", new):
+            return e["why"]
     return None
 
 
-def main(config: str, session: str) -> None:
-    settings = tomllib.loads(Path(config).read_text())["cosmic-ray"]
-    with use_db(session, WorkDB.Mode.open) as db:
-        total = db.num_work_items
-        done = list(db.completed_work_items)
-    outcomes = Counter(r.test_outcome for _, r in done)
-    killed = outcomes[TestOutcome.KILLED]
-    survivors = sorted(((i, r) for i, r in done if r.test_outcome == TestOutcome.SURVIVED),
-                       key=lambda d: (str(d[0].mutations[0].module_path),
-                                      d[0].mutations[0].start_pos))
-    equivalents = [(i, r, why) for i, r in survivors if (why := equivalent(i))]
-    missed = [(i, r) for i, r in survivors if not equivalent(i)]
-    judged = killed + len(missed)
+def rows(session: Path) -> list[tuple[str, int, str, int, str | None, str | None, str | None]]:
+    with sqlite3.connect(session) as db:
+        return list(db.execute(
+            "SELECT s.module_path, s.start_pos_row, s.operator_name, s.occurrence, "
+            "lower(r.worker_outcome), lower(r.test_outcome), r.diff FROM mutation_specs s "
+            "LEFT JOIN work_results r USING (job_id) ORDER BY s.start_pos_row"))
+
+
+def main(plan_file: str) -> None:
+    plan = tomllib.loads(Path(plan_file).read_text())
+    table, survivors, equivalents, not_run = [], [], [], []
+    totals = [0] * 7
+    for module in plan["module"]:
+        session = session_path(module["path"], Path(plan.get("sessions", SESSIONS)))
+        if not session.exists():
+            not_run.append(module["path"])
+            continue
+        found = rows(session)
+        skipped = sum(1 for r in found if r[4] == "skipped")
+        pending = sum(1 for r in found if r[4] is None)
+        killed = sum(1 for r in found if r[5] == "killed")
+        incompetent = sum(1 for r in found if r[5] == "incompetent")
+        surv = [r for r in found if r[5] == "survived"]
+        equiv = [(r, why) for r in surv if (why := known_equivalent(r[0], r[6] or ""))]
+        missed = [r for r in surv if not known_equivalent(r[0], r[6] or "")]
+        survivors += missed
+        equivalents += equiv
+        counts = [len(found), skipped, pending, killed, len(equiv), len(missed), incompetent]
+        totals = [a + b for a, b in zip(totals, counts, strict=True)]
+        judged = killed + len(missed)
+        rate = f"{100 * killed / judged:.1f} %" if judged else "n/a"
+        table.append((module["path"].removeprefix("operator/batch_image_operator/"),
+                      *counts, rate, " ".join(Path(t).name for t in module["tests"])))
+    total, skipped, pending, killed, equiv_n, missed_n, incompetent = totals
+    judged = killed + missed_n
     rate = f"{100 * killed / judged:.1f} %" if judged else "n/a"
-    modules = settings["module-path"]
-    modules = [modules] if isinstance(modules, str) else modules
     print("# Mutation report\n")
-    print(f"Generated by `make mutate MUTATE_CONFIG={config}` on "
-          f"{datetime.date.today().isoformat()} (cosmic-ray; see the Makefile).\n")
-    print(f"- modules: {', '.join(f'`{m}`' for m in modules)}")
-    print(f"- tests: `{settings['test-command']}`")
-    print(f"- mutants: {total}, run: {len(done)}, killed: {killed}, survived: {len(survivors)} "
-          f"({len(equivalents)} equivalent), incompetent (do not import, or time out): "
-          f"{outcomes[TestOutcome.INCOMPETENT]}")
+    print(f"Generated by `make mutate` (plan `{plan_file}`, cosmic-ray, one worker) on "
+          f"{datetime.date.today().isoformat()}. Each module runs against the unit tests "
+          "named in its row, with `pytest -x`; a mutant is killed when they fail.\n")
+    print(f"- mutants: {total}; skipped as annotations never evaluated (PEP 563): {skipped}; "
+          f"not run yet: {pending}")
+    print(f"- killed: {killed}, survived: {equiv_n + missed_n} ({equiv_n} equivalent, named "
+          f"below), incompetent (do not import, or time out): {incompetent}")
     print(f"- **killed: {rate}** of the non-equivalent mutants that ran ({killed}/{judged})\n")
-    print("## Survivors: changes no test noticed\n")
-    if not missed:
+    if not_run:
+        print("Modules of the plan not run: " + ", ".join(f"`{m}`" for m in not_run) + "\n")
+    print("| module | mutants | annotations | not run | killed | equivalent | survived "
+          "| incompetent | killed % | tests |")
+    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+    for row in table:
+        print("| " + " | ".join(str(c) for c in row) + " |")
+    print("\n## Survivors: changes no test noticed\n")
+    if not survivors:
         print("None.\n")
-    for item, result in missed:
-        m = item.mutations[0]
-        print(f"### `{m.module_path}` line {m.start_pos[0]}: {m.operator_name} #{m.occurrence}\n")
+    for path, line, op, occ, _, _, diff in survivors:
+        print(f"### `{path}` line {line}: {op} #{occ}\n")
         print("```diff")
-        print("\n".join(line for line in (result.diff or "").strip().splitlines()
-                        if line != "--- mutation diff ---"))
+        print("\n".join(x for x in (diff or "").strip().splitlines()
+                        if x != "--- mutation diff ---"))
         print("```\n")
     print("## Equivalent mutants: cannot change behaviour\n")
+    print("Listed in `mutation/equivalents.toml` with the reason; each was read and judged "
+          "by hand.\n")
     if not equivalents:
         print("None.")
-    for item, _, why in equivalents:
-        m = item.mutations[0]
-        print(f"- `{m.module_path}` line {m.start_pos[0]}, {m.operator_name} #{m.occurrence}: "
-              f"{why}")
+    for (path, line, op, occ, *_, diff), why in equivalents:
+        old, new = changed_lines(diff or "")
+        print(f"- `{path}` line {line}, {op} #{occ}: `{old}` → `{new}`: {why}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1])
