@@ -873,7 +873,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lro-seconds", type=float, default=2.0)
     parser.add_argument("--allocation-seconds", type=float, default=0.5)
     parser.add_argument("--poll", type=float, default=1.0, help="BIO_POLL_INTERVAL")
-    parser.add_argument("--drift", type=float, default=5.0, help="BIO_DRIFT_INTERVAL")
+    parser.add_argument("--drift", type=float,
+                        help="BIO_DRIFT_INTERVAL (default: 5 s per 1,000 pools, at least 5 s)")
     parser.add_argument("--idle-drift", type=float, default=300.0,
                         help="BIO_DRIFT_INTERVAL of the restarted operator the idle probes use")
     parser.add_argument("--steady-intervals", type=int, default=3)
@@ -883,7 +884,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fairness-interval", type=float, default=0.5,
                         help="seconds between the other namespace's probe pools in the burst")
     parser.add_argument("--workers", type=int, default=16, help="client threads creating CRs")
-    parser.add_argument("--timeout", type=float, default=480, help="seconds to all Ready")
+    parser.add_argument("--timeout", type=float,
+                        help="seconds to all Ready (default: 480 per 1,000 pools, at least 480)")
     parser.add_argument("--create-only", action="store_true",
                         help="stop after the create burst (for profiling; no goals, no table)")
     parser.add_argument("--arm-limits-pools", type=int,
@@ -896,6 +898,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.small:
         args.pools, args.images, args.drift, args.probes = 20, 4, 2.0, 10
+    per_thousand = max(1.0, args.pools / 1000)
+    if args.drift is None:
+        # The same drift re-reads per second at any size: a 5 s drift of 5,000 pools
+        # would ask for 1,000 reads a second, more than the create burst beside it, and
+        # drift work during the burst would grow with pools x burst time (quadratic).
+        args.drift = 5.0 * per_thousand
+    if args.timeout is None:
+        args.timeout = 480 * per_thousand
     if args.arm_limits_pools is None:
         args.arm_limits_pools = min(args.pools, ARM_LIMITS_MAX_POOLS)
     if args.arm_limits_only:
