@@ -299,8 +299,11 @@ class Runtime:
             delay = at - time.monotonic()
             if delay <= 0:
                 return
+            # asyncio.timeout, not wait_for: wait_for wraps the wait in a task of its
+            # own, a kilobyte more for each of thousands of sleeping objects.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await event.wait()
 
     def status_of(self, uid: str, body: Mapping[str, Any]) -> dict[str, Any]:
         cached = self._status.get(uid)
