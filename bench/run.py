@@ -508,6 +508,7 @@ def run(args: argparse.Namespace) -> Obj:
                                                        "load-probe")
                 report["operator"] = {"peakRssMb": round(vm_hwm_mb(proc.pid), 1),
                                       "exitCode": None}
+                save(args.out, report)
                 if proc.poll() is not None:
                     raise RuntimeError(f"operator died (exit {proc.returncode})")
             report["operator"]["exitCode"] = proc.returncode
@@ -659,7 +660,9 @@ def idle_probe_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, poo
     requests.post(f"{kube.url}/_kubesim/reset", timeout=30)  # watch counters: new operator
     with operator(workdir, kube, azure, poll=args.poll, drift=args.idle_drift,
                   metrics_port=port, log="operator-idle.log") as proc:
-        wait_operator_watching(kube, proc)
+        # It lists every object before it watches: at 6,400 objects on a busy machine
+        # that took more than the 60 s a fresh start gets.
+        wait_operator_watching(kube, proc, timeout=60 * max(1.0, objects / 1000))
         deadline = time.monotonic() + args.timeout
         while reconcile_passes(port) < objects:  # no event to await: the passes are counted
             if time.monotonic() > deadline or proc.poll() is not None:
