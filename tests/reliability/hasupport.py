@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kubernetes import client as k8s
+from kubernetes import watch as k8s_watch
 
 from harness import Emulator
 from relsupport import WRITES, OperatorProcess
@@ -38,10 +39,18 @@ class Candidate(OperatorProcess):
                          BIO_LEASE_NAME=lease, BIO_LEASE_NAMESPACE="default",
                          BIO_LEASE_DURATION=str(LEASE), BIO_LEASE_RENEW_DEADLINE=str(RENEW),
                          BIO_LEASE_RETRY_PERIOD=str(RETRY), **overrides)
+        self._identity: str | None = None
+
+    def start(self) -> None:
+        self._identity = None   # a restarted process is a new candidate
+        super().start()
 
     def identity(self) -> str:
-        found = eventually(lambda: IDENTITY.search(self.logs()), bool, timeout=60)
-        return str(found[1])
+        # Kept once found: logs() shows only each log's tail, which moves on.
+        if self._identity is None:
+            found = eventually(lambda: IDENTITY.search(self.logs()), bool, timeout=60)
+            self._identity = str(found[1])
+        return self._identity
 
     def signal(self, sig: signal.Signals) -> None:
         assert self.proc is not None
@@ -84,3 +93,27 @@ def get(url: str) -> tuple[int, str]:
             return reply.status, reply.read().decode()
     except OSError:
         return 0, ""
+
+
+def pause_right_after_renewal(api: k8s.ApiClient, who: Candidate, timeout: float = 30,
+                              lease: str = LEASE_NAME) -> float:
+    """SIGSTOP ``who`` the moment the API server accepts one of its renewals; the wall
+    time of the stop.
+
+    Its renew loop has just gone to sleep for a whole retry period, so on SIGCONT every
+    timer of its event loop due within that period (a write waiting out a Retry-After,
+    say) runs before the loop notices that the lease is long gone. Only the fence in the
+    Azure clients can then stop those writes.
+    """
+    me = who.identity()
+    coordination = k8s.CoordinationV1Api(api)
+    since = coordination.read_namespaced_lease(lease, "default").metadata.resource_version
+    w = k8s_watch.Watch()
+    for event in w.stream(coordination.list_namespaced_lease, "default",
+                          field_selector=f"metadata.name={lease}", resource_version=since,
+                          timeout_seconds=int(timeout)):
+        if event["type"] == "MODIFIED" and event["object"].spec.holder_identity == me:
+            who.signal(signal.SIGSTOP)
+            w.stop()
+            return time.time()
+    raise TimeoutError(f"{me} renewed no Lease within {timeout}s")

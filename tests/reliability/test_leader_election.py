@@ -10,21 +10,25 @@ Processes are told apart in azuresim's request log by the User-Agent each one se
 from __future__ import annotations
 
 import collections
+import contextlib
 import copy
 import os
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from harness import Emulator
-from hasupport import LEASE, RENEW, Candidate, get, leads, writes_by
+from hasupport import LEASE, RENEW, Candidate, get, leads, pause_right_after_renewal, writes_by
 from relsupport import example, inventory
 from support import CRs, azure_admin, azure_requests, eventually, has_condition
 
 BURST = int(os.environ.get("BIO_HA_BURST", "100"))
+# Pools whose writes the paused leader holds (see the SIGSTOP test).
+PARKED = 16
 Obj = dict[str, Any]
 
 
@@ -43,10 +47,11 @@ def pools(image_name: str, base: Obj, names: list[str]) -> list[Obj]:
     return out
 
 
-@pytest.fixture
-def pair(tmp_path: Path, kubesim: Emulator, azuresim: Emulator, crs: CRs) -> Any:
-    first = Candidate(tmp_path / "a", kubesim, azuresim)
-    second = Candidate(tmp_path / "b", kubesim, azuresim)
+@contextlib.contextmanager
+def candidates(tmp_path: Path, kubesim: Emulator, azuresim: Emulator, crs: CRs,
+               **overrides: str) -> Iterator[tuple[Candidate, Candidate]]:
+    first = Candidate(tmp_path / "a", kubesim, azuresim, **overrides)
+    second = Candidate(tmp_path / "b", kubesim, azuresim, **overrides)
     first.start()
     leads(crs.api.api_client, first)          # the first one started leads ...
     second.start()
@@ -58,6 +63,12 @@ def pair(tmp_path: Path, kubesim: Emulator, azuresim: Emulator, crs: CRs) -> Any
             if op.proc is not None and op.proc.poll() is None:
                 op.signal(signal.SIGCONT)
             op.stop()
+
+
+@pytest.fixture
+def pair(tmp_path: Path, kubesim: Emulator, azuresim: Emulator, crs: CRs) -> Any:
+    with candidates(tmp_path, kubesim, azuresim, crs) as both:
+        yield both
 
 
 def test_sigkill_of_the_leader_mid_burst_hands_over_without_duplicates(
@@ -95,34 +106,42 @@ def test_sigkill_of_the_leader_mid_burst_hands_over_without_duplicates(
 
 
 def test_a_paused_leader_makes_no_azure_write_after_losing_the_lease_and_exits(
-        pair: tuple[Candidate, Candidate], azuresim: Emulator, crs: CRs) -> None:
-    first, second = pair
+        tmp_path: Path, kubesim: Emulator, azuresim: Emulator, crs: CRs) -> None:
     image, base = example()
-    crs.create(image)
-    crs.wait("managedimages", image["metadata"]["name"], has_condition("Ready"), timeout=60)
-    names = [f"late-{i}" for i in range(4)]
-    # The leader's first reads of these pools are answered late: it is paused holding
-    # replies that say "not found", the very state in which it would create them.
-    azure_admin(azuresim, "POST", "/faults", {"method": "GET", "pathRegex": "/pools/late-",
-                                              "latencyMs": 1500, "count": len(names)})
-    azure_requests(azuresim.admin_url, azuresim.ca_bundle, reset=True)
-    for pool in pools(image["metadata"]["name"], base, names):
-        crs.create(pool)
-    eventually(lambda: azure_admin(azuresim, "GET", "/faults")["faults"][0]["count"],
-               lambda left: left == 0, timeout=30)
-    first.signal(signal.SIGSTOP)
-    paused = time.time()
-    leads(crs.api.api_client, second, timeout=LEASE + 10)
-    for name in names:
-        crs.wait("batchpools", name, has_condition("Ready"), timeout=60)
-    first.signal(signal.SIGCONT)
-    code = first.exit_code(timeout=RENEW + 10)
-    log = azure_requests(azuresim.admin_url, azuresim.ca_bundle)
-    late = writes_by([e for e in log if e["at"] > paused], first.identity())
-    assert late == [], f"the old leader wrote to Azure after losing the lease: {late}"
-    assert code == 1, f"the old leader did not exit non-zero (code {code})\n{first.logs()}"
-    assert writes_by(log, second.identity()), "the new leader wrote nothing"
-    assert counters(azuresim).get("pools.create") == len(names)
+    names = [f"late-{i:02d}" for i in range(PARKED)]
+    # The SDK retries each pool PUT after the Retry-After of a 503, so the leader always
+    # holds writes parked on a timer, one due every 1/PARKED s; retries enough to last.
+    with candidates(tmp_path, kubesim, azuresim, crs,
+                    BIO_AZURE_RETRY_TOTAL="1000") as (first, second):
+        crs.create(image)
+        crs.wait("managedimages", image["metadata"]["name"], has_condition("Ready"),
+                 timeout=60)
+        azure_admin(azuresim, "POST", "/faults", {"method": "PUT", "pathRegex": "/pools/late-",
+                                                  "status": 503, "retryAfter": 1,
+                                                  "count": 10**6})
+        azure_requests(azuresim.admin_url, azuresim.ca_bundle, reset=True)
+        for pool in pools(image["metadata"]["name"], base, names):
+            crs.create(pool)
+        eventually(lambda: {e["path"].rsplit("/", 1)[-1] for e in writes_by(
+            azure_requests(azuresim.admin_url, azuresim.ca_bundle), first.identity())
+            if e["status"] == 503}, lambda parked: parked == set(names), timeout=60)
+        # Paused with every write parked, past its lease; the standby then meets no fault.
+        pause_right_after_renewal(crs.api.api_client, first)
+        azure_admin(azuresim, "DELETE", "/faults")
+        azure_requests(azuresim.admin_url, azuresim.ca_bundle, reset=True)
+        leads(crs.api.api_client, second, timeout=LEASE + 10)
+        took_over = time.time()
+        for name in names:
+            crs.wait("batchpools", name, has_condition("Ready"), timeout=60)
+        first.signal(signal.SIGCONT)
+        code = first.exit_code(timeout=RENEW + 10)
+        log = azure_requests(azuresim.admin_url, azuresim.ca_bundle)
+        late = [(e["method"], e["path"].rsplit("/", 1)[-1], e["status"])
+                for e in writes_by([e for e in log if e["at"] > took_over], first.identity())]
+        assert late == [], f"the old leader wrote to Azure after losing the lease: {late}"
+        assert code == 1, f"the old leader did not exit non-zero (code {code})\n{first.logs()}"
+        assert writes_by(log, second.identity()), "the new leader wrote nothing"
+        assert counters(azuresim).get("pools.create") == len(names)
 
 
 def test_sigterm_releases_the_lease_at_once(pair: tuple[Candidate, Candidate],

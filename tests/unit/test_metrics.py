@@ -3,6 +3,7 @@ values stay in bounded sets, and the exposition carries no `_created` noise."""
 
 from __future__ import annotations
 
+import tracemalloc
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -127,3 +128,22 @@ def test_throttling_is_counted_by_operation() -> None:
     m.azure_request("pools.get", 200, 0.01)
     assert samples(m, "batchimage_azure_throttled_total") == {
         (("operation", "pools.get"),): 1.0}
+
+
+def test_per_pool_series_stay_small_at_thousands_of_pools() -> None:
+    """One replica holds 5,000 pools within 400 MB: their five series may not cost more
+    than a kilobyte a pool (prometheus_client's labelled gauges took 3.8 KB)."""
+    m = Metrics()
+    bodies = [pool(f"pool-{i:04d}") for i in range(2000)]
+    done = status("Steady", "True", currentDedicatedNodes=4, currentLowPriorityNodes=2)
+    m.passed("warm-up", "BatchPool", pool("warm-up"), done, Outcome())
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i, body in enumerate(bodies):
+            m.passed(f"uid-{i}", "BatchPool", body, done, Outcome())
+        per_pool = (tracemalloc.get_traced_memory()[0] - before) / len(bodies)
+    finally:
+        tracemalloc.stop()
+    assert per_pool < 1024, f"{per_pool:.0f} bytes of metrics per pool"
+    assert len(samples(m, "batchimage_pool_current_nodes")) == 2 * (len(bodies) + 1)

@@ -8,6 +8,7 @@ blocked by what Azure uses, not only by what specs say, and no list call is need
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -88,11 +89,17 @@ def _account_of(spec: Mapping[str, object], default_subscription: str) -> Resour
     account = spec.get("account")
     if not isinstance(account, Mapping):
         return None
+    return _account_id(f"/subscriptions/{account.get('subscriptionId') or default_subscription}"
+                       f"/resourceGroups/{account.get('resourceGroup')}/providers/Microsoft.Batch"
+                       f"/batchAccounts/{account.get('name')}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _account_id(text: str) -> ResourceId | None:
+    """Parsed once per account: thousands of pools share a few accounts, and each parse
+    is a kilobyte of strings that every pool's index entry would otherwise keep."""
     try:
-        return parse_resource_id(
-            f"/subscriptions/{account.get('subscriptionId') or default_subscription}"
-            f"/resourceGroups/{account.get('resourceGroup')}/providers/Microsoft.Batch"
-            f"/batchAccounts/{account.get('name')}")
+        return parse_resource_id(text)
     except InvalidResourceId:
         return None
 

@@ -16,6 +16,7 @@ server to come back as an event.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
@@ -42,11 +43,14 @@ def _deleting(body: kopf.Body) -> bool:
 
 
 class MemoryDiffBaseStorage(kopf.DiffBaseStorage):
-    """The last handled essence of each object, by uid."""
+    """The last handled essence of each object, by uid, kept as compact JSON: a parsed
+    essence is several times its text in dicts and strings (1.3 KB against 0.3 KB for a
+    small BatchPool), held for every object; it is parsed back only on the object's
+    next event."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._essences: dict[str, kopf.BodyEssence] = {}
+        self._essences: dict[str, str] = {}
 
     def build(self, *, body: kopf.Body,
               extra_fields: Iterable[Any] | None = None) -> kopf.BodyEssence:
@@ -83,13 +87,15 @@ class MemoryDiffBaseStorage(kopf.DiffBaseStorage):
     def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
         if _deleting(body):
             # Kopf decides on deletion before it looks at a diff: nothing to keep from here.
-            return self._essences.pop(_uid(body), None)
-        return self._essences.get(_uid(body))
+            stored = self._essences.pop(_uid(body), None)
+        else:
+            stored = self._essences.get(_uid(body))
+        return None if stored is None else cast(kopf.BodyEssence, json.loads(stored))
 
     def store(self, *, body: kopf.Body, patch: kopf.Patch,
               essence: kopf.BodyEssence) -> None:
         if not _deleting(body):
-            self._essences[_uid(body)] = essence
+            self._essences[_uid(body)] = json.dumps(essence, separators=(",", ":"))
 
     def forget(self, uid: str) -> None:
         self._essences.pop(uid, None)

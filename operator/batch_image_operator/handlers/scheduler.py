@@ -75,8 +75,11 @@ class Scheduler:
             delay = at - time.monotonic()
             if delay <= 0:
                 return
+            # asyncio.timeout, not wait_for: wait_for wraps the wait in a task of its
+            # own, a kilobyte more for each of thousands of sleeping objects.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await event.wait()
 
     def hold_off(self, uid: str, seconds: float) -> None:
         self._hold_until[uid] = time.monotonic() + seconds
