@@ -50,7 +50,7 @@ async def slot_released() -> AsyncIterator[None]:
     hold.held = False
     hold.share._release()
     yield  # raised through (cancelled): the slot stays given back, slot() knows it
-    await hold.share._acquire(hold.namespace)
+    await hold.share._acquire(hold.namespace, returning=True)
     hold.held = True
 
 
@@ -95,7 +95,9 @@ class FairShare:
             if hold.held:
                 self._release()
 
-    async def _acquire(self, ns: str) -> None:
+    async def _acquire(self, ns: str, returning: bool = False) -> None:
+        """``returning``: a holder coming back from slot_released; it goes first (its
+        write was reserved for now), ahead of passes that have not started."""
         if self._free > 0 and not self._turn:
             self._free -= 1
             return
@@ -103,8 +105,14 @@ class FairShare:
         queue = self._queues.get(ns)
         if queue is None:
             queue = self._queues[ns] = collections.deque()
-            self._turn.append(ns)
-        queue.append(waiter)
+            if returning:
+                self._turn.appendleft(ns)
+            else:
+                self._turn.append(ns)
+        if returning:
+            queue.appendleft(waiter)
+        else:
+            queue.append(waiter)
         self._report(ns)
         try:
             await waiter

@@ -26,6 +26,8 @@ from ..planning.armbudget import ARM_LIMITS, Budget, Limit, category
 
 _SUBSCRIPTION = re.compile(r"/subscriptions/([^/?]+)", re.IGNORECASE)
 HEADER = "x-ms-ratelimit-remaining-subscription-{}"
+# A write sent later than this after its reserved time takes a fresh token.
+LATE_SECONDS = 1.0
 
 
 def retry_after_seconds(headers: Any) -> float | None:
@@ -107,15 +109,31 @@ class PacingPolicy(AsyncHTTPPolicy[Any, Any]):
         http = request.http_request
         match = _SUBSCRIPTION.search(http.url.split("?", 1)[0])
         subscription = match.group(1) if match else None
-        budget = self._pacer.budget(subscription, category(http.method)) \
-            if subscription is not None else None
+        kind = category(http.method)
+        budget = self._pacer.budget(subscription, kind) if subscription is not None else None
         if budget is not None:
             wait = budget.reserve(self._pacer.now())
+            due = self._pacer.now() + wait
             if wait > 0:
                 self._pacer.waited_seconds += wait
-                # Asleep, not calling: the pass's Azure slot goes to others meanwhile.
-                async with slot_released():
+                if kind == "reads":
                     await asyncio.sleep(wait)
+                else:
+                    # A write or delete waits up to a burst's length behind the others:
+                    # asleep, not calling, its pass's Azure slot goes to others meanwhile
+                    # (the reads confirming pools already created). A read keeps its slot,
+                    # so reads queue no deeper than the slots and none (a shared account
+                    # read that every pass awaits) lands far behind them.
+                    async with slot_released():
+                        await asyncio.sleep(wait)
+                    # Sent well after its turn (no slot free at once), its token was
+                    # counted as spent back then: take a fresh one, or a burst of late
+                    # writes would meet a bucket the estimate believes refilled.
+                    if self._pacer.now() - due > LATE_SECONDS:
+                        wait = budget.reserve(self._pacer.now())
+                        if wait > 0:
+                            async with slot_released():
+                                await asyncio.sleep(wait)
         response = await self.next.send(request)
         raw = response.http_response
         self._pacer.record(subscription, http.method, http.url, raw.status_code, raw.headers)
