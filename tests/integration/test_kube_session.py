@@ -4,11 +4,29 @@ streams are not (a long watch must never hold a slot that patches wait for)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import kopf
 from aiohttp import web
 
 from batch_image_operator.kube.session import bounded_session
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@contextlib.asynccontextmanager
+async def serving(handle: Handler) -> AsyncIterator[int]:
+    """A loopback HTTP server answering every path with ``handle``; yields its port."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        yield runner.addresses[0][1]
+    finally:
+        await runner.cleanup()
 
 
 async def test_requests_are_bounded_and_watches_are_not() -> None:
@@ -30,13 +48,13 @@ async def test_requests_are_bounded_and_watches_are_not() -> None:
         in_flight -= 1
         return web.json_response({"kind": "Status"})
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
+    async with serving(handle) as port:
+        await _bounded_but_watches_are_not(port, watches_open, release, lambda: peak)
+
+
+async def _bounded_but_watches_are_not(port: int, watches_open: asyncio.Event,
+                                       release: asyncio.Event,
+                                       peak: Callable[[], int]) -> None:
     context = bounded_session(kopf.ConnectionInfo(server=f"http://127.0.0.1:{port}"), 3)
     session = context.aiohttp_session
     try:
@@ -52,13 +70,12 @@ async def test_requests_are_bounded_and_watches_are_not() -> None:
         # Five open watches and a limit of 3: the 30 patches still all go through.
         statuses = await asyncio.wait_for(asyncio.gather(*(patch(i) for i in range(30))), 10)
         assert statuses == [200] * 30
-        assert peak == 3
+        assert peak() == 3
     finally:
         release.set()
         for watch in watches:
             (await watch).close()
         await session.close()
-        await runner.cleanup()
 
 
 async def test_one_namespaces_burst_does_not_hold_another_namespaces_patch() -> None:
@@ -69,14 +86,11 @@ async def test_one_namespaces_burst_does_not_hold_another_namespaces_patch() -> 
         done.append(request.path.split("/")[5])
         return web.json_response({"kind": "Status"})
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    base = f"http://127.0.0.1:{port}/apis/x/v1/namespaces"
+    async with serving(handle) as port:
+        await _other_namespace_first(f"http://127.0.0.1:{port}/apis/x/v1/namespaces", done)
+
+
+async def _other_namespace_first(base: str, done: list[str]) -> None:
     session = bounded_session(kopf.ConnectionInfo(server=base), 2).aiohttp_session
 
     async def patch(namespace: str, name: str) -> None:
@@ -91,4 +105,3 @@ async def test_one_namespaces_burst_does_not_hold_another_namespaces_patch() -> 
         assert done.index("other") <= 4, done
     finally:
         await session.close()
-        await runner.cleanup()
