@@ -533,6 +533,7 @@ def create_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, pools_t
         created[manifest["metadata"]["name"]] = time.time()
 
     started = time.monotonic()
+    started_wall = time.time()
     prober.start()
     manifests = [image_manifest(i) for i in range(m)] + [
         pool_manifest(pool_name(i), image_name(i % m)) for i in range(n)]
@@ -579,7 +580,10 @@ def create_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, pools_t
             "maxSeconds": round(max(fair), 3) if fair else None,
             # Creation -> the bench's watch sees Kopf's finalizer: the part of the latency
             # spent before any handler of ours runs (Kopf's one watch stream).
-            "kopfPickupP50Seconds": pct(pickup, 50), "kopfPickupP99Seconds": pct(pickup, 99)},
+            "kopfPickupP50Seconds": pct(pickup, 50), "kopfPickupP99Seconds": pct(pickup, 99),
+            # Each probe: seconds into the burst it was created, creation -> first write.
+            "series": [[round(at - started_wall, 2), round(pool_firsts[name] - at, 3)]
+                       for name, at in prober.created.items() if name in pool_firsts]},
 
         "create": {
             "createRequestsSeconds": round(created_s, 2),
