@@ -70,6 +70,9 @@ class FairShare:
         self._queues: dict[str, collections.deque[asyncio.Future[None]]] = {}
         # Namespaces with waiters, in the order their next waiter is served.
         self._turn: collections.deque[str] = collections.deque()
+        # How many waiters at the head of each namespace's queue are holders coming back
+        # from slot_released: they are served first, in the order they came back.
+        self._returners: dict[str, int] = {}
         self._on_waiting = on_waiting
 
     @property
@@ -110,7 +113,8 @@ class FairShare:
             else:
                 self._turn.append(ns)
         if returning:
-            queue.appendleft(waiter)
+            queue.insert(self._returners.get(ns, 0), waiter)
+            self._returners[ns] = self._returners.get(ns, 0) + 1
         else:
             queue.append(waiter)
         self._report(ns)
@@ -128,11 +132,18 @@ class FairShare:
         queue = self._queues.get(ns)
         if queue is None or waiter not in queue:
             return
+        if queue.index(waiter) < self._returners.get(ns, 0):
+            self._uncount_returner(ns)
         queue.remove(waiter)
         if not queue:
             del self._queues[ns]
             self._turn.remove(ns)
         self._report(ns)
+
+    def _uncount_returner(self, ns: str) -> None:
+        left = self._returners.pop(ns, 0) - 1
+        if left > 0:
+            self._returners[ns] = left
 
     def _release(self) -> None:
         self._free += 1
@@ -140,6 +151,8 @@ class FairShare:
             ns = self._turn.popleft()
             queue = self._queues[ns]
             waiter = queue.popleft()
+            if self._returners.get(ns):
+                self._uncount_returner(ns)
             if queue:
                 self._turn.append(ns)
             else:

@@ -294,3 +294,34 @@ async def test_a_holder_back_from_its_wait_goes_before_passes_not_yet_started() 
     await settle()
     await h.finish("new1")
     assert share.free == 1
+
+
+async def test_holders_coming_back_are_served_in_the_order_they_came_back() -> None:
+    """Served newest first, the first writer to wake waited longest and went out late
+    (found in review: 20 writers, 2 slots, writer 3 went last)."""
+    from batch_image_operator.fairshare import slot_released
+
+    share = FairShare(1)
+    h = Holders(share)
+    wake = {name: asyncio.Event() for name in ("w1", "w2", "w3")}
+    order: list[str] = []
+
+    async def writer(name: str) -> None:
+        async with share.slot("a"):
+            async with slot_released():
+                await wake[name].wait()
+            order.append(name)
+
+    tasks = [asyncio.create_task(writer(name)) for name in wake]
+    await settle()
+    await h.start("a", "new0")  # takes the slot the writers gave back
+    await h.start("a", "new1")  # a pass not yet started
+    for name in ("w1", "w2", "w3"):
+        wake[name].set()
+        await settle()
+    await h.finish("new0")
+    await asyncio.wait_for(asyncio.gather(*tasks), 2)
+    assert order == ["w1", "w2", "w3"]
+    await settle()
+    await h.finish("new1")
+    assert share.free == 1 and share.waiting() == {}
