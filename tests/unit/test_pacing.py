@@ -140,3 +140,48 @@ def test_a_pass_waiting_for_a_token_gives_its_azure_slot_to_others():
         asyncio.sleep = real_sleep
     # The read got the only slot while the write waited for its token.
     assert seen == ["read", "written"]
+
+
+def _late_write(others_during_sleep: int, oversleep: float):
+    """One PUT that must wait for its token and wakes ``oversleep`` s after its turn,
+    while ``others_during_sleep`` writes reserve behind it. Returns (budget, its sleeps)."""
+    header = {"x-ms-ratelimit-remaining-subscription-writes": "50"}
+    clock, pacer, policy = make([(200, header)] * 3, Limit(10, 1))
+    run(policy, clock, method="PUT")             # learns the subscription is paced
+    budget = pacer.budget(SUB, "writes")
+    for _ in range(20):                         # a queue ahead: the next write waits
+        budget.reserve(clock[0])
+
+    sleeps = []
+
+    async def go():
+        real_sleep = asyncio.sleep
+
+        async def fake_sleep(seconds):
+            sleeps.append(seconds)
+            clock[0] += seconds + oversleep
+            for _ in range(others_during_sleep):
+                budget.reserve(clock[0])
+            await real_sleep(0)
+        asyncio.sleep = fake_sleep
+        try:
+            await policy.send(PipelineRequest(HttpRequest("PUT", POOL), PipelineContext(None)))
+        finally:
+            asyncio.sleep = real_sleep
+    asyncio.run(go())
+    return budget, sleeps
+
+
+def test_a_late_write_behind_a_queue_is_sent_without_paying_twice():
+    # Others queued behind it while it slept: the estimate never reached its cap, so the
+    # token it reserved is still counted; a second one would put it behind the queue.
+    budget, sleeps = _late_write(others_during_sleep=30, oversleep=5)
+    assert len(sleeps) == 1                     # sent on waking, not after another wait
+    assert budget.tokens < 0                    # the queue behind it is still there
+
+
+def test_a_late_write_after_the_estimate_refilled_takes_a_fresh_token():
+    # Nobody behind it and it woke 30 s late: the estimate refilled to its cap meanwhile,
+    # so its first token was lost to the cap; ARM will still take one.
+    budget, _ = _late_write(others_during_sleep=0, oversleep=30)
+    assert budget.tokens == budget.limit.capacity - budget.safety - 1

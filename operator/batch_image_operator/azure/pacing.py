@@ -127,9 +127,12 @@ class PacingPolicy(AsyncHTTPPolicy[Any, Any]):
                     async with slot_released():
                         await asyncio.sleep(wait)
                     # Sent well after its turn (no slot free at once), its token was
-                    # counted as spent back then: take a fresh one, or a burst of late
-                    # writes would meet a bucket the estimate believes refilled.
-                    if self._pacer.now() - due > LATE_SECONDS:
+                    # counted as spent back then. Behind a queue that is harmless; but if
+                    # the estimate refilled to its cap meanwhile, the token was lost to
+                    # the cap: take a fresh one, or late writes meet a bucket the estimate
+                    # believes full.
+                    now = self._pacer.now()
+                    if now - due > LATE_SECONDS and budget.refilled_to_cap(now):
                         wait = budget.reserve(self._pacer.now())
                         if wait > 0:
                             async with slot_released():

@@ -57,6 +57,12 @@ class Budget:
             wait = max(wait, -self.tokens / self.limit.refill_per_second)
         return wait
 
+    def refilled_to_cap(self, now: float) -> bool:
+        """The estimate is full: a token reserved earlier but not yet sent was lost to the
+        cap (ARM still has to take it), so a late request must reserve again."""
+        self._refill(now)
+        return self.tokens >= self.limit.capacity - self.safety - 1
+
     def observe(self, remaining: int, now: float) -> None:
         """ARM said how many tokens it has left: never believe we have more."""
         self._refill(now)
