@@ -22,11 +22,18 @@ def is_watch(request: aiohttp.ClientRequest) -> bool:
 
 
 def namespace_of(request: aiohttp.ClientRequest) -> str:
-    """The namespace a request's path names: /api/v1/namespaces/NS/... or
-    /apis/GROUP/VERSION/namespaces/NS/...; '' for cluster-scoped requests."""
-    parts = request.url.path.split("/")
-    for at in (3, 4):
-        if len(parts) > at + 1 and parts[at] == "namespaces":
+    return namespace_in_path(request.url.path)
+
+
+def namespace_in_path(path: str) -> str:
+    """The namespace a request's path names: .../api/v1/namespaces/NS/... or
+    .../apis/GROUP/VERSION/namespaces/NS/...; '' for cluster-scoped requests. The API
+    server may sit behind a path prefix (a Rancher or proxy URL: /k8s/clusters/c-1/api/…),
+    so the position is found from the api/apis segment, not counted from the root."""
+    parts = path.split("/")
+    for i, part in enumerate(parts):
+        at = i + 2 if part == "api" else i + 3 if part == "apis" else None
+        if at is not None and len(parts) > at + 1 and parts[at] == "namespaces":
             return parts[at + 1]
     return ""
 
