@@ -1,5 +1,6 @@
 """Kopf's watcher with the operator's one reactor change (handlers/kopf_reactor.py).
 
+(That Kopf's spawn is still the one replaced is in tests/contract/test_kopf_contract.py.)
 A burst of new objects in one namespace must not make the watcher take an event-loop turn
 per object before it reads the next namespace's event: on a busy loop each turn is every
 runnable task of the burst.
@@ -7,10 +8,7 @@ runnable task of the burst.
 
 from __future__ import annotations
 
-import ast
 import asyncio
-import inspect
-import textwrap
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -94,26 +92,6 @@ async def test_kopfs_own_spawn_takes_a_turn_per_new_object() -> None:
     """What the change is for, shown on Kopf's own spawn (and kept true while it is)."""
     turns = await turns_until_probe_processed(busy_turns_per_object=20)
     assert turns >= BURST, turns
-
-
-def test_kopfs_spawn_is_still_the_one_replaced() -> None:
-    """The replacement is Kopf's Scheduler.spawn minus its trailing yield: if Kopf's
-    changes (an upgrade), this fails and kopf_reactor.py is to be revisited."""
-    fn = ast.parse(textwrap.dedent(inspect.getsource(aiotasks.Scheduler.spawn))).body[0]
-    assert isinstance(fn, ast.AsyncFunctionDef)
-    fn.body = fn.body[1:]  # the docstring
-    assert ast.unparse(fn) == KOPF_SPAWN
-
-
-KOPF_SPAWN = """\
-async def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str | None=None) -> None:
-    if self._closed:
-        await cancel_coro(coro=coro, name=name)
-        raise RuntimeError('Cannot add new coroutines to a closed and inactive scheduler.')
-    async with self._condition:
-        await self._pending_coros.put(SchedulerJob(coro=coro, name=name))
-        self._condition.notify_all()
-    await asyncio.sleep(0)"""
 
 
 def test_install_replaces_spawn(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,7 @@ were read 20-80 s after the API server sent them (measured in the bench, on a lo
 machine). Without the yield the watcher reads what is buffered at once, and the workers
 start on the next turn all the same.
 
-The replacement does what Kopf's does, minus the yield; ``tests/unit/test_kopf_reactor.py``
+The replacement does what Kopf's does, minus the yield; ``tests/contract/test_kopf_contract.py``
 fails if Kopf's version of it changes, so an upgrade revisits this.
 """
 
