@@ -21,7 +21,7 @@ from kubernetes import watch as k8s_watch
 from batch_image_operator import GROUP, VERSION
 from batch_image_operator.config import Settings
 from batch_image_operator.handlers.registration import register
-from batch_image_operator.handlers.runtime import Runtime
+from batch_image_operator.runner.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"

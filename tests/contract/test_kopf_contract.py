@@ -4,7 +4,7 @@ installed versions: a Kopf upgrade that changes one fails here, not in productio
 - handlers/kopfconfig.py `_DemoteRoutine` matches Kopf's log texts: a deliberate retry
   ("failed temporarily: waiting: ..."), a handler's "succeeded." and a cause's "is
   processed: 1 succeeded; 0 failed.". Produced here by Kopf's own executor, not typed in.
-- handlers/persistence.py subclasses Kopf's storages: its overrides must keep Kopf's
+- runner/persistence.py subclasses Kopf's storages: its overrides must keep Kopf's
   keyword names (Kopf calls them by keyword), it calls the private
   `_detect_marked_prefixes`, it inherits `touch` (the one write left), and it assumes
   every key Kopf writes lives under our prefix.
@@ -30,11 +30,12 @@ from kopf._core.actions import execution
 from kopf._core.reactor import processing
 
 from batch_image_operator import GROUP
-from batch_image_operator.handlers.kopfconfig import WAITING, _DemoteRoutine
-from batch_image_operator.handlers.persistence import (
+from batch_image_operator.handlers.kopfconfig import _DemoteRoutine
+from batch_image_operator.runner.persistence import (
     MemoryDiffBaseStorage,
     MemoryProgressStorage,
 )
+from batch_image_operator.runner.run import WAITING
 
 
 class _FirstAttempt:

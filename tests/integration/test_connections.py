@@ -11,8 +11,8 @@ import asyncio
 from urllib.parse import urlsplit
 
 from batch_image_operator.config import Settings
-from batch_image_operator.handlers.runtime import Runtime
 from batch_image_operator.models.armid import parse_resource_id
+from batch_image_operator.runner.runtime import Runtime
 from harness import Emulator
 
 
@@ -33,7 +33,7 @@ async def concurrent_reads(env: dict[str, str], reads: int) -> int:
     await runtime.start()
     try:
         assert runtime.identities.default is not None
-        compute = runtime.identities.default.images.compute
+        compute = runtime.identities.default.gateways.compute
         sub = env["AZURE_SUBSCRIPTION_ID"]
         ids = [parse_resource_id(f"/subscriptions/{sub}/resourceGroups/rg-batch-images/"
                                  f"providers/Microsoft.Compute/images/absent-{i}")

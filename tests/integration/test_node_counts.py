@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from batch_image_operator.config import Settings
-from batch_image_operator.handlers.runtime import Runtime
 from batch_image_operator.models.armid import parse_resource_id
+from batch_image_operator.runner.runtime import Runtime
 from harness import Emulator
 from support import SUB
 

@@ -18,9 +18,9 @@ from kubernetes import client as k8s
 
 from batch_image_operator.azure.clients import AzureClients
 from batch_image_operator.config import Settings
-from batch_image_operator.handlers.runtime import Runtime
 from batch_image_operator.kube.api import KubeApi
 from batch_image_operator.kube.secrets import SecretError
+from batch_image_operator.runner.runtime import Runtime
 from harness import Emulator
 from support import SUB, kube_api
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from batch_image_operator.handlers.status import events_to_post
 from batch_image_operator.reconcilers.outcome import Event, Outcome
+from batch_image_operator.runner.status import events_to_post
 
 SHARED = Event("Warning", "SharedImage", "this image lineage is also used by b")
 

@@ -9,11 +9,11 @@ import pytest
 
 from batch_image_operator.azure.errors import AzureError
 from batch_image_operator.config import Settings
-from batch_image_operator.handlers.logs import LOGGER, emit, pass_log
 from batch_image_operator.models.conditions import Condition
 from batch_image_operator.planning.errors import classify
 from batch_image_operator.reconcilers.common import azure_error_outcome
 from batch_image_operator.reconcilers.outcome import Event, Outcome
+from batch_image_operator.runner.logs import LOGGER, emit, pass_log
 
 SETTINGS = Settings(subscription_id="3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8")
 

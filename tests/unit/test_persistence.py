@@ -7,7 +7,7 @@ import tracemalloc
 
 import kopf
 
-from batch_image_operator.handlers.persistence import (
+from batch_image_operator.runner.persistence import (
     MemoryDiffBaseStorage,
     MemoryProgressStorage,
 )

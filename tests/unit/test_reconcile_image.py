@@ -8,12 +8,9 @@ from typing import Any
 
 from azure_fakes import FakeAccounts, FakeAzure, FakeCompute, P, settings
 from batch_image_operator.models.ownership import Owner
-from batch_image_operator.reconcilers.images import (
-    ImageContext,
-    ImageGateways,
-    reconcile_image,
-    reconcile_image_deletion,
-)
+from batch_image_operator.reconcilers.images import MANAGED_IMAGE, ImageContext
+from batch_image_operator.reconcilers.kind import delete, reconcile
+from batch_image_operator.reconcilers.policy import Gateways
 
 OWNER = Owner("c1", "ManagedImage", "ns", "ubuntu", "uid-1")
 IMAGE = f"{P}/rg-images/providers/Microsoft.Compute/images/ubuntu"
@@ -32,8 +29,9 @@ def azure_with_snapshot() -> FakeAzure:
     return azure
 
 
-def gateways(azure: FakeAzure) -> ImageGateways:
-    return ImageGateways(FakeCompute(azure), FakeAccounts(azure))  # type: ignore[arg-type]
+def gateways(azure: FakeAzure) -> Gateways:
+    return Gateways(compute=FakeCompute(azure),  # type: ignore[arg-type]
+                    accounts=FakeAccounts(azure))  # type: ignore[arg-type]
 
 
 def ctx(**kw: Any) -> ImageContext:
@@ -46,7 +44,7 @@ def reason(outcome: Any, ctype: str = "Ready") -> str:
 
 async def run(azure: FakeAzure, spec: dict[str, Any] | None = None, **kw: Any) -> Any:
     s = kw.pop("s", settings())
-    return await reconcile_image("ubuntu", spec or SPEC, ctx(**kw), settings=s,
+    return await reconcile(MANAGED_IMAGE, "ubuntu", spec or SPEC, ctx(**kw), settings=s,
                                  gateways=gateways(azure))
 
 
@@ -76,7 +74,7 @@ async def test_an_image_without_our_mark_is_never_written_or_deleted() -> None:
                       "properties": {"provisioningState": "Succeeded"}})
     out = await run(azure)
     assert reason(out) == "ExistsNotOwned" and azure.writes() == []
-    out = await reconcile_image_deletion("ubuntu", SPEC, ctx(), settings=settings(),
+    out = await delete(MANAGED_IMAGE, "ubuntu", SPEC, ctx(), settings=settings(),
                                          gateways=gateways(azure))
     assert out.done and azure.writes() == []
     assert [e.reason for e in out.events] == ["LeftInAzure"]
@@ -93,7 +91,7 @@ async def test_a_gallery_version_of_another_object_is_not_republished_or_deleted
     azure.calls.clear()
     out = await run(azure, spec)
     assert reason(out, "Published") == "OwnedByAnother" and azure.writes() == []
-    out = await reconcile_image_deletion("ubuntu", spec, ctx(), settings=settings(),
+    out = await delete(MANAGED_IMAGE, "ubuntu", spec, ctx(), settings=settings(),
                                          gateways=gateways(azure))
     # The version is left; the image (ours) is deleted.
     assert azure.writes() == [("delete", IMAGE)]
@@ -106,7 +104,7 @@ async def test_the_gate_refuses_before_any_call_on_every_path() -> None:
     s = settings(groups=["rg-images"])
     out = await run(azure, spec, s=s)
     assert reason(out) == "NotAllowed" and azure.calls == []
-    out = await reconcile_image_deletion("ubuntu", spec, ctx(), settings=s,
+    out = await delete(MANAGED_IMAGE, "ubuntu", spec, ctx(), settings=s,
                                          gateways=gateways(azure))
     assert out.done and azure.calls == []
 
@@ -115,14 +113,14 @@ async def test_deletion_waits_for_users_then_removes_what_it_made() -> None:
     azure = azure_with_snapshot()
     await run(azure)
     azure.calls.clear()
-    blocked = await reconcile_image_deletion(
-        "ubuntu", SPEC, ctx(users=["render", "2 BatchPool(s) in other namespaces"]),
+    blocked = await delete(
+        MANAGED_IMAGE, "ubuntu", SPEC, ctx(users=["render", "2 BatchPool(s) in other namespaces"]),
         settings=settings(), gateways=gateways(azure))
     assert reason(blocked, "DeletionBlocked") == "InUse" and azure.writes() == []
-    first = await reconcile_image_deletion("ubuntu", SPEC, ctx(), settings=settings(),
+    first = await delete(MANAGED_IMAGE, "ubuntu", SPEC, ctx(), settings=settings(),
                                            gateways=gateways(azure))
     assert azure.writes() == [("delete", IMAGE)] and not first.done
-    done = await reconcile_image_deletion("ubuntu", SPEC, ctx(), settings=settings(),
+    done = await delete(MANAGED_IMAGE, "ubuntu", SPEC, ctx(), settings=settings(),
                                           gateways=gateways(azure))
     assert done.done
     assert SNAP.lower() in azure.resources  # a source the user gave is never deleted
@@ -138,11 +136,11 @@ async def test_captured_snapshots_named_in_status_are_checked_before_deletion() 
     azure.put(own, {"tags": OWNER.tags()})
     azure.put(foreign, {"tags": {}})  # has a derived name, but not our mark
     status = {"snapshotIds": [own, foreign, SNAP]}  # SNAP: not a derived name at all
-    out = await reconcile_image_deletion("ubuntu", spec, ctx(status=status),
+    out = await delete(MANAGED_IMAGE, "ubuntu", spec, ctx(status=status),
                                          settings=settings(), gateways=gateways(azure))
     assert azure.writes() == [("delete", own)]
     assert not out.done
-    out = await reconcile_image_deletion("ubuntu", spec, ctx(status=status),
+    out = await delete(MANAGED_IMAGE, "ubuntu", spec, ctx(status=status),
                                          settings=settings(), gateways=gateways(azure))
     assert out.done and [e.reason for e in out.events] == ["LeftInAzure"]
     assert foreign.lower() in azure.resources

@@ -11,12 +11,9 @@ from batch_image_operator.config import Settings
 from batch_image_operator.models.ownership import Owner
 from batch_image_operator.models.references import ImageInfo
 from batch_image_operator.planning.limits import Admission, LimitVerdict
-from batch_image_operator.reconcilers.pools import (
-    PoolContext,
-    PoolGateways,
-    reconcile_pool,
-    reconcile_pool_deletion,
-)
+from batch_image_operator.reconcilers.kind import delete, reconcile
+from batch_image_operator.reconcilers.policy import Gateways
+from batch_image_operator.reconcilers.pools import BATCH_POOL, PoolContext
 
 OWNER = Owner("c1", "BatchPool", "ns", "render", "uid-1")
 POOL = f"{P}/rg-batch/providers/Microsoft.Batch/batchAccounts/acct/pools/render"
@@ -28,9 +25,9 @@ SPEC: dict[str, Any] = {
 READY_IMAGE = ImageInfo("ubuntu", "img-uid", True, False, IMAGE, None)
 
 
-def gateways(azure: FakeAzure) -> PoolGateways:
-    return PoolGateways(FakePools(azure), FakeCompute(azure),  # type: ignore[arg-type]
-                        FakeAccounts(azure))  # type: ignore[arg-type]
+def gateways(azure: FakeAzure) -> Gateways:
+    return Gateways(FakeCompute(azure), FakePools(azure),  # type: ignore[arg-type]
+                    FakeAccounts(azure))  # type: ignore[arg-type]
 
 
 def ctx(**kw: Any) -> PoolContext:
@@ -43,7 +40,7 @@ def reason(outcome: Any, ctype: str = "Ready") -> str:
 
 async def run(azure: FakeAzure, spec: dict[str, Any] | None = None, **kw: Any) -> Any:
     s = kw.pop("s", settings())
-    return await reconcile_pool("render", spec or SPEC, ctx(**kw), settings=s,
+    return await reconcile(BATCH_POOL, "render", spec or SPEC, ctx(**kw), settings=s,
                                 gateways=gateways(azure))
 
 
@@ -127,29 +124,29 @@ async def test_deletion_in_every_direction() -> None:
     # Ours: deleted.
     azure = FakeAzure()
     await run(azure)
-    out = await reconcile_pool_deletion("render", SPEC, ctx(), settings=s,
-                                        pools=FakePools(azure))  # type: ignore[arg-type]
+    out = await delete(BATCH_POOL, "render", SPEC, ctx(), settings=s,
+                                        gateways=Gateways(pools=FakePools(azure)))  # type: ignore[arg-type]
     assert ("delete", POOL) in azure.writes() and not out.done
     # Gone: done.
-    out = await reconcile_pool_deletion("render", SPEC, ctx(), settings=s,
-                                        pools=FakePools(azure))  # type: ignore[arg-type]
+    out = await delete(BATCH_POOL, "render", SPEC, ctx(), settings=s,
+                                        gateways=Gateways(pools=FakePools(azure)))  # type: ignore[arg-type]
     assert out.done
     # Not ours: done, left in Azure, a warning.
     azure = FakeAzure()
     azure.put(POOL, {"properties": {"metadata": []}})
-    out = await reconcile_pool_deletion("render", SPEC, ctx(), settings=s,
-                                        pools=FakePools(azure))  # type: ignore[arg-type]
+    out = await delete(BATCH_POOL, "render", SPEC, ctx(), settings=s,
+                                        gateways=Gateways(pools=FakePools(azure)))  # type: ignore[arg-type]
     assert out.done and azure.writes() == [] and out.events[0].reason == "LeftInAzure"
     # Outside the allow-list: done, no call at all.
     azure = FakeAzure()
-    out = await reconcile_pool_deletion("render", SPEC, ctx(),
+    out = await delete(BATCH_POOL, "render", SPEC, ctx(),
                                         settings=settings(groups=["rg-images"]),
-                                        pools=FakePools(azure))  # type: ignore[arg-type]
+                                        gateways=Gateways(pools=FakePools(azure)))  # type: ignore[arg-type]
     assert out.done and azure.calls == []
     # Retain: done, no call at all.
     retained = {**SPEC, "deletionPolicy": "Retain"}
-    out = await reconcile_pool_deletion("render", retained, ctx(), settings=s,
-                                        pools=FakePools(azure))  # type: ignore[arg-type]
+    out = await delete(BATCH_POOL, "render", retained, ctx(), settings=s,
+                                        gateways=Gateways(pools=FakePools(azure)))  # type: ignore[arg-type]
     assert out.done and azure.calls == []
 
 

@@ -9,8 +9,8 @@ import tracemalloc
 import pytest
 
 from batch_image_operator.config import Settings
-from batch_image_operator.handlers.runtime import Runtime
 from batch_image_operator.models.references import ImageInfo
+from batch_image_operator.runner.runtime import Runtime
 
 DRIFT = 300.0
 SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from batch_image_operator.handlers.status import status_changes
 from batch_image_operator.models.conditions import FALSE, TRUE, Condition
 from batch_image_operator.reconcilers.outcome import Outcome
+from batch_image_operator.runner.status import status_changes
 
 
 def ready(status: str, reason: str) -> Outcome:

@@ -17,8 +17,8 @@ import pytest
 from kopf._core.intents.causes import Reason
 
 from batch_image_operator.config import Settings
-from batch_image_operator.handlers import passes
 from batch_image_operator.handlers.registration import register
+from batch_image_operator.runner import run as passes
 
 SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
 UID = "pool-uid"
@@ -41,16 +41,17 @@ class HeldKube:
         return True
 
 
-def pool_body(generation: int) -> dict[str, Any]:
-    return {"apiVersion": "batchimage.dev/v1alpha1", "kind": "BatchPool",
+def pool_body(generation: int, kind: str = "BatchPool") -> dict[str, Any]:
+    return {"apiVersion": "batchimage.dev/v1alpha1", "kind": kind,
             "metadata": {"name": "render-pool", "namespace": "default", "uid": UID,
                          "generation": generation,
                          "annotations": {"batchimage.dev/paused": "true"}},
             "spec": {"vmSize": "Standard_D4s_v3"}}
 
 
+@pytest.mark.parametrize("kind", ["BatchPool", "ManagedImage"])
 async def test_an_older_pass_held_mid_write_never_lands_after_a_newer_one(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
     registry = kopf.OperatorRegistry()
     runtime = register(registry, Settings.from_env({"AZURE_SUBSCRIPTION_ID": SUB,
                                                    "BIO_ALLOWLIST_FILE": "unrestricted"}), {},
@@ -59,12 +60,13 @@ async def test_an_older_pass_held_mid_write_never_lands_after_a_newer_one(
     runtime.kube = kube  # type: ignore[assignment]
     monkeypatch.setattr(passes, "post_events", lambda events, body: None)
     handler = next(h for h in registry._changing.get_all_handlers()
-                   if h.id == "reconcile_batchpool" and h.reason is Reason.UPDATE)
+                   if h.id == f"reconcile_{kind.lower()}" and h.reason is Reason.UPDATE)
 
     def run_pass(generation: int) -> asyncio.Task[Any]:
-        body = pool_body(generation)
+        body = pool_body(generation, kind)
         return asyncio.create_task(handler.fn(
-            name="render-pool", namespace="default", spec=body["spec"], body=body, uid=UID))
+            name="render-pool", namespace="default", spec=body["spec"], body=body, uid=UID,
+            image_index={}, pool_index={}))
 
     older = run_pass(1)
     await kube.first_entered.wait()

@@ -7,14 +7,11 @@ import logging
 import kopf
 
 from .. import GROUP
-from .runtime import Runtime
+from ..runner.run import WAITING
+from ..runner.runtime import Runtime
 
 FINALIZER = f"{GROUP}/finalizer"
-# Prefixes the message of a deliberate retry (a deletion waiting for Azure or for users).
-WAITING = "waiting: "
-IMAGES, POOLS = "managedimages", "batchpools"
 WAKE_POOLS = "wake_pools"
-KINDS = {IMAGES: "ManagedImage", POOLS: "BatchPool"}
 
 
 class _DemoteRoutine(logging.Filter):
@@ -23,7 +20,7 @@ class _DemoteRoutine(logging.Filter):
     deleting) are normal and already shown by a condition and one event, and a line per
     image event drowns everything else: both go to debug. So does Kopf's "succeeded" for
     our reconcile handlers: it says so even when Azure refused the request, and
-    handlers/logs.py writes what the pass really found.
+    runner/logs.py writes what the pass really found.
 
     The texts matched are Kopf's (tests/contract checks them against the installed Kopf).
     """

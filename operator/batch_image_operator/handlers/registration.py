@@ -1,17 +1,17 @@
-"""Wire Kopf to the reconcilers. Registered at startup, so nothing reads the env at import.
+"""Wire Kopf to the pass runner. Registered at startup, so nothing reads the env at import.
 
-Each kind gets: create/update/resume handlers that run one reconcile pass, a daemon
-that runs the next pass when it is due (operation in flight, or drift check) and a
-delete handler. A ManagedImage's daemon also wakes each poll interval to keep `usedBy`
-in step with its pools. Passes for one object are serialised by a per-object lock.
+Each kind (runner/kinds.py) gets the same handlers: create/update/resume run one
+reconcile pass, a daemon runs the next pass when it is due (operation in flight, or drift
+check), delete runs deletion passes (runner/run.py does the rest). A ManagedImage's
+daemon also wakes each poll interval to keep `usedBy` in step with its pools.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 import aiohttp
 import kopf
@@ -22,22 +22,14 @@ from ..kube.api import KubeApi, KubeApiError
 from ..kube.session import bounded_session
 from ..models.references import ImageInfo
 from ..planning.references import image_info
-from ..reconcilers.images import reconcile_image, reconcile_image_deletion
-from ..reconcilers.pools import reconcile_pool, reconcile_pool_deletion
-from .contexts import image_context, image_users, pool_context
-from .indexes import ImageKey, Key, PoolEntry, image_info_of, pool_entry_of, pools_naming
-from .kopfconfig import IMAGES, POOLS, WAKE_POOLS, configure_kopf
-from .passes import Step, run_deletion, run_pass, write_status
-from .runtime import Runtime
+from ..runner.descriptor import Call, KindPass
+from ..runner.indexes import ImageKey, Key, PoolEntry, image_info_of, pool_entry_of, pools_naming
+from ..runner.kinds import IMAGES, KINDS, POOLS
+from ..runner.run import run_deletion, run_pass
+from ..runner.runtime import Runtime
+from .kopfconfig import WAKE_POOLS, configure_kopf
 
 KubeLogin = Callable[..., kopf.ConnectionInfo | None]
-
-
-class Pass(Protocol):
-    """One reconcile pass of an object, as the handlers and daemons call it."""
-
-    def __call__(self, name: str, namespace: str | None, spec: kopf.Spec, body: kopf.Body,
-                 uid: str, indexes: Mapping[str, Any], *, force: bool) -> Awaitable[None]: ...
 
 
 def register(registry: kopf.OperatorRegistry, settings: Settings,
@@ -106,97 +98,48 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
         runtime.image_watch.changed(uid, info, [e.uid for e in pools_naming(
             kwargs["pool_index"], namespace, name)])
 
+    for kind in KINDS:
+        _register_kind(registry, runtime, kind)
+
+    return runtime
+
+
+def _register_kind(registry: kopf.OperatorRegistry, runtime: Runtime,
+                   kind: KindPass[Any, Any]) -> None:
+    """A kind's handlers: create/update/resume run a pass at once, a daemon runs the next
+    pass when it is due, delete runs deletion passes until the resource is gone."""
+    lower = kind.name.lower()
+    # A kind that keeps status in step between passes (an image's `usedBy`) wakes each
+    # poll interval for it; an LRO is still polled when due, not at the next tick.
+    at_most = runtime.settings.poll_interval if kind.between is not None else None
+
+    @kopf.on.resume(GROUP, VERSION, kind.plural, id=f"reconcile_{lower}", registry=registry)
+    @kopf.on.create(GROUP, VERSION, kind.plural, id=f"reconcile_{lower}", registry=registry)
+    @kopf.on.update(GROUP, VERSION, kind.plural, id=f"reconcile_{lower}", registry=registry)
+    async def reconcile(*, name: str, namespace: str | None, spec: kopf.Spec, body: kopf.Body,
+                        uid: str, **kwargs: Any) -> None:
+        await run_pass(runtime, kind, Call(name, namespace, spec, body, uid, kwargs), force=True)
+
     # Each object gets a daemon, not a timer: it sleeps until the next pass is due (an
     # edit or a nudge wakes it). A thousand timers ticking each poll interval to find
     # nothing due cost more CPU than the passes themselves. Cancelled at once on deletion
     # and exit: a pass is safe to interrupt (nothing is remembered until its status is
     # written).
-    def _daemon(plural: str, handler_id: str, kind_pass: Pass,
-                at_most: float | None = None) -> None:
-        @kopf.daemon(GROUP, VERSION, plural, id=handler_id, cancellation_timeout=10.0,
-                     registry=registry)
-        async def daemon(*, name: str, namespace: str | None, spec: kopf.Spec,
-                         body: kopf.Body, uid: str, stopped: kopf.DaemonStopped,
-                         **kwargs: Any) -> None:
-            try:
-                while not stopped:
-                    await runtime.scheduler.until_due(uid, at_most)
-                    await kind_pass(name, namespace, spec, body, uid, kwargs, force=False)
-            except asyncio.CancelledError:
-                # Stopped (deletion, exit) asleep or mid-pass: a normal end. A pass is
-                # safe to cut short: its status is written only at its end.
-                return
+    @kopf.daemon(GROUP, VERSION, kind.plural, id=f"{lower}_daemon", cancellation_timeout=10.0,
+                 registry=registry)
+    async def daemon(*, name: str, namespace: str | None, spec: kopf.Spec, body: kopf.Body,
+                     uid: str, stopped: kopf.DaemonStopped, **kwargs: Any) -> None:
+        call = Call(name, namespace, spec, body, uid, kwargs)
+        try:
+            while not stopped:
+                await runtime.scheduler.until_due(uid, at_most)
+                await run_pass(runtime, kind, call, force=False)
+        except asyncio.CancelledError:
+            # Stopped (deletion, exit) asleep or mid-pass: a normal end. A pass is
+            # safe to cut short: its status is written only at its end.
+            return
 
-    # --- ManagedImage -----------------------------------------------------------------
-
-    async def image_pass(name: str, namespace: str | None, spec: kopf.Spec, body: kopf.Body,
-                         uid: str, indexes: Mapping[str, Any], force: bool) -> None:
-        async def between() -> None:
-            # Between passes only the reference list can change, and it costs no Azure call.
-            users = image_users(namespace, name, indexes).describe()
-            status = runtime.memory.status_of(uid, body)
-            if list(status.get("usedBy") or []) != users:
-                await write_status(runtime, IMAGES, body, uid, status, {"usedBy": users})
-
-        def prepare() -> Step:
-            return lambda identity: reconcile_image(
-                name, spec, image_context(runtime, namespace, name, uid, body, indexes),
-                settings=settings, gateways=identity.images)
-
-        await run_pass(runtime, IMAGES, body, uid, namespace, prepare, force=force,
-                       between=between)
-
-    @kopf.on.resume(GROUP, VERSION, IMAGES, id="reconcile_managedimage", registry=registry)
-    @kopf.on.create(GROUP, VERSION, IMAGES, id="reconcile_managedimage", registry=registry)
-    @kopf.on.update(GROUP, VERSION, IMAGES, id="reconcile_managedimage", registry=registry)
-    async def reconcile_managedimage(*, name: str, namespace: str | None, spec: kopf.Spec,
-                                     body: kopf.Body, uid: str,
-                                     **kwargs: Any) -> None:
-        await image_pass(name, namespace, spec, body, uid, kwargs, force=True)
-
-    # Its daemon also wakes each poll interval to keep `usedBy` in step with the pools
-    # naming it; an LRO is still polled when due, not at the next tick.
-    _daemon(IMAGES, "managedimage_daemon", image_pass, at_most=settings.poll_interval)
-
-    @kopf.on.delete(GROUP, VERSION, IMAGES, id="delete_managedimage", registry=registry)
-    async def delete_managedimage(*, name: str, namespace: str | None, spec: kopf.Spec,
-                                  body: kopf.Body, uid: str,
-                                  **kwargs: Any) -> None:
-        await run_deletion(runtime, IMAGES, body, uid, namespace, lambda identity:
-                           reconcile_image_deletion(
-                               name, spec,
-                               image_context(runtime, namespace, name, uid, body, kwargs),
-                               settings=settings, gateways=identity.images))
-
-    # --- BatchPool --------------------------------------------------------------------
-
-    async def pool_pass(name: str, namespace: str | None, spec: kopf.Spec, body: kopf.Body,
-                        uid: str, indexes: Mapping[str, Any],
-                        force: bool) -> None:
-        def prepare() -> Step:
-            ctx = pool_context(runtime, name, namespace, uid, spec, body, indexes)
-            return lambda identity: reconcile_pool(name, spec, ctx, settings=settings,
-                                                   gateways=identity.pools)
-
-        await run_pass(runtime, POOLS, body, uid, namespace, prepare, force=force)
-
-    @kopf.on.resume(GROUP, VERSION, POOLS, id="reconcile_batchpool", registry=registry)
-    @kopf.on.create(GROUP, VERSION, POOLS, id="reconcile_batchpool", registry=registry)
-    @kopf.on.update(GROUP, VERSION, POOLS, id="reconcile_batchpool", registry=registry)
-    async def reconcile_batchpool(*, name: str, namespace: str | None, spec: kopf.Spec,
-                                  body: kopf.Body, uid: str,
-                                  **kwargs: Any) -> None:
-        await pool_pass(name, namespace, spec, body, uid, kwargs, force=True)
-
-    _daemon(POOLS, "batchpool_daemon", pool_pass)
-
-    @kopf.on.delete(GROUP, VERSION, POOLS, id="delete_batchpool", registry=registry)
-    async def delete_batchpool(*, name: str, namespace: str | None, spec: kopf.Spec,
-                               body: kopf.Body, uid: str, **kwargs: Any) -> None:
-        await run_deletion(runtime, POOLS, body, uid, namespace, lambda identity:
-                           reconcile_pool_deletion(
-                               name, spec,
-                               pool_context(runtime, name, namespace, uid, spec, body, kwargs),
-                               settings=settings, pools=identity.pools.pools))
-
-    return runtime
+    @kopf.on.delete(GROUP, VERSION, kind.plural, id=f"delete_{lower}", registry=registry)
+    async def delete(*, name: str, namespace: str | None, spec: kopf.Spec, body: kopf.Body,
+                     uid: str, **kwargs: Any) -> None:
+        await run_deletion(runtime, kind, Call(name, namespace, spec, body, uid, kwargs))

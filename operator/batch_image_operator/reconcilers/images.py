@@ -6,13 +6,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..azure.dataplane import BatchAccountGateway
-from ..azure.gateway import AzureError, ComputeGateway
+from ..azure.gateway import AzureError
 from ..azure.scoped import ScopedAccounts, ScopedCompute
 from ..config import Settings
 from ..models.armid import ResourceId
 from ..models.conditions import FALSE, TRUE, Condition
-from ..models.errors import SpecInvalid
 from ..models.managedimage import (
     ManagedImageSpec,
     parse_managed_image,
@@ -31,18 +29,13 @@ from ..planning.images import (
     recorded_snapshots,
 )
 from ..planning.ownership import Claim, ClaimVerdict, judge
-from ..planning.scope import allowed_accounts, image_scope
+from ..planning.scope import AzureScope, allowed_accounts, image_scope
 from .common import azure_error_outcome, invalid_outcome
 from .gallery import publish
+from .kind import Kind
 from .outcome import Event, Outcome
-from .policy import gated, left_in_azure, not_ours
+from .policy import Gated, left_in_azure, not_ours
 from .sources import prepare_source
-
-
-@dataclass(frozen=True)
-class ImageGateways:
-    compute: ComputeGateway
-    batch: BatchAccountGateway | None = None
 
 
 @dataclass(frozen=True)
@@ -65,15 +58,11 @@ def _parse(name: str, raw_spec: Mapping[str, Any], settings: Settings) -> Manage
                                storage_suffix=settings.storage_suffix)
 
 
-def _gate(spec: ManagedImageSpec, ctx: ImageContext, settings: Settings,
-          gateways: ImageGateways) -> tuple[ScopedCompute, ScopedAccounts | None] | Outcome:
-    accounts = allowed_accounts(ctx.namespace, ctx.accounts, settings.allowlist)
-    gw = gated(ctx.namespace, image_scope(spec, accounts), settings, compute=gateways.compute,
-               accounts=gateways.batch)
-    if isinstance(gw, Outcome):
-        return gw
-    assert gw.compute is not None
-    return gw.compute, gw.accounts
+def _scope(spec: ManagedImageSpec, ctx: ImageContext, settings: Settings,
+           deleting: bool) -> AzureScope:
+    """The same both ways: the image, its sources and gallery entries, and the Batch
+    accounts of its users that the namespace may read."""
+    return image_scope(spec, allowed_accounts(ctx.namespace, ctx.accounts, settings.allowlist))
 
 
 def _judge(ctx: ImageContext, observed: Mapping[str, Any], what: str) -> ClaimVerdict:
@@ -96,16 +85,11 @@ DISAPPEARED = ("the Azure image was deleted outside the operator; it is being re
                "from its source")
 
 
-async def reconcile_image(name: str, raw_spec: Mapping[str, Any], ctx: ImageContext, *,
-                          settings: Settings, gateways: ImageGateways) -> Outcome:
-    try:
-        spec = _parse(name, raw_spec, settings)
-    except SpecInvalid as exc:
-        return invalid_outcome(exc, "SourceValid")
-    gw = _gate(spec, ctx, settings, gateways)
-    if isinstance(gw, Outcome):
-        return gw
-    compute, batch = gw
+async def reconcile_image(spec: ManagedImageSpec, ctx: ImageContext, gw: Gated,
+                          settings: Settings) -> Outcome:
+    """The reconcile step (kind.py has parsed the spec and gated its scope)."""
+    assert gw.compute is not None
+    compute, batch = gw.compute, gw.accounts
     try:
         observed = await compute.get(spec.image_id)
         out = Outcome()
@@ -222,18 +206,11 @@ async def unmanaged_users(spec: ManagedImageSpec, accounts: Sequence[ResourceId]
     return users
 
 
-async def reconcile_image_deletion(name: str, raw_spec: Mapping[str, Any], ctx: ImageContext, *,
-                                   settings: Settings, gateways: ImageGateways) -> Outcome:
-    try:
-        spec = _parse(name, raw_spec, settings)
-    except SpecInvalid:
-        # Nothing valid was ever created in Azure from an invalid spec.
-        return Outcome(done=True)
-    gw = _gate(spec, ctx, settings, gateways)
-    if isinstance(gw, Outcome):
-        # Outside the allow-list: never touched, so nothing of ours is there to delete.
-        return Outcome(done=True, events=[Event("Warning", Reason.NOT_ALLOWED, gw.message)])
-    compute, batch = gw
+async def delete_image(spec: ManagedImageSpec, ctx: ImageContext, gw: Gated,
+                       settings: Settings) -> Outcome:
+    """The delete step: wait for the image's users, then delete what is ours."""
+    assert gw.compute is not None
+    compute, batch = gw.compute, gw.accounts
     try:
         users = list(ctx.users) or await unmanaged_users(
             spec, batch_accounts(batch, ctx, settings), batch)
@@ -276,3 +253,8 @@ async def reconcile_image_deletion(name: str, raw_spec: Mapping[str, Any], ctx: 
         return Outcome(status={"usedBy": []}, conditions=[unblocked], done=True, events=left)
     except AzureError as exc:
         return azure_error_outcome(exc, settings)
+
+
+MANAGED_IMAGE: Kind[ManagedImageSpec, ImageContext] = Kind(
+    "ManagedImage", _parse, lambda exc: invalid_outcome(exc, "SourceValid"), _scope,
+    reconcile_image, delete_image)

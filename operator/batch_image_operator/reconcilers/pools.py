@@ -6,13 +6,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..azure.dataplane import UNTRUSTED_ENDPOINT, BatchAccountGateway
-from ..azure.gateway import AzureError, ComputeGateway, PoolGateway
+from ..azure.dataplane import UNTRUSTED_ENDPOINT
+from ..azure.gateway import AzureError
 from ..azure.scoped import ScopedAccounts
 from ..config import Settings
 from ..models.batchpool import BatchPoolSpec, parse_batch_pool
 from ..models.conditions import FALSE, TRUE, Condition
-from ..models.errors import SpecInvalid
 from ..models.ownership import Owner, owner_from_metadata
 from ..models.reasons import Reason
 from ..models.references import ImageInfo
@@ -22,10 +21,11 @@ from ..planning.nodes import summarize_node_counts, unusable_nodes
 from ..planning.ownership import Claim, ClaimVerdict, judge
 from ..planning.poolimage import demand, image_resource_id, mirrored_status, resolve_image
 from ..planning.pools import PoolAction, PoolPlan, plan_pool
-from ..planning.scope import pool_scope
+from ..planning.scope import AzureScope, pool_scope
 from .common import azure_error_outcome, invalid_outcome
+from .kind import Kind
 from .outcome import Event, Outcome
-from .policy import gated, left_in_azure, not_ours
+from .policy import Gated, left_in_azure, not_ours
 from .resizes import handle_short, ready_conditions
 
 
@@ -51,13 +51,6 @@ class PoolContext:
     stopped_generation: int | None = None  # status: generation a stopped resize was seen at
 
 
-@dataclass(frozen=True)
-class PoolGateways:
-    pools: PoolGateway
-    images: ComputeGateway | None = None
-    nodes: BatchAccountGateway | None = None
-
-
 async def _node_counts(accounts: ScopedAccounts | None, spec: BatchPoolSpec,
                        observed: Mapping[str, Any] | None) -> dict[str, int] | None:
     """Data-plane counts; a data-plane hiccup leaves them out rather than failing the pass."""
@@ -71,12 +64,12 @@ async def _node_counts(accounts: ScopedAccounts | None, spec: BatchPoolSpec,
         return None
 
 
-def _admission(spec: BatchPoolSpec, name: str, ctx: PoolContext, settings: Settings,
+def _admission(spec: BatchPoolSpec, ctx: PoolContext, settings: Settings,
                resolved: Condition, image_ids: frozenset[str]) -> tuple[Outcome, bool]:
     """The node limits of the image lineage and the namespace caps, before any Azure call.
     Admitted: the conditions to carry on (and the shared-image warning), True; refused:
     the final outcome, False."""
-    me = demand(spec, ctx.namespace, name, ctx.owner.uid, ctx.image)
+    me = demand(spec, ctx.namespace, ctx.owner.name, ctx.owner.uid, ctx.image)
     verdict = ctx.claim(me, image_ids)
     if verdict.quota is not None:
         return Outcome(status={"poolId": spec.pool_id},
@@ -109,18 +102,22 @@ def _admission(spec: BatchPoolSpec, name: str, ctx: PoolContext, settings: Setti
     return out, True
 
 
-async def reconcile_pool(name: str, raw_spec: Mapping[str, Any], ctx: PoolContext, *,
-                         settings: Settings, gateways: PoolGateways) -> Outcome:
-    try:
-        spec = parse_batch_pool(name, raw_spec, default_subscription=settings.subscription_id)
-    except SpecInvalid as exc:
-        return invalid_outcome(exc)
+def _parse(name: str, raw_spec: Mapping[str, Any], settings: Settings) -> BatchPoolSpec:
+    return parse_batch_pool(name, raw_spec, default_subscription=settings.subscription_id)
+
+
+def _scope(spec: BatchPoolSpec, ctx: PoolContext, settings: Settings,
+           deleting: bool) -> AzureScope:
+    """A deletion touches the pool alone; a pass may also read the image it boots from."""
+    if deleting:
+        return pool_scope(spec, None)
+    return pool_scope(spec, image_resource_id(resolve_image(spec, ctx.image)[0]))
+
+
+async def reconcile_pool(spec: BatchPoolSpec, ctx: PoolContext, gw: Gated,
+                         settings: Settings) -> Outcome:
+    """The reconcile step (kind.py has parsed the spec and gated its scope)."""
     image_ref, resolved = resolve_image(spec, ctx.image)
-    image_rid = image_resource_id(image_ref)
-    gw = gated(ctx.namespace, pool_scope(spec, image_rid), settings, compute=gateways.images,
-               pools=gateways.pools, accounts=gateways.nodes)
-    if isinstance(gw, Outcome):
-        return gw
     assert gw.pools is not None
     try:
         if image_ref is None:
@@ -135,7 +132,7 @@ async def reconcile_pool(name: str, raw_spec: Mapping[str, Any], ctx: PoolContex
                            requeue=settings.drift_interval)
         image_ids = frozenset({str(image_ref["id"]).lower()}) if image_ref.get("id") \
             else frozenset()
-        out, admitted = _admission(spec, name, ctx, settings, resolved, image_ids)
+        out, admitted = _admission(spec, ctx, settings, resolved, image_ids)
         if not admitted:
             return out  # refused before any Azure call
         observed: Mapping[str, Any] | None = await gw.pools.get(spec.resource_id)
@@ -227,19 +224,12 @@ def _conclude(plan: PoolPlan, out: Outcome, unusable: int, settings: Settings, *
         out.requeue = settings.poll_interval
 
 
-async def reconcile_pool_deletion(name: str, raw_spec: Mapping[str, Any], ctx: PoolContext, *,
-                                  settings: Settings, pools: PoolGateway) -> Outcome:
-    try:
-        spec = parse_batch_pool(name, raw_spec, default_subscription=settings.subscription_id)
-    except SpecInvalid:
-        return Outcome(done=True)
+async def delete_pool(spec: BatchPoolSpec, ctx: PoolContext, gw: Gated,
+                      settings: Settings) -> Outcome:
+    """The delete step: delete the Azure pool if it is ours, unless it is retained."""
     if spec.deletion_policy == "Retain":
         return Outcome(done=True, events=[Event("Normal", Reason.RETAINED,
                                                 f"Batch pool {spec.pool_id} kept in Azure")])
-    gw = gated(ctx.namespace, pool_scope(spec, None), settings, pools=pools)
-    if isinstance(gw, Outcome):
-        # Outside the allow-list: never touched, so nothing of ours is there to delete.
-        return Outcome(done=True, events=[Event("Warning", Reason.NOT_ALLOWED, gw.message)])
     assert gw.pools is not None
     try:
         observed = await gw.pools.get(spec.resource_id)
@@ -262,3 +252,7 @@ async def reconcile_pool_deletion(name: str, raw_spec: Mapping[str, Any], ctx: P
         return out
     except AzureError as exc:
         return azure_error_outcome(exc, settings)
+
+
+BATCH_POOL: Kind[BatchPoolSpec, PoolContext] = Kind(
+    "BatchPool", _parse, invalid_outcome, _scope, reconcile_pool, delete_pool)

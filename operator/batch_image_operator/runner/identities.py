@@ -21,8 +21,7 @@ from ..config import CredentialSettings, Settings
 from ..kube.api import KubeApi
 from ..kube.secrets import SecretError, SecretReader
 from ..metrics import Metrics
-from ..reconcilers.images import ImageGateways
-from ..reconcilers.pools import PoolGateways
+from ..reconcilers.policy import Gateways
 
 SECRET_KEYS = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")
 log = logging.getLogger(__name__)
@@ -33,8 +32,7 @@ class Identity:
     """One Azure identity's clients and gateways (the operator's, or a namespace's)."""
 
     clients: AzureClients
-    images: ImageGateways
-    pools: PoolGateways
+    gateways: Gateways
 
 
 @dataclass(eq=False)
@@ -83,8 +81,7 @@ class Identities:
                                ObservePolicy(self._metrics.azure_request))
         compute = ComputeGateway(clients)
         accounts = BatchAccountGateway(clients, max_age=self.settings.poll_interval / 2)
-        return Identity(clients, ImageGateways(compute, accounts),
-                        PoolGateways(PoolGateway(clients), compute, accounts))
+        return Identity(clients, Gateways(compute, PoolGateway(clients), accounts))
 
     @contextlib.asynccontextmanager
     async def identity(self, namespace: str | None) -> AsyncIterator[Identity]:

@@ -1,19 +1,20 @@
 """One pass runner for both kinds and both directions.
 
 A reconcile pass: under the object's lock, skip when not due (or held off by Azure's
-Retry-After), stop at the pause annotation, then run the kind's step with the
-namespace's identity inside a slot of its fair share, write the status under the lock
-and schedule the next pass. A deletion pass: the same, but never skipped or paused,
-and it keeps the finalizer (a Kopf retry) until the step says the resource is gone.
+Retry-After), stop at the pause annotation, then run the kind's reconcile step (through
+reconcilers/kind.py: parse, policy gate, step) with the namespace's identity inside a
+slot of its fair share, write the status under the lock and schedule the next pass. A
+deletion pass: the same, but never skipped or paused, and it keeps the finalizer (a Kopf
+retry) until the step says the resource is gone.
 
-The kinds differ only in the step they pass in (reconcilers/), built by contexts.py.
+What differs between the kinds is their descriptor (descriptor.py, kinds.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -22,57 +23,59 @@ import kopf
 from .. import GROUP, VERSION
 from ..kube.api import KubeApiError
 from ..kube.secrets import SecretError
+from ..reconcilers import kind as reconcilers
 from ..reconcilers.common import credential_outcome
 from ..reconcilers.outcome import Outcome, result_of
+from .descriptor import Call, KindPass
 from .identities import Identity
-from .kopfconfig import KINDS, WAITING
 from .logs import emit, pass_log
 from .runtime import Runtime
 from .status import events_to_post, is_paused, pause_outcome, post_events, status_changes
 
-# The kind's part of a pass: given the identity to call Azure with, what it found.
-Step = Callable[[Identity], Awaitable[Outcome]]
+# Prefixes the message of a deliberate retry (a deletion waiting for Azure or for users).
+WAITING = "waiting: "
 
 
-async def run_pass(runtime: Runtime, plural: str, body: kopf.Body, uid: str,
-                   namespace: str | None, prepare: Callable[[], Step], *, force: bool,
-                   between: Callable[[], Awaitable[None]] | None = None) -> None:
-    """One reconcile pass. ``force``: an edit or a resume, run even if not yet due.
-
-    ``between`` runs instead when no pass is due (an image keeps `usedBy` in step);
-    ``prepare`` builds the step once the pass has begun.
-    """
-    scheduler = runtime.scheduler
+async def run_pass(runtime: Runtime, kind: KindPass[Any, Any], call: Call, *,
+                   force: bool) -> None:
+    """One reconcile pass. ``force``: an edit or a resume, run even if not yet due."""
+    scheduler, uid = runtime.scheduler, call.uid
     async with scheduler.lock(uid):
         if (not force and not scheduler.is_due(uid)) or scheduler.held_off(uid):
-            if between is not None:
-                await between()
+            if kind.between is not None:
+                await kind.between(runtime, call)
             return
-        if await _paused(runtime, plural, body, uid):
+        if await _paused(runtime, kind, call):
             return
         scheduler.begin_pass(uid)
-        step = prepare()
+        ctx = kind.context(runtime, call)
         started = time.monotonic()
         # Only the Azure calls hold a slot of the namespace's fair share (fairshare.py),
         # not the status write after them: a slow API server never holds an Azure slot.
         # The object's lock is held while queued, which only keeps this object's own
         # next pass waiting (it would queue behind this one anyway); a deletion cancels
         # a daemon's wait at once.
-        async with _identity(runtime, namespace) as identity, \
-                runtime.fairshare.slot(namespace):
-            outcome = identity if isinstance(identity, Outcome) else await step(identity)
-        await _finish_pass(runtime, plural, outcome, body, uid, started)
+        async with _identity(runtime, call.namespace) as identity, \
+                runtime.fairshare.slot(call.namespace):
+            outcome = identity if isinstance(identity, Outcome) else \
+                await reconcilers.reconcile(kind.kind, call.name, call.spec, ctx,
+                                            settings=runtime.settings,
+                                            gateways=identity.gateways)
+        await _finish_pass(runtime, kind, call, outcome, started)
 
 
-async def run_deletion(runtime: Runtime, plural: str, body: kopf.Body, uid: str,
-                       namespace: str | None, step: Step) -> None:
+async def run_deletion(runtime: Runtime, kind: KindPass[Any, Any], call: Call) -> None:
     """One deletion pass; raises Kopf's retry until the step's outcome is done."""
-    async with runtime.scheduler.lock(uid):
+    async with runtime.scheduler.lock(call.uid):
+        ctx = kind.context(runtime, call)
         started = time.monotonic()
-        async with _identity(runtime, namespace) as identity, \
-                runtime.fairshare.slot(namespace):
-            outcome = identity if isinstance(identity, Outcome) else await step(identity)
-        await _finish_deletion(runtime, plural, outcome, body, uid, started)
+        async with _identity(runtime, call.namespace) as identity, \
+                runtime.fairshare.slot(call.namespace):
+            outcome = identity if isinstance(identity, Outcome) else \
+                await reconcilers.delete(kind.kind, call.name, call.spec, ctx,
+                                         settings=runtime.settings,
+                                         gateways=identity.gateways)
+        await _finish_deletion(runtime, kind, call, outcome, started)
 
 
 @contextlib.asynccontextmanager
@@ -104,33 +107,33 @@ async def write_status(runtime: Runtime, plural: str, body: kopf.Body, uid: str,
     runtime.memory.remember_status(uid, {**status, **changes})
 
 
-async def _apply(runtime: Runtime, plural: str, outcome: Outcome, body: kopf.Body,
-                 uid: str) -> None:
-    memory = runtime.memory
+async def _apply(runtime: Runtime, kind: KindPass[Any, Any], call: Call,
+                 outcome: Outcome) -> None:
+    memory, body, uid = runtime.memory, call.body, call.uid
     status = memory.status_of(uid, body)
     meta = body.get("metadata", {})
     changes, changed = status_changes(outcome, generation=meta.get("generation"),
                                       status=status)
-    await write_status(runtime, plural, body, uid, status, changes)
+    await write_status(runtime, kind.plural, body, uid, status, changes)
     events, warned = events_to_post(outcome, memory.warned(uid))
     memory.remember_warned(uid, warned)
     post_events(events, body)
-    emit(pass_log(KINDS[plural], meta.get("namespace"), meta["name"], outcome, events, changed))
+    emit(pass_log(kind.name, meta.get("namespace"), meta["name"], outcome, events, changed))
 
 
-async def _paused(runtime: Runtime, plural: str, body: kopf.Body, uid: str) -> bool:
+async def _paused(runtime: Runtime, kind: KindPass[Any, Any], call: Call) -> bool:
     """`batchimage.dev/paused: "true"` stops Azure calls (not deletion) until removed."""
-    outcome = pause_outcome(body, runtime.memory.status_of(uid, body))
+    outcome = pause_outcome(call.body, runtime.memory.status_of(call.uid, call.body))
     if outcome is not None:
-        await _apply(runtime, plural, outcome, body, uid)
-        runtime.scheduler.schedule(uid, outcome.requeue)
-    return is_paused(body)
+        await _apply(runtime, kind, call, outcome)
+        runtime.scheduler.schedule(call.uid, outcome.requeue)
+    return is_paused(call.body)
 
 
-async def _finish_pass(runtime: Runtime, plural: str, outcome: Outcome, body: kopf.Body,
-                       uid: str, started: float) -> None:
-    scheduler, metrics, kind = runtime.scheduler, runtime.metrics, KINDS[plural]
-    await _apply(runtime, plural, outcome, body, uid)
+async def _finish_pass(runtime: Runtime, kind: KindPass[Any, Any], call: Call,
+                       outcome: Outcome, started: float) -> None:
+    scheduler, metrics, uid = runtime.scheduler, runtime.metrics, call.uid
+    await _apply(runtime, kind, call, outcome)
     if "admittedNodes" in outcome.status:
         nodes = outcome.status["admittedNodes"]
         runtime.memory.admit(uid, (nodes["dedicated"], nodes["lowPriority"]) if nodes else None)
@@ -141,18 +144,18 @@ async def _finish_pass(runtime: Runtime, plural: str, outcome: Outcome, body: ko
         scheduler.resized(uid, outcome.next_resize_in)
     for other in outcome.nudge:
         scheduler.nudge(other)
-    metrics.reconciled(kind, result_of(outcome), time.monotonic() - started)
+    metrics.reconciled(kind.name, result_of(outcome), time.monotonic() - started)
     ready = next((c.status for c in outcome.conditions if c.type == "Ready"), "Unknown")
-    metrics.object_ready(uid, kind, ready)
-    metrics.passed(uid, kind, body, runtime.memory.status_of(uid, body), outcome)
+    metrics.object_ready(uid, kind.name, ready)
+    metrics.passed(uid, kind.name, call.body, runtime.memory.status_of(uid, call.body), outcome)
 
 
-async def _finish_deletion(runtime: Runtime, plural: str, outcome: Outcome,
-                           body: kopf.Body, uid: str, started: float) -> None:
-    await _apply(runtime, plural, outcome, body, uid)
-    runtime.metrics.reconciled(KINDS[plural], result_of(outcome), time.monotonic() - started)
+async def _finish_deletion(runtime: Runtime, kind: KindPass[Any, Any], call: Call,
+                           outcome: Outcome, started: float) -> None:
+    await _apply(runtime, kind, call, outcome)
+    runtime.metrics.reconciled(kind.name, result_of(outcome), time.monotonic() - started)
     if not outcome.done:
         raise kopf.TemporaryError(WAITING + (outcome.message or "in progress"),
                                   delay=outcome.requeue or runtime.settings.poll_interval)
-    runtime.forget(uid)
-    runtime.metrics.object_ready(uid, KINDS[plural], None)
+    runtime.forget(call.uid)
+    runtime.metrics.object_ready(call.uid, kind.name, None)

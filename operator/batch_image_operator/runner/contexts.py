@@ -14,6 +14,7 @@ from ..planning.ownership import ADOPT_ANNOTATION
 from ..reconcilers.images import ImageContext
 from ..reconcilers.policy import owner_of
 from ..reconcilers.pools import PoolContext
+from .descriptor import Call
 from .indexes import (
     Key,
     Users,
@@ -37,9 +38,9 @@ def image_users(namespace: str | None, name: str, indexes: Mapping[str, Any]) ->
     return users_of(indexes["pool_index"], namespace, name, image)
 
 
-def image_context(runtime: Runtime, namespace: str | None, name: str, uid: str,
-                  body: kopf.Body, indexes: Mapping[str, Any]) -> ImageContext:
-    users = image_users(namespace, name, indexes)
+def image_context(runtime: Runtime, call: Call) -> ImageContext:
+    namespace, name, uid, body = call.namespace, call.name, call.uid, call.body
+    users = image_users(namespace, name, call.indexes)
     return ImageContext(
         owner=owner_of(runtime.cluster_id, "ManagedImage", namespace, name, uid),
         namespace=namespace, adopt=adopting(body), users=users.describe(),
@@ -47,9 +48,9 @@ def image_context(runtime: Runtime, namespace: str | None, name: str, uid: str,
         status=runtime.memory.status_of(uid, body))
 
 
-def pool_context(runtime: Runtime, name: str, namespace: str | None, uid: str,
-                 spec: kopf.Spec, body: kopf.Body, indexes: Mapping[str, Any]) -> PoolContext:
-    settings, memory = runtime.settings, runtime.memory
+def pool_context(runtime: Runtime, call: Call) -> PoolContext:
+    namespace, name, uid, spec, body = call.namespace, call.name, call.uid, call.spec, call.body
+    indexes, settings, memory = call.indexes, runtime.settings, runtime.memory
     image_index: kopf.Index[Key, ImageInfo] = indexes["image_index"]
     ref = ((spec.get("image") or {}).get("managedImageRef") or {}).get("name")
     status = memory.status_of(uid, body)
