@@ -14,18 +14,21 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Protocol
 
 import aiohttp
 import kopf
 
 from .. import GROUP, VERSION
+from ..config import Settings
 from ..kube.api import KubeApiError
 from ..kube.secrets import SecretError
 from ..reconcilers import kind as reconcilers
 from ..reconcilers.common import credential_outcome
+from ..reconcilers.kind import Kind
 from ..reconcilers.outcome import Outcome, result_of
+from ..reconcilers.policy import Gateways
 from .descriptor import Call, KindPass
 from .identities import Identity
 from .logs import emit, pass_log
@@ -48,34 +51,41 @@ async def run_pass(runtime: Runtime, kind: KindPass[Any, Any], call: Call, *,
         if await _paused(runtime, kind, call):
             return
         scheduler.begin_pass(uid)
-        ctx = kind.context(runtime, call)
         started = time.monotonic()
-        # Only the Azure calls hold a slot of the namespace's fair share (fairshare.py),
-        # not the status write after them: a slow API server never holds an Azure slot.
-        # The object's lock is held while queued, which only keeps this object's own
-        # next pass waiting (it would queue behind this one anyway); a deletion cancels
-        # a daemon's wait at once.
-        async with _identity(runtime, call.namespace) as identity, \
-                runtime.fairshare.slot(call.namespace):
-            outcome = identity if isinstance(identity, Outcome) else \
-                await reconcilers.reconcile(kind.kind, call.name, call.spec, ctx,
-                                            settings=runtime.settings,
-                                            gateways=identity.gateways)
+        outcome = await _in_azure(runtime, kind, call, reconcilers.reconcile)
         await _finish_pass(runtime, kind, call, outcome, started)
 
 
 async def run_deletion(runtime: Runtime, kind: KindPass[Any, Any], call: Call) -> None:
     """One deletion pass; raises Kopf's retry until the step's outcome is done."""
     async with runtime.scheduler.lock(call.uid):
-        ctx = kind.context(runtime, call)
         started = time.monotonic()
-        async with _identity(runtime, call.namespace) as identity, \
-                runtime.fairshare.slot(call.namespace):
-            outcome = identity if isinstance(identity, Outcome) else \
-                await reconcilers.delete(kind.kind, call.name, call.spec, ctx,
-                                         settings=runtime.settings,
-                                         gateways=identity.gateways)
+        outcome = await _in_azure(runtime, kind, call, reconcilers.delete)
         await _finish_deletion(runtime, kind, call, outcome, started)
+
+
+class Direction(Protocol):
+    """``reconcilers.reconcile`` or ``reconcilers.delete``: parse, gate, then the step."""
+
+    async def __call__(self, kind: Kind[Any, Any], name: str, raw_spec: Mapping[str, Any],
+                       ctx: Any, *, settings: Settings, gateways: Gateways) -> Outcome: ...
+
+
+async def _in_azure(runtime: Runtime, kind: KindPass[Any, Any], call: Call,
+                    direction: Direction) -> Outcome:
+    """The part of a pass that talks to Azure, with the namespace's identity."""
+    ctx = kind.context(runtime, call)
+    # Only the Azure calls hold a slot of the namespace's fair share (fairshare.py),
+    # not the status write after them: a slow API server never holds an Azure slot.
+    # The object's lock is held while queued, which only keeps this object's own
+    # next pass waiting (it would queue behind this one anyway); a deletion cancels
+    # a daemon's wait at once.
+    async with _identity(runtime, call.namespace) as identity, \
+            runtime.fairshare.slot(call.namespace):
+        if isinstance(identity, Outcome):
+            return identity
+        return await direction(kind.kind, call.name, call.spec, ctx,
+                               settings=runtime.settings, gateways=identity.gateways)
 
 
 @contextlib.asynccontextmanager
