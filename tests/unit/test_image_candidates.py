@@ -56,9 +56,9 @@ def test_the_source_of_an_existing_image_is_read_from_its_storage_profile() -> N
         "dataDisks": [{"lun": 2, "snapshot": {"id": data}}]}}}
     source = captured_source(image(SNAPSHOTS), observed)
     assert source is not None
-    assert (str(source.os_snapshot_id).lower(), source.os_type, source.os_state) == (
+    assert (str(source.os_source).lower(), source.os_type, source.os_state) == (
         SNAP.lower(), "Windows", "Generalized")
-    assert [(d.lun, str(d.snapshot_id).lower()) for d in source.data_disks] == [(2, data.lower())]
+    assert [(d.lun, str(d.source).lower()) for d in source.data_disks] == [(2, data.lower())]
 
 
 def test_an_image_not_built_from_snapshots_has_no_snapshot_source() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from test_models import SUB, image_spec
 
+from batch_image_operator.models.errors import SpecInvalid
 from batch_image_operator.models.managedimage import parse_managed_image
 from batch_image_operator.planning.images import (
     DeletionAction,
@@ -108,3 +109,18 @@ def test_deletion_follows_the_policy_as_read_from_json_and_azures_state() -> Non
             "properties": {"provisioningState": state}}) is DeletionAction.DELETE
     assert plan_deletion(policy="Delete", users=[], observed={
         "properties": {"provisioningState": "Deleting"}}) is DeletionAction.WAIT
+
+
+def test_vhd_data_disks_need_a_lun_each_and_reach_azure_by_lun() -> None:
+    blob = "https://acct.blob.core.windows.net/c/{}.vhd"
+    disks = [{"lun": 1, "blobUri": blob.format("d1")}, {"lun": 1, "blobUri": blob.format("d2")}]
+    with pytest.raises(SpecInvalid) as raised:
+        spec(source={"vhd": {"blobUri": blob.format("os"), "osType": "Linux",
+                             "storageAccountId": STORAGE, "dataDisks": disks}})
+    assert "spec.source.vhd.dataDisks[1].lun: Duplicate value: 1" in str(raised.value)
+    disks[1]["lun"] = 2
+    body = desired_image_body(spec(source={"vhd": {
+        "blobUri": blob.format("os"), "osType": "Linux", "storageAccountId": STORAGE,
+        "dataDisks": disks}}))
+    assert body["properties"]["storageProfile"]["dataDisks"] == [
+        {"lun": 1, "blobUri": blob.format("d1")}, {"lun": 2, "blobUri": blob.format("d2")}]

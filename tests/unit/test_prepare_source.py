@@ -58,8 +58,8 @@ async def test_a_vm_is_captured_disk_by_disk_then_built_from_its_snapshots() -> 
     assert azure.writes() == []
     assert (second.ready, second.condition.reason) == (True, "SnapshotsCaptured")
     assert second.snapshots is not None
-    assert str(second.snapshots.os_snapshot_id).lower() == OS_SNAP.lower()
-    assert [(d.lun, str(d.snapshot_id).lower()) for d in second.snapshots.data_disks] == [
+    assert str(second.snapshots.os_source).lower() == OS_SNAP.lower()
+    assert [(d.lun, str(d.source).lower()) for d in second.snapshots.data_disks] == [
         (0, LUN0_SNAP.lower())]
 
 

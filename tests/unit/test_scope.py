@@ -86,7 +86,7 @@ async def test_scoped_gateways_refuse_ids_the_gate_never_saw() -> None:
     compute = ScopedCompute(inner, image_scope(spec, []))  # type: ignore[arg-type]
     await compute.get(spec.image_id)
     await compute.begin_delete(spec.image_id)
-    os_snapshot = spec.snapshots.os_snapshot_id  # read, never written or deleted
+    os_snapshot = spec.snapshots.os_source  # read, never written or deleted
     await compute.get(os_snapshot)
     for call in (compute.begin_delete(os_snapshot), compute.begin_put(os_snapshot, {}),
                  compute.get(parse_resource_id(f"{P}/rg-images/providers/Microsoft.Compute/"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from azure.batch.aio import BatchClient
@@ -22,6 +23,8 @@ from ..models.endpoints import check_same_origin, check_trusted
 from ..planning.lease import Fence
 from .observe import ObservePolicy
 from .pacing import ArmPacer, PacingPolicy
+
+Client = TypeVar("Client")
 
 # The Batch data-plane REST version, pinned: the node-count pages are read as raw JSON.
 BATCH_DATA_API_VERSION = "2025-06-01"
@@ -133,17 +136,18 @@ class AzureClients:
         return kwargs
 
     def compute(self, subscription_id: str) -> ComputeManagementClient:
-        client = self._compute.get(subscription_id)
-        if client is None:
-            client = ComputeManagementClient(self._credential, subscription_id, **self._common())
-            self._compute[subscription_id] = client
-        return client
+        return self._arm_client(self._compute, ComputeManagementClient, subscription_id)
 
     def batch(self, subscription_id: str) -> BatchManagementClient:
-        client = self._batch.get(subscription_id)
+        return self._arm_client(self._batch, BatchManagementClient, subscription_id)
+
+    def _arm_client(self, made: dict[str, Client], make: Callable[..., Client],
+                    subscription_id: str) -> Client:
+        """One ARM client per subscription, made on first use."""
+        client = made.get(subscription_id)
         if client is None:
-            client = BatchManagementClient(self._credential, subscription_id, **self._common())
-            self._batch[subscription_id] = client
+            client = made[subscription_id] = make(self._credential, subscription_id,
+                                                  **self._common())
         return client
 
     @property

@@ -7,7 +7,7 @@ decision binding, so a reconciler bug cannot reach an id the gate never saw.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from ..models.armid import ResourceId
 from ..planning.scope import AzureScope
@@ -27,14 +27,37 @@ def _check(scope: AzureScope, op: str, rid: ResourceId) -> None:
         raise OutOfScope(op, rid)
 
 
-class ScopedCompute:
-    def __init__(self, inner: ComputeGateway, scope: AzureScope) -> None:
+class _Resources(Protocol):
+    """What a Compute and a Batch pool gateway both offer."""
+
+    async def get(self, rid: ResourceId) -> dict[str, Any] | None: ...
+    async def begin_delete(self, rid: ResourceId) -> None: ...
+    def retry_after(self, rid: ResourceId) -> float: ...
+
+
+Inner = TypeVar("Inner", bound=_Resources)
+
+
+class _Scoped(Generic[Inner]):
+    """Reads, deletes and Retry-After of one resource gateway, bound to a scope."""
+
+    def __init__(self, inner: Inner, scope: AzureScope) -> None:
         self._inner, self._scope = inner, scope
 
     async def get(self, rid: ResourceId) -> dict[str, Any] | None:
         _check(self._scope, "read", rid)
         return await self._inner.get(rid)
 
+    async def begin_delete(self, rid: ResourceId) -> None:
+        _check(self._scope, "delete", rid)
+        await self._inner.begin_delete(rid)
+
+    def retry_after(self, rid: ResourceId) -> float:
+        """No Azure call: how often the id's running LRO asked to be polled."""
+        return self._inner.retry_after(rid)
+
+
+class ScopedCompute(_Scoped[ComputeGateway]):
     async def exists(self, rid: ResourceId) -> bool:
         return await self.get(rid) is not None
 
@@ -42,23 +65,8 @@ class ScopedCompute:
         _check(self._scope, "write", rid)
         return await self._inner.begin_put(rid, body)
 
-    def retry_after(self, rid: ResourceId) -> float:
-        """No Azure call: how often the id's running LRO asked to be polled."""
-        return self._inner.retry_after(rid)
 
-    async def begin_delete(self, rid: ResourceId) -> None:
-        _check(self._scope, "delete", rid)
-        await self._inner.begin_delete(rid)
-
-
-class ScopedPools:
-    def __init__(self, inner: PoolGateway, scope: AzureScope) -> None:
-        self._inner, self._scope = inner, scope
-
-    async def get(self, rid: ResourceId) -> dict[str, Any] | None:
-        _check(self._scope, "read", rid)
-        return await self._inner.get(rid)
-
+class ScopedPools(_Scoped[PoolGateway]):
     async def create(self, rid: ResourceId, body: Mapping[str, Any]) -> dict[str, Any]:
         _check(self._scope, "write", rid)
         return await self._inner.create(rid, body)
@@ -67,13 +75,6 @@ class ScopedPools:
                      etag: str | None = None) -> dict[str, Any]:
         _check(self._scope, "write", rid)
         return await self._inner.update(rid, body, etag=etag)
-
-    async def begin_delete(self, rid: ResourceId) -> None:
-        _check(self._scope, "delete", rid)
-        await self._inner.begin_delete(rid)
-
-    def retry_after(self, rid: ResourceId) -> float:
-        return self._inner.retry_after(rid)
 
 
 class ScopedAccounts:

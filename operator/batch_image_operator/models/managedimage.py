@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .armid import InvalidResourceId, ResourceId, is_guid, parse_resource_id, valid_resource_group
+from .disks import Disks, parse_data_disks, parse_os
 from .errors import FieldError, SpecInvalid
 from .fields import enum_field, str_field
 from .ownership import is_reserved
@@ -21,21 +22,11 @@ _DEFINITION = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,78}[A-Za-z0-9])?$")
 _VERSION = re.compile(r"^[0-9]{1,9}\.[0-9]{1,9}\.[0-9]{1,9}$")
 
 
-@dataclass(frozen=True)
-class DataDisk:
-    lun: int
-    snapshot_id: ResourceId
-
-
-@dataclass(frozen=True)
-class SnapshotSource:
-    os_snapshot_id: ResourceId
-    os_type: str
-    os_state: str
-    data_disks: tuple[DataDisk, ...] = ()
+class SnapshotSource(Disks[ResourceId]):
+    """An image's disks from snapshots."""
 
     def snapshot_ids(self) -> tuple[str, ...]:
-        return (str(self.os_snapshot_id), *(str(d.snapshot_id) for d in self.data_disks))
+        return tuple(str(s) for s in self.sources())
 
 
 @dataclass(frozen=True)
@@ -96,27 +87,13 @@ def _parse_snapshots(raw: Mapping[str, Any], errors: list[FieldError]) -> Snapsh
         errors.append(FieldError(f"{path}.osDisk", "Required value"))
         return None
     os_id = _snapshot_id(os_disk.get("snapshotId"), f"{path}.osDisk.snapshotId", errors)
-    os_type = str_field(os_disk, "osType", errors, f"{path}.osDisk", required=True)
-    enum_field(os_type, ("Linux", "Windows"), f"{path}.osDisk.osType", errors)
-    os_state = str_field(os_disk, "osState", errors, f"{path}.osDisk", default="Generalized")
-    enum_field(os_state, ("Generalized", "Specialized"), f"{path}.osDisk.osState", errors)
-    disks: list[DataDisk] = []
-    luns: set[int] = set()
-    for i, disk in enumerate(raw.get("dataDisks") or []):
-        dpath = f"{path}.dataDisks[{i}]"
-        lun = disk.get("lun") if isinstance(disk, Mapping) else None
-        if not isinstance(lun, int) or isinstance(lun, bool) or not 0 <= lun <= 63:
-            errors.append(FieldError(f"{dpath}.lun", "must be an integer between 0 and 63"))
-            continue
-        if lun in luns:
-            errors.append(FieldError(f"{dpath}.lun", f"Duplicate value: {lun}"))
-        luns.add(lun)
-        sid = _snapshot_id(disk.get("snapshotId"), f"{dpath}.snapshotId", errors)
-        if sid is not None:
-            disks.append(DataDisk(lun, sid))
+    os_type, os_state = parse_os(os_disk, f"{path}.osDisk", errors)
+    disks = parse_data_disks(
+        raw.get("dataDisks"), f"{path}.dataDisks", errors,
+        lambda disk, dpath: _snapshot_id(disk.get("snapshotId"), f"{dpath}.snapshotId", errors))
     if os_id is None:
         return None
-    return SnapshotSource(os_id, os_type, os_state, tuple(disks))
+    return SnapshotSource(os_id, os_type, os_state, disks)
 
 
 def _parse_vm(raw: Any, errors: list[FieldError]) -> VmSource | None:

@@ -12,24 +12,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from .armid import InvalidResourceId, ResourceId, parse_resource_id
+from .disks import Disks, parse_data_disks, parse_os
 from .errors import FieldError
-from .fields import enum_field, str_field
 
 _BLOB = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[-A-Za-z0-9._~/]+\.vhd$")
 
 
 @dataclass(frozen=True)
-class VhdDisk:
-    lun: int
-    blob_uri: str
+class VhdSource(Disks[str]):
+    """An image's disks from VHD blobs (their URLs)."""
 
-
-@dataclass(frozen=True)
-class VhdSource:
-    blob_uri: str
-    os_type: str
-    os_state: str
-    data_disks: tuple[VhdDisk, ...] = ()
     # The storage account holding the blobs: what the allow-list checks.
     storage_account_id: ResourceId | None = None
 
@@ -70,17 +62,12 @@ def parse_vhd(raw: Any, errors: list[FieldError], storage_suffix: str) -> VhdSou
     account = _storage_account(raw.get("storageAccountId"), f"{path}.storageAccountId", errors)
     uri = _blob(raw.get("blobUri"), f"{path}.blobUri", errors)
     _on_account(uri, account, storage_suffix, f"{path}.blobUri", errors)
-    os_type = str_field(raw, "osType", errors, path, required=True)
-    enum_field(os_type, ("Linux", "Windows"), f"{path}.osType", errors)
-    os_state = str_field(raw, "osState", errors, path, default="Generalized")
-    enum_field(os_state, ("Generalized", "Specialized"), f"{path}.osState", errors)
-    disks = []
-    for i, disk in enumerate(raw.get("dataDisks") or []):
-        lun = disk.get("lun") if isinstance(disk, Mapping) else None
-        if not isinstance(lun, int) or isinstance(lun, bool) or not 0 <= lun <= 63:
-            errors.append(FieldError(f"{path}.dataDisks[{i}].lun", "between 0 and 63"))
-            continue
-        blob = _blob(disk.get("blobUri"), f"{path}.dataDisks[{i}].blobUri", errors)
-        _on_account(blob, account, storage_suffix, f"{path}.dataDisks[{i}].blobUri", errors)
-        disks.append(VhdDisk(lun, blob))
-    return VhdSource(uri, os_type, os_state, tuple(disks), account)
+    os_type, os_state = parse_os(raw, path, errors)
+
+    def data_blob(disk: Mapping[str, Any], dpath: str) -> str | None:
+        blob = _blob(disk.get("blobUri"), f"{dpath}.blobUri", errors)
+        _on_account(blob, account, storage_suffix, f"{dpath}.blobUri", errors)
+        return blob or None
+
+    disks = parse_data_disks(raw.get("dataDisks"), f"{path}.dataDisks", errors, data_blob)
+    return VhdSource(uri, os_type, os_state, disks, account)

@@ -41,89 +41,67 @@ _MISSING = "a resource the request names does not exist: check the names in the 
            "(subscription, resource group, Batch account, image)"
 _TRANSIENT = "transient; retried automatically"
 
-# code -> (kind, what a human should do). Codes are compared case-insensitively.
-_CODES: dict[str, tuple[ErrorKind, str]] = {k.lower(): v for k, v in {
-    # Someone must grant or fix access.
-    "AuthorizationFailed": (ErrorKind.AUTH, _ROLES),
-    "LinkedAuthorizationFailed": (ErrorKind.AUTH, _ROLES + " (on the linked resource too)"),
-    "AuthorizationFailure": (ErrorKind.AUTH, _ROLES),      # Batch data plane's 403
-    "InsufficientPermissions": (ErrorKind.AUTH, _ROLES),
-    "AuthenticationFailed": (ErrorKind.AUTH, _CREDENTIAL),
-    "InvalidAuthenticationToken": (ErrorKind.AUTH, _CREDENTIAL),
-    "InvalidAuthenticationTokenAudience": (ErrorKind.AUTH, _CREDENTIAL),
-    "InvalidAuthenticationTokenTenant": (ErrorKind.AUTH,
-                                         "the identity belongs to another tenant than "
-                                         "the subscription: check AZURE_TENANT_ID"),
+_NO_CHANGE = "this property cannot change on an existing resource: revert it, or create a " \
+             "new object under a new name"
+
+# (kind, what a human should do, the Azure error codes that mean it).
+_ADVICE: tuple[tuple[ErrorKind, str, tuple[str, ...]], ...] = (
+    # Someone must grant or fix access. AuthorizationFailure: the Batch data plane's 403.
+    (ErrorKind.AUTH, _ROLES,
+     ("AuthorizationFailed", "AuthorizationFailure", "InsufficientPermissions")),
+    (ErrorKind.AUTH, _ROLES + " (on the linked resource too)", ("LinkedAuthorizationFailed",)),
+    (ErrorKind.AUTH, _CREDENTIAL, ("AuthenticationFailed", "InvalidAuthenticationToken",
+                                   "InvalidAuthenticationTokenAudience")),
+    (ErrorKind.AUTH, "the identity belongs to another tenant than the subscription: check "
+                     "AZURE_TENANT_ID", ("InvalidAuthenticationTokenTenant",)),
     # Azure will give the same answer until the spec, a policy or a quota changes.
-    "RequestDisallowedByPolicy": (ErrorKind.INVALID,
-                                  "an Azure Policy assignment denies this request: change "
-                                  "the spec to comply, or ask the policy owner for an "
-                                  "exemption"),
-    "InvalidPropertyValue": (ErrorKind.INVALID, _FIX_SPEC),
-    "InvalidParameter": (ErrorKind.INVALID, _FIX_SPEC),
-    "MissingRequiredProperty": (ErrorKind.INVALID, _FIX_SPEC),
-    "InvalidRequestContent": (ErrorKind.INVALID, _FIX_SPEC),
-    "InvalidRequestBody": (ErrorKind.INVALID, _FIX_SPEC),
-    "InvalidResourceName": (ErrorKind.INVALID, _FIX_SPEC),
-    "AccountNameInvalid": (ErrorKind.INVALID, _FIX_SPEC),
-    "LocationRequired": (ErrorKind.INVALID, _FIX_SPEC),
-    "BadRequest": (ErrorKind.INVALID, _FIX_SPEC),
-    "PropertyCannotBeUpdated": (ErrorKind.INVALID,
-                                "this property cannot change on an existing resource: "
-                                "revert it, or create a new object under a new name"),
-    "PropertyChangeNotAllowed": (ErrorKind.INVALID,
-                                 "this property cannot change on an existing resource: "
-                                 "revert it, or create a new object under a new name"),
-    "SkuNotAvailable": (ErrorKind.INVALID,
-                        "the VM size is not offered in this region or subscription: pick "
-                        "another vmSize or region (az vm list-skus --location <region>)"),
-    "LocationNotAvailableForResourceType": (ErrorKind.INVALID,
-                                            "this region does not offer the resource type: "
-                                            "pick another location"),
-    "QuotaExceeded": (ErrorKind.INVALID,
-                      "a quota is exhausted: request more quota, or lower the node counts"),
-    "OperationNotAllowed": (ErrorKind.INVALID,
-                            "Azure does not allow this operation here (often a quota): "
-                            "read the message, request quota or change the spec"),
-    "MissingSubscriptionRegistration": (ErrorKind.INVALID,
-                                        "register the resource provider on the "
-                                        "subscription (az provider register)"),
-    "InvalidAccountEndpoint": (ErrorKind.INVALID,
-                               "the Batch account reports an unusable endpoint; check the "
-                               "account in the Azure portal"),
-    "ResourceNotFound": (ErrorKind.NOT_FOUND, _MISSING),
-    "NotFound": (ErrorKind.NOT_FOUND, _MISSING),
-    "ParentResourceNotFound": (ErrorKind.NOT_FOUND, _MISSING),
-    "ResourceGroupNotFound": (ErrorKind.NOT_FOUND,
-                              "the resource group does not exist: create it or fix the "
-                              "spec's resourceGroup"),
-    "SubscriptionNotFound": (ErrorKind.NOT_FOUND,
-                             "the subscription does not exist or the identity cannot see "
-                             "it: check the ids in the spec and BIO_SUBSCRIPTION_ID"),
-    "PoolNotFound": (ErrorKind.NOT_FOUND, _MISSING),
-    "AccountNotFound": (ErrorKind.NOT_FOUND, _MISSING),
+    (ErrorKind.INVALID, "an Azure Policy assignment denies this request: change the spec to "
+                        "comply, or ask the policy owner for an exemption",
+     ("RequestDisallowedByPolicy",)),
+    (ErrorKind.INVALID, _FIX_SPEC,
+     ("InvalidPropertyValue", "InvalidParameter", "MissingRequiredProperty",
+      "InvalidRequestContent", "InvalidRequestBody", "InvalidResourceName",
+      "AccountNameInvalid", "LocationRequired", "BadRequest")),
+    (ErrorKind.INVALID, _NO_CHANGE, ("PropertyCannotBeUpdated", "PropertyChangeNotAllowed")),
+    (ErrorKind.INVALID, "the VM size is not offered in this region or subscription: pick "
+                        "another vmSize or region (az vm list-skus --location <region>)",
+     ("SkuNotAvailable",)),
+    (ErrorKind.INVALID, "this region does not offer the resource type: pick another location",
+     ("LocationNotAvailableForResourceType",)),
+    (ErrorKind.INVALID, "a quota is exhausted: request more quota, or lower the node counts",
+     ("QuotaExceeded",)),
+    (ErrorKind.INVALID, "Azure does not allow this operation here (often a quota): read the "
+                        "message, request quota or change the spec", ("OperationNotAllowed",)),
+    (ErrorKind.INVALID, "register the resource provider on the subscription "
+                        "(az provider register)", ("MissingSubscriptionRegistration",)),
+    (ErrorKind.INVALID, "the Batch account reports an unusable endpoint; check the account "
+                        "in the Azure portal", ("InvalidAccountEndpoint",)),
+    (ErrorKind.NOT_FOUND, _MISSING, ("ResourceNotFound", "NotFound", "ParentResourceNotFound",
+                                     "PoolNotFound", "AccountNotFound")),
+    (ErrorKind.NOT_FOUND, "the resource group does not exist: create it or fix the spec's "
+                          "resourceGroup", ("ResourceGroupNotFound",)),
+    (ErrorKind.NOT_FOUND, "the subscription does not exist or the identity cannot see it: "
+                          "check the ids in the spec and BIO_SUBSCRIPTION_ID",
+     ("SubscriptionNotFound",)),
     # Azure is busy or the state moved: the same request succeeds later.
-    "AnotherOperationInProgress": (ErrorKind.CONFLICT,
-                                   "another operation on the resource is running; retried"),
-    "Conflict": (ErrorKind.CONFLICT, _TRANSIENT),
-    "PoolNotSteady": (ErrorKind.CONFLICT, "the pool is still resizing; retried"),
-    "ConditionNotMet": (ErrorKind.CONFLICT, _TRANSIENT),
-    "PreconditionFailed": (ErrorKind.CONFLICT, _TRANSIENT),
-    "CannotDeleteResource": (ErrorKind.CONFLICT, "child resources are still being deleted"),
-    "ResourceGroupBeingDeleted": (ErrorKind.CONFLICT, _TRANSIENT),
-    "RetryableError": (ErrorKind.TRANSIENT, _TRANSIENT),
-    "ExpiredAuthenticationToken": (ErrorKind.TRANSIENT, "a new token is fetched; retried"),
-    "TooManyRequests": (ErrorKind.THROTTLED, "Azure throttles this identity; retried "
-                                             "after Retry-After"),
-    "SubscriptionRequestsThrottled": (ErrorKind.THROTTLED, "Azure throttles this "
-                                                           "subscription; retried"),
-    "InternalServerError": (ErrorKind.TRANSIENT, _TRANSIENT),
-    "InternalError": (ErrorKind.TRANSIENT, _TRANSIENT),
-    "ServiceUnavailable": (ErrorKind.TRANSIENT, _TRANSIENT),
-    "ServerBusy": (ErrorKind.TRANSIENT, _TRANSIENT),
-    "GatewayTimeout": (ErrorKind.TRANSIENT, _TRANSIENT),
-    "OperationTimedOut": (ErrorKind.TRANSIENT, _TRANSIENT),
-}.items()}
+    (ErrorKind.CONFLICT, "another operation on the resource is running; retried",
+     ("AnotherOperationInProgress",)),
+    (ErrorKind.CONFLICT, "the pool is still resizing; retried", ("PoolNotSteady",)),
+    (ErrorKind.CONFLICT, "child resources are still being deleted", ("CannotDeleteResource",)),
+    (ErrorKind.CONFLICT, _TRANSIENT, ("Conflict", "ConditionNotMet", "PreconditionFailed",
+                                      "ResourceGroupBeingDeleted")),
+    (ErrorKind.TRANSIENT, "a new token is fetched; retried", ("ExpiredAuthenticationToken",)),
+    (ErrorKind.THROTTLED, "Azure throttles this identity; retried after Retry-After",
+     ("TooManyRequests",)),
+    (ErrorKind.THROTTLED, "Azure throttles this subscription; retried",
+     ("SubscriptionRequestsThrottled",)),
+    (ErrorKind.TRANSIENT, _TRANSIENT,
+     ("RetryableError", "InternalServerError", "InternalError", "ServiceUnavailable",
+      "ServerBusy", "GatewayTimeout", "OperationTimedOut")),
+)
+# code -> (kind, advice). Codes are compared case-insensitively.
+_CODES: dict[str, tuple[ErrorKind, str]] = {
+    code.lower(): (kind, advice) for kind, advice, codes in _ADVICE for code in codes}
 
 _BY_STATUS_ADVICE = {
     ErrorKind.AUTH: _ROLES,

@@ -8,7 +8,8 @@ from enum import Enum
 from typing import Any
 
 from ..models.armid import InvalidResourceId, ResourceId, parse_resource_id
-from ..models.managedimage import DataDisk, ManagedImageSpec, SnapshotSource
+from ..models.disks import DataDisk
+from ..models.managedimage import ManagedImageSpec, SnapshotSource
 from .gallery import version_id
 from .scope import captured_snapshot_ids
 from .sources import direct_image_body, vhd_image_body
@@ -51,17 +52,7 @@ def desired_image_body(spec: ManagedImageSpec,
         "location": spec.location,
         "properties": {
             "hyperVGeneration": spec.hyper_v_generation,
-            "storageProfile": {
-                "osDisk": {
-                    "osType": src.os_type,
-                    "osState": src.os_state,
-                    "snapshot": {"id": str(src.os_snapshot_id)},
-                },
-                "dataDisks": [
-                    {"lun": d.lun, "snapshot": {"id": str(d.snapshot_id)}}
-                    for d in src.data_disks
-                ],
-            },
+            "storageProfile": src.storage_profile(lambda rid: {"snapshot": {"id": str(rid)}}),
         },
     }
     if spec.tags:

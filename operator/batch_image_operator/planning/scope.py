@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from ..models.allowlist import AllowList
 from ..models.armid import ResourceId
 from ..models.batchpool import BatchPoolSpec
+from ..models.disks import MAX_LUN
 from ..models.managedimage import ManagedImageSpec
 from .gallery import definition_id, gallery_id, version_id
 from .sources import snapshot_name
-
-MAX_LUN = 63
 
 
 def _key(rid: ResourceId) -> str:
@@ -70,8 +69,7 @@ def image_scope(spec: ManagedImageSpec, accounts: Sequence[ResourceId]) -> Azure
     reads: list[ResourceId] = []
     named: list[ResourceId] = []
     if spec.snapshots is not None:
-        reads += [spec.snapshots.os_snapshot_id,
-                  *(d.snapshot_id for d in spec.snapshots.data_disks)]
+        reads += spec.snapshots.sources()
     if spec.virtual_machine is not None:
         reads.append(spec.virtual_machine.vm_id)
     if spec.vhd is not None and spec.vhd.storage_account_id is not None:

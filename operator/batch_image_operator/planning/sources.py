@@ -183,7 +183,4 @@ def direct_image_body(vm_id: ResourceId, location: str, hyperv: str) -> dict[str
 def vhd_image_body(vhd: VhdSource, location: str, hyperv: str) -> dict[str, Any]:
     return {"location": location, "properties": {
         "hyperVGeneration": hyperv,
-        "storageProfile": {
-            "osDisk": {"osType": vhd.os_type, "osState": vhd.os_state, "blobUri": vhd.blob_uri},
-            "dataDisks": [{"lun": d.lun, "blobUri": d.blob_uri} for d in vhd.data_disks],
-        }}}
+        "storageProfile": vhd.storage_profile(lambda uri: {"blobUri": uri})}}

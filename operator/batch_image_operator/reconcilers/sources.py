@@ -13,7 +13,8 @@ from typing import Any
 from ..azure.scoped import ScopedAccounts, ScopedCompute
 from ..models.armid import InvalidResourceId, ResourceId, parse_resource_id
 from ..models.conditions import FALSE, TRUE, Condition
-from ..models.managedimage import DataDisk, ManagedImageSpec, SnapshotSource
+from ..models.disks import DataDisk
+from ..models.managedimage import ManagedImageSpec, SnapshotSource
 from ..models.ownership import Owner, owner_from_tags
 from ..models.reasons import Reason
 from ..planning.ownership import Claim, judge
@@ -68,7 +69,7 @@ async def _all_ready(compute: ScopedCompute, ids: Sequence[ResourceId],
 
 async def _check_given_snapshots(spec: ManagedImageSpec, compute: ScopedCompute) -> Prepared:
     assert spec.snapshots is not None
-    ids = [spec.snapshots.os_snapshot_id, *(d.snapshot_id for d in spec.snapshots.data_disks)]
+    ids = list(spec.snapshots.sources())
     pending = []
     for rid in ids:
         snap = await compute.get(rid)
