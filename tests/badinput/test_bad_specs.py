@@ -20,16 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kubernetes.client.exceptions import ApiException
 
-from harness import Emulator
-from support import (
-    SUB,
-    CRs,
-    azure_requests,
-    condition,
-    eventually,
-    load_example,
-    running_operator,
-)
+from helpers.system import SUB, CRs, azure_requests, condition, load_example, running_operator
+from helpers.waits import eventually
+from simlaunch import Emulator
 
 EXAMPLES = int(os.environ.get("BIO_BADINPUT_EXAMPLES", "30"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None,

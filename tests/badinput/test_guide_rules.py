@@ -11,8 +11,15 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from harness import Emulator
-from support import CRs, azure_requests, condition, has_condition, load_example, running_operator
+from helpers.system import (
+    CRs,
+    azure_requests,
+    condition,
+    has_condition,
+    load_example,
+    running_operator,
+)
+from simlaunch import Emulator
 
 FOREIGN = "0badc0de-0000-4000-8000-000000000000"
 CLEAR_REASONS = {"InvalidSpec", "NotAllowed", "LimitExceeded"}

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 import yaml
-from chart_support import CHART, ROOT
+
+from helpers.chart import CHART, ROOT
 
 SCRIPT = ROOT / "scripts" / "sync_chart_crds.py"
 

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import yaml
-from chart_support import CHART, ROOT
+
+from helpers.chart import CHART, ROOT
 
 # Values that are Kubernetes objects in their own right (requests, label selectors).
 FREE_FORM = {"resources.requests", "resources.limits", "networkPolicy.egress.dns.namespaceSelector",

@@ -10,11 +10,11 @@ from typing import Any
 
 import helm_python as helm
 import pytest
-from chart_support import CHART, FULLNAME, NAMESPACE, RELEASE, merged
 from kubernetes import client, config
 from kubernetes.client import ApiClient
 
-from harness import Emulator, run_kubesim
+from helpers.chart import CHART, FULLNAME, NAMESPACE, RELEASE, merged
+from simlaunch import Emulator, run_kubesim
 
 # The chart as released before the bind addresses were values (a fixed commit).
 PREVIOUS_CHART = "1abd57425de64df7cf553004c220df7efa4e4020"

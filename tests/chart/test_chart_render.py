@@ -16,7 +16,8 @@ import helm_python as helm
 import kubernetes_validate
 import pytest
 import yaml
-from chart_support import (
+
+from helpers.chart import (
     CHART,
     CLIENT,
     FULLNAME,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from crd_support import CRDS, Kubectl
 
-from harness import run_kubesim
+from helpers.crds import CRDS, Kubectl
+from simlaunch import run_kubesim
 
 
 @pytest.fixture(scope="module")

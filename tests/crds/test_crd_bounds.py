@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from crd_support import (
+
+from helpers.crds import (
     SERVER_OWNED,
     Field,
     Kubectl,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from crd_support import SERVER_OWNED, Kubectl, fields, schema
+from helpers.crds import SERVER_OWNED, Kubectl, fields, schema
 
 KINDS = ("BatchPool", "ManagedImage")
 LIST_SKUS = 'az batch pool supported-images list --account-name <acct> --query "[].nodeAgentSkuId"'

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from crd_support import RG, Kubectl, Obj, manifest, refusals, specs
+
+from helpers.crds import RG, Kubectl, Obj, manifest, refusals, specs
 
 Change = Callable[[Obj], Any]
 

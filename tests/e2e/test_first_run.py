@@ -18,11 +18,8 @@ from types import ModuleType
 
 import pytest
 
-from emulator_fixtures import azuresim, azuresim_speed, crs, kubesim
-from harness import Emulator
-from support import SUB, CRs
-
-__all__ = ["azuresim", "azuresim_speed", "crs", "kubesim"]
+from helpers.system import SUB, CRs
+from simlaunch import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 

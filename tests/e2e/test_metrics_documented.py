@@ -9,11 +9,8 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from batch_image_operator.azure.observe import OPERATIONS
-from emulator_fixtures import azuresim, azuresim_speed, crs, kubesim
-from harness import Emulator
-from support import CRs, has_condition, load_example, running_operator
-
-__all__ = ["azuresim", "azuresim_speed", "crs", "kubesim"]
+from helpers.system import CRs, has_condition, load_example, running_operator
+from simlaunch import Emulator
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
 # A documented series: a table row whose first cell is a backticked metric name.

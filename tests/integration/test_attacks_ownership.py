@@ -12,8 +12,7 @@ from pathlib import Path
 
 from kubernetes import client as k8s
 
-from harness import Emulator
-from support import (
+from helpers.system import (
     SUB,
     WRITES,
     CRs,
@@ -25,9 +24,8 @@ from support import (
     kube_api,
     running_operator,
 )
-from support import (
-    example_by_kind as example,
-)
+from helpers.system import example_by_kind as example
+from simlaunch import Emulator
 
 
 def writes_to(azuresim: Emulator, fragment: str) -> list[dict]:

@@ -11,8 +11,7 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from kubernetes import client as k8s
 
-from harness import Emulator
-from support import (
+from helpers.system import (
     SUB,
     WRITES,
     CRs,
@@ -23,9 +22,8 @@ from support import (
     kube_api,
     running_operator,
 )
-from support import (
-    example_by_kind as example,
-)
+from helpers.system import example_by_kind as example
+from simlaunch import Emulator
 
 P = f"/subscriptions/{SUB}/resourceGroups"
 def allow_only(tmp_path: Path, *groups: str) -> str:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from batch_image_operator.config import Settings
 from batch_image_operator.models.armid import parse_resource_id
 from batch_image_operator.runner.runtime import Runtime
-from harness import Emulator
+from simlaunch import Emulator
 
 
 def established_to(port: int) -> int:

@@ -8,8 +8,7 @@ import copy
 
 from kubernetes import client as k8s
 
-from harness import Emulator
-from support import (
+from helpers.system import (
     CRs,
     azure_requests,
     condition,
@@ -18,6 +17,7 @@ from support import (
     load_example,
     running_operator,
 )
+from simlaunch import Emulator
 
 WRONG = "not-the-right-secret-3b1f"
 

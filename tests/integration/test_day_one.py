@@ -9,21 +9,19 @@ import copy
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 
-from harness import Emulator
-from support import (
+from helpers.system import (
     WRITES,
     CRs,
     azure_requests,
     azure_sdk,
     condition,
-    eventually,
     has_condition,
     install_pool_crd_without_transition_rules,
     running_operator,
 )
-from support import (
-    example_by_kind as example,
-)
+from helpers.system import example_by_kind as example
+from helpers.waits import eventually
+from simlaunch import Emulator
 
 
 def pool_named(docs: dict, name: str, nodes: int) -> dict:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import copy
 import time
 
-from harness import Emulator
-from support import CRs, has_condition, load_example, running_operator
+from helpers.system import CRs, has_condition, load_example, running_operator
+from simlaunch import Emulator
 
 ROUNDS = 10
 QUICK = 5.0  # seconds; Kopf's daemon stop plus one handler pass take milliseconds

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import Emulator, run_azuresim
-from support import (
+from helpers.system import (
     ROOT,
     SEED,
     SUB,
@@ -28,6 +27,7 @@ from support import (
     load_example,
     running_operator,
 )
+from simlaunch import Emulator, run_azuresim
 
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
 ROLE = ROOT / "docs" / "azure-role.json"

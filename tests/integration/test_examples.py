@@ -9,8 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from harness import Emulator
-from support import ROOT, CRs, azure_sdk, condition, has_condition, load_example, running_operator
+from helpers.system import (
+    ROOT,
+    CRs,
+    azure_sdk,
+    condition,
+    has_condition,
+    load_example,
+    running_operator,
+)
+from simlaunch import Emulator
 
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
 Check = Callable[[CRs, dict, dict, Emulator], None]

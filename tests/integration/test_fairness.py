@@ -15,18 +15,18 @@ import time
 from kubernetes import client as k8s
 
 from batch_image_operator import GROUP, VERSION
-from harness import Emulator
-from support import (
+from helpers.system import (
     CRs,
     Obj,
     azure_admin,
     azure_requests,
-    eventually,
     has_condition,
     kube_api,
     load_example,
     running_operator,
 )
+from helpers.waits import eventually
+from simlaunch import Emulator
 
 BURST = 150
 BOUND_SECONDS = 3.0  # measured 0.8 s fair, 25 s unfair

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 
-from harness import Emulator
-from support import (
+from helpers.system import (
     CRs,
     StartOperator,
     azure_requests,
@@ -18,6 +17,7 @@ from support import (
     has_condition,
     load_example,
 )
+from simlaunch import Emulator
 
 
 def example() -> tuple[dict, dict]:

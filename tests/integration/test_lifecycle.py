@@ -7,8 +7,8 @@ import copy
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 
-from harness import Emulator
-from support import CRs, azure_sdk, condition, has_condition, load_example, running_operator
+from helpers.system import CRs, azure_sdk, condition, has_condition, load_example, running_operator
+from simlaunch import Emulator
 
 IMAGE, POOL = "ubuntu-hpc", "render-pool"
 

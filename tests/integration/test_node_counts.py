@@ -7,8 +7,8 @@ import asyncio
 from batch_image_operator.config import Settings
 from batch_image_operator.models.armid import parse_resource_id
 from batch_image_operator.runner.runtime import Runtime
-from harness import Emulator
-from support import SUB
+from helpers.system import SUB
+from simlaunch import Emulator
 
 ACCOUNT = (f"/subscriptions/{SUB}/resourceGroups/rg-batch/providers/Microsoft.Batch"
            "/batchAccounts/batchdemo")

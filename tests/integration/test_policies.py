@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 
-from harness import Emulator
-from support import (
+from helpers.system import (
     SUB,
     WRITES,
     CRs,
@@ -23,9 +22,8 @@ from support import (
     install_pool_crd_without_transition_rules,
     running_operator,
 )
-from support import (
-    example_by_kind as example,
-)
+from helpers.system import example_by_kind as example
+from simlaunch import Emulator
 
 ACCOUNT = (f"/subscriptions/{SUB}/resourceGroups/rg-batch/providers/Microsoft.Batch"
            "/batchAccounts/batchdemo")

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import Emulator, run_azuresim
-from support import (
+from helpers.system import (
     SEED,
     SUB,
     CRs,
@@ -22,6 +21,7 @@ from support import (
     load_example,
     running_operator,
 )
+from simlaunch import Emulator, run_azuresim
 
 # Real durations x 0.05: snapshot and image 1 s, gallery version 9 s (Retry-After 3 s),
 # each allocation 9 s, pool delete 1 s. The whole guide runs in well under a minute.

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import copy
 
-from harness import Emulator
-from support import (
+from helpers.system import (
     CRs,
     azure_admin,
     azure_requests,
     azure_sdk,
     condition,
-    eventually,
     has_condition,
     load_example,
     running_operator,
 )
+from helpers.waits import eventually
+from simlaunch import Emulator
 
 
 def example(dedicated: int) -> tuple[dict, dict]:

@@ -10,8 +10,7 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.compute import models as cm
 
-from harness import Emulator
-from support import (
+from helpers.system import (
     SUB,
     CRs,
     azure_admin,
@@ -22,6 +21,7 @@ from support import (
     load_example,
     running_operator,
 )
+from simlaunch import Emulator
 
 RG = "rg-batch-images"
 JAMMY = {"publisher": "canonical", "offer": "0001-com-ubuntu-server-jammy", "sku": "22_04-lts",

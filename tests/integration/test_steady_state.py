@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 
-from harness import Emulator
-from support import CRs, azure_requests, eventually, has_condition, load_example, running_operator
+from helpers.system import CRs, azure_requests, has_condition, load_example, running_operator
+from helpers.waits import eventually
+from simlaunch import Emulator
 
 DRIFT = 0.5
 WRITES = {"PUT", "PATCH", "POST", "DELETE"}

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client
-from realkube_chart import chart_installed
-from realkube_support import REPO, kubectl, skip_reason
 
+from helpers.realkube import REPO, kubectl, skip_reason
+from helpers.realkube_chart import chart_installed
 from realkube.launch import RealKube, run_realkube
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
-from realkube_support import REPO
 
+from helpers.realkube import REPO
 from realkube.launch import default_bin_dir
 
 pytestmark = pytest.mark.realkube

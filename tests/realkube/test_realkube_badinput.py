@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
-from realkube_support import load_test_module
 
-from harness import Emulator, run_kubesim
+from helpers.realkube import load_test_module
+from helpers.system import GROUP, VERSION, install_crds, kube_api
 from realkube.launch import RealKube
-from support import GROUP, VERSION, install_crds, kube_api
+from simlaunch import Emulator, run_kubesim
 
 pytestmark = pytest.mark.realkube
 

@@ -17,7 +17,12 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
-from realkube_chart import (
+
+from batch_image_operator.kube.api import KubeApi, KubeApiError
+from batch_image_operator.kube.leader import LeaderElector, LeaseStore, new_identity
+from batch_image_operator.planning.lease import Fence, LeaseTimings
+from helpers.realkube import kopf_connection
+from helpers.realkube_chart import (
     CLUSTER_FULLNAME,
     CLUSTER_NAMESPACE,
     CLUSTER_RELEASE,
@@ -31,14 +36,7 @@ from realkube_chart import (
     operator_as_service_account,
     service_account_token,
 )
-from realkube_support import kopf_connection
-
-from batch_image_operator.kube.api import KubeApi, KubeApiError
-from batch_image_operator.kube.leader import LeaderElector, LeaseStore, new_identity
-from batch_image_operator.planning.lease import Fence, LeaseTimings
-from harness import Emulator, run_azuresim
-from realkube.launch import RealKube
-from support import (
+from helpers.system import (
     SEED,
     SUB,
     CRs,
@@ -48,6 +46,8 @@ from support import (
     load_example,
     running_operator,
 )
+from realkube.launch import RealKube
+from simlaunch import Emulator, run_azuresim
 
 pytestmark = pytest.mark.realkube
 

@@ -1,7 +1,8 @@
-"""kubesim's conformance suite (tests/kubesim) run against the real kube-apiserver: what it
-asserts of kubesim must hold of the real thing. Divergences kubesim does not emulate are
-listed in emulators/kubesim/README.md ("What it does not emulate") and deselected here by
-test id, each with its reason; everything else must pass."""
+"""kubesim's conformance suite (emulators/kubesim/tests) run against the real
+kube-apiserver: what it asserts of kubesim must hold of the real thing. Divergences
+kubesim does not emulate are listed in emulators/kubesim/README.md ("What it does not
+emulate") and deselected here by test id, each with its reason; everything else must
+pass."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import subprocess
 import sys
 
 import pytest
-from realkube_support import REPO
 
+from helpers.realkube import REPO
 from realkube.launch import RealKube
 
 pytestmark = pytest.mark.realkube
@@ -31,10 +32,10 @@ KNOWN_DIVERGENCES: dict[str, str] = {
 
 def test_kubesim_conformance_suite_passes_on_realkube(realkube: RealKube) -> None:
     deselect = [arg for test_id in KNOWN_DIVERGENCES
-                for arg in ("--deselect", f"tests/kubesim/{test_id}")]
+                for arg in ("--deselect", f"emulators/kubesim/tests/{test_id}")]
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfEs",
-         "tests/kubesim", *deselect],
+         "emulators/kubesim/tests", *deselect],
         cwd=REPO, capture_output=True, text=True, timeout=1200,
         env={**os.environ, "KUBESIM_CONFORMANCE_KUBECONFIG": str(realkube.kubeconfig)},
     )

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from realkube_support import REPO, kubectl
 
+from helpers.realkube import REPO, kubectl
 from realkube.launch import RealKube
 
 pytestmark = pytest.mark.realkube

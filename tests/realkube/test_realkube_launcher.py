@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from realkube_support import KUBECTL, kubectl
 
+from helpers.realkube import KUBECTL, kubectl
 from realkube.launch import RealKube
 
 pytestmark = pytest.mark.realkube

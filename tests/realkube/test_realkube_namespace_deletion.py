@@ -12,20 +12,12 @@ from pathlib import Path
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from kubernetes import client, config
-from realkube_support import kopf_connection
 
-from harness import Emulator, run_azuresim
+from helpers.realkube import kopf_connection
+from helpers.system import SEED, SUB, CRs, azure_sdk, has_condition, load_example, running_operator
+from helpers.waits import watch_until
 from realkube.launch import RealKube
-from support import (
-    SEED,
-    SUB,
-    CRs,
-    azure_sdk,
-    has_condition,
-    load_example,
-    running_operator,
-    watch_until,
-)
+from simlaunch import Emulator, run_azuresim
 
 pytestmark = pytest.mark.realkube
 

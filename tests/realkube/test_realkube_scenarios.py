@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from realkube_chart import SERVED, forbidden_requests, operator_as_service_account
-from realkube_support import load_test_module
 
 from batch_image_operator import GROUP, VERSION
-from harness import Emulator, run_azuresim
+from helpers.realkube import load_test_module
+from helpers.realkube_chart import SERVED, forbidden_requests, operator_as_service_account
+from helpers.system import SEED, SUB, CRs, OperatorHandle, StartOperator
 from realkube.launch import RealKube
-from support import SEED, SUB, CRs, OperatorHandle, StartOperator
+from simlaunch import Emulator, run_azuresim
 
 pytestmark = pytest.mark.realkube
 

@@ -1,10 +1,6 @@
-"""Fresh kubesim and azuresim per test (0.5 s LROs and allocation), CRDs installed."""
+"""Fresh kubesim and azuresim per test (tests/conftest.py), at 0.5 s LROs and allocation."""
 
 import pytest
-
-from emulator_fixtures import azuresim, crs, kubesim
-
-__all__ = ["azuresim", "crs", "kubesim"]
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from support import ROOT
+from helpers.system import ROOT
 
 
 @pytest.fixture(scope="module")

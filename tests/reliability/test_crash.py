@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import Emulator
-from relsupport import OperatorProcess, azure_only, example, inventory
-from support import CRs, azure_requests, azure_sdk, eventually, has_condition
+from helpers.reliability import OperatorProcess, azure_only, example, inventory
+from helpers.system import CRs, azure_requests, azure_sdk, has_condition
+from helpers.waits import eventually
+from simlaunch import Emulator
 
 SEEDS = ([int(s) for s in os.environ["BIO_CRASH_SEED_LIST"].split(",")]
          if os.environ.get("BIO_CRASH_SEED_LIST")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from azure.identity import ClientSecretCredential
 from azure.mgmt.compute import ComputeManagementClient
 
-from harness import Emulator
+from simlaunch import Emulator
 
 
 def test_galleries_list_by_subscription(azuresim: Emulator) -> None:

@@ -10,17 +10,17 @@ import itertools
 
 import requests
 
-from harness import Emulator
-from relsupport import Logged, example, timed_requests
-from support import (
+from helpers.reliability import Logged, example, timed_requests
+from helpers.system import (
     CRs,
     azure_admin,
     azure_requests,
     azure_sdk,
-    eventually,
     has_condition,
     running_operator,
 )
+from helpers.waits import eventually
+from simlaunch import Emulator
 
 
 def named(image: dict, pool: dict, suffix: str) -> tuple[dict, dict]:

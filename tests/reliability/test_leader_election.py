@@ -21,10 +21,11 @@ from typing import Any
 
 import pytest
 
-from harness import Emulator
-from hasupport import LEASE, RENEW, Candidate, get, leads, pause_right_after_renewal, writes_by
-from relsupport import example, inventory
-from support import CRs, azure_admin, azure_requests, eventually, has_condition
+from helpers.ha import LEASE, RENEW, Candidate, get, leads, pause_right_after_renewal, writes_by
+from helpers.reliability import example, inventory
+from helpers.system import CRs, azure_admin, azure_requests, has_condition
+from helpers.waits import eventually
+from simlaunch import Emulator
 
 BURST = int(os.environ.get("BIO_HA_BURST", "100"))
 # Pools whose writes the paused leader holds (see the SIGSTOP test).

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from kubernetes import client as k8s
 
-from harness import Emulator
-from hasupport import Candidate, leads, writes_by
-from relsupport import example
-from support import CRs, azure_requests, has_condition
+from helpers.ha import Candidate, leads, writes_by
+from helpers.reliability import example
+from helpers.system import CRs, azure_requests, has_condition
+from simlaunch import Emulator
 
 SHARDS = ("shard-a", "shard-b")
 

@@ -1,6 +1,5 @@
-"""Attack scenarios on kubesim + azuresim (fresh emulators per test)."""
+"""Attack scenarios on kubesim + azuresim (fresh emulators per test, tests/conftest.py)."""
 
-from emulator_fixtures import azuresim, azuresim_speed, crs, kubesim
-from secsupport import foreign_host
+from helpers.security import foreign_host
 
-__all__ = ["azuresim", "azuresim_speed", "crs", "foreign_host", "kubesim"]
+__all__ = ["foreign_host"]

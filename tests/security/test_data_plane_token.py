@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import requests
 
-from harness import Emulator
-from secsupport import ForeignHost
-from support import SUB, CRs, azure_requests, condition, load_example, running_operator
+from helpers.security import ForeignHost
+from helpers.system import SUB, CRs, azure_requests, condition, load_example, running_operator
+from simlaunch import Emulator
 
 ACCOUNT = (f"/subscriptions/{SUB}/resourceGroups/rg-batch/providers/Microsoft.Batch"
            "/batchAccounts/batchdemo")

@@ -21,8 +21,8 @@ from batch_image_operator.config import Settings
 from batch_image_operator.kube.api import KubeApi
 from batch_image_operator.kube.secrets import SecretError
 from batch_image_operator.runner.runtime import Runtime
-from harness import Emulator
-from support import SUB, kube_api
+from helpers.system import SUB, kube_api
+from simlaunch import Emulator
 
 SECRET = "azure-credential"
 EDITS = 200

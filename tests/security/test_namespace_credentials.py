@@ -13,8 +13,7 @@ import copy
 
 from kubernetes import client as k8s
 
-from harness import Emulator
-from support import (
+from helpers.system import (
     CRs,
     azure_requests,
     condition,
@@ -23,6 +22,7 @@ from support import (
     load_example,
     running_operator,
 )
+from simlaunch import Emulator
 
 SECRET = "azure-credential"
 FAKE_TENANT = "0badc0de-1111-4222-8333-444455556666"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from support import SUB
+from helpers.system import SUB
 
 
 def start(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure_fakes import SUB, P
 from batch_image_operator.models.managedimage import ManagedImageSpec, parse_managed_image
 from batch_image_operator.planning.images import (
     captured_source,
     owned_candidates,
     recorded_snapshots,
 )
+from helpers.azure_fakes import SUB, P
 
 RG = f"{P}/rg-images/providers/Microsoft.Compute"
 SNAP = f"{RG}/snapshots/os"

@@ -1,5 +1,5 @@
 """kube/leader.py's loops against an in-memory Lease with the API server's optimistic
-concurrency (kubesim's conformance is in tests/kubesim/test_kubesim_leases.py; two
+concurrency (kubesim's conformance is in emulators/kubesim/tests/test_kubesim_leases.py; two
 real processes in tests/reliability/test_leader_election.py)."""
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ from typing import Any
 import kopf
 import pytest
 
-from azure_fakes import SUB, FakeAccounts, FakeAzure, FakeCompute, FakePools, P
 from batch_image_operator.config import Settings
 from batch_image_operator.models.allowlist import AllowList
 from batch_image_operator.models.armid import parse_resource_id
@@ -24,15 +23,16 @@ from batch_image_operator.models.reasons import Reason
 from batch_image_operator.models.references import ImageInfo
 from batch_image_operator.planning.scope import AzureScope
 from batch_image_operator.reconcilers.common import invalid_outcome
-from batch_image_operator.reconcilers.kind import Kind
+from batch_image_operator.reconcilers.kind import Gateways, Kind
 from batch_image_operator.reconcilers.outcome import Event, Outcome
-from batch_image_operator.reconcilers.policy import Gated, Gateways
+from batch_image_operator.reconcilers.policy import Gated
 from batch_image_operator.runner import run as passes
 from batch_image_operator.runner.descriptor import Call, KindPass
 from batch_image_operator.runner.identities import Identity
 from batch_image_operator.runner.kinds import BATCH_POOLS, KINDS, POOLS
 from batch_image_operator.runner.run import WAITING
 from batch_image_operator.runner.runtime import Runtime
+from helpers.azure_fakes import SUB, FakeAccounts, FakeAzure, FakeCompute, FakePools, P
 
 UID = "pool-uid"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure_fakes import SUB, P
 from batch_image_operator.models.batchpool import parse_batch_pool
 from batch_image_operator.planning.pools import capped_formula, desired_pool_body
 from batch_image_operator.planning.references import image_info
+from helpers.azure_fakes import SUB, P
 
 IMAGE = f"{P}/rg-images/providers/Microsoft.Compute/images/ubuntu"
 BASE: dict[str, Any] = {

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from azure_fakes import SUB, P
 from batch_image_operator.models.batchpool import BatchPoolSpec, parse_batch_pool
 from batch_image_operator.models.reasons import Reason
 from batch_image_operator.models.references import ImageInfo
@@ -19,6 +18,7 @@ from batch_image_operator.planning.poolimage import (
     resolve_image,
 )
 from batch_image_operator.planning.resizes import resize_backoff
+from helpers.azure_fakes import SUB, P
 
 IMAGE = f"{P}/rg-images/providers/Microsoft.Compute/images/Ubuntu"
 VERSION = f"{P}/rg-images/providers/Microsoft.Compute/galleries/g/images/d/versions/1.0.0"

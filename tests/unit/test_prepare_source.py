@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure_fakes import SUB, FakeAzure, FakeCompute, P
 from batch_image_operator.models.managedimage import ManagedImageSpec, parse_managed_image
 from batch_image_operator.models.ownership import Owner
 from batch_image_operator.planning.sources import SNAPSHOT_ATTEMPT_TAG
 from batch_image_operator.reconcilers.sources import Prepared, prepare_source
+from helpers.azure_fakes import SUB, FakeAzure, FakeCompute, P
 
 OWNER = Owner("c1", "ManagedImage", "ns", "ubuntu", "uid-1")
 RG = f"{P}/rg-images/providers/Microsoft.Compute"

@@ -6,11 +6,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from azure_fakes import FakeAccounts, FakeAzure, FakeCompute, P, settings
 from batch_image_operator.models.ownership import Owner
 from batch_image_operator.reconcilers.images import MANAGED_IMAGE, ImageContext
-from batch_image_operator.reconcilers.kind import delete, reconcile
-from batch_image_operator.reconcilers.policy import Gateways
+from batch_image_operator.reconcilers.kind import Gateways, delete, reconcile
+from helpers.azure_fakes import FakeAccounts, FakeAzure, FakeCompute, P, settings
 
 OWNER = Owner("c1", "ManagedImage", "ns", "ubuntu", "uid-1")
 IMAGE = f"{P}/rg-images/providers/Microsoft.Compute/images/ubuntu"

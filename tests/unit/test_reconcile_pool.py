@@ -6,14 +6,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from azure_fakes import FakeAccounts, FakeAzure, FakeCompute, FakePools, P, settings
 from batch_image_operator.config import Settings
 from batch_image_operator.models.ownership import Owner
 from batch_image_operator.models.references import ImageInfo
 from batch_image_operator.planning.limits import Admission, LimitVerdict
-from batch_image_operator.reconcilers.kind import delete, reconcile
-from batch_image_operator.reconcilers.policy import Gateways
+from batch_image_operator.reconcilers.kind import Gateways, delete, reconcile
 from batch_image_operator.reconcilers.pools import BATCH_POOL, PoolContext
+from helpers.azure_fakes import FakeAccounts, FakeAzure, FakeCompute, FakePools, P, settings
 
 OWNER = Owner("c1", "BatchPool", "ns", "render", "uid-1")
 POOL = f"{P}/rg-batch/providers/Microsoft.Batch/batchAccounts/acct/pools/render"

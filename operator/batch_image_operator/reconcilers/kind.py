@@ -15,12 +15,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+from ..azure.dataplane import BatchAccountGateway
+from ..azure.gateway import ComputeGateway, PoolGateway
 from ..config import Settings
 from ..models.errors import SpecInvalid
 from ..models.reasons import Reason
 from ..planning.scope import AzureScope
 from .outcome import Event, Outcome
-from .policy import Gated, Gateways, gated
+from .policy import Gated, gated
 
 
 class InNamespace(Protocol):
@@ -28,6 +30,16 @@ class InNamespace(Protocol):
 
     @property
     def namespace(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Gateways:
+    """One identity's Azure gateways, unscoped: only the path below hands them, through
+    the policy gate, to a step."""
+
+    compute: ComputeGateway | None = None
+    pools: PoolGateway | None = None
+    accounts: BatchAccountGateway | None = None
 
 
 SpecT = TypeVar("SpecT")

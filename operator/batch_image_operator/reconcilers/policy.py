@@ -22,15 +22,6 @@ from .outcome import Event, Outcome
 
 
 @dataclass(frozen=True)
-class Gateways:
-    """One identity's Azure gateways, unscoped: only ``gated`` hands them to a step."""
-
-    compute: ComputeGateway | None = None
-    pools: PoolGateway | None = None
-    accounts: BatchAccountGateway | None = None
-
-
-@dataclass(frozen=True)
 class Gated:
     """Gateways bound to one pass's admitted scope."""
 

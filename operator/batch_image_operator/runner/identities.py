@@ -21,7 +21,7 @@ from ..config import CredentialSettings, Settings
 from ..kube.api import KubeApi
 from ..kube.secrets import SecretError, SecretReader
 from ..metrics import Metrics
-from ..reconcilers.policy import Gateways
+from ..reconcilers.kind import Gateways
 
 SECRET_KEYS = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")
 log = logging.getLogger(__name__)

@@ -26,9 +26,8 @@ from ..kube.api import KubeApiError
 from ..kube.secrets import SecretError
 from ..reconcilers import kind as reconcilers
 from ..reconcilers.common import credential_outcome
-from ..reconcilers.kind import Kind
+from ..reconcilers.kind import Gateways, Kind
 from ..reconcilers.outcome import Outcome, result_of
-from ..reconcilers.policy import Gateways
 from .descriptor import Call, KindPass
 from .identities import Identity
 from .logs import emit, pass_log

@@ -1,4 +1,5 @@
-"""Helpers for tests that drive the operator: real clients, event-driven waits."""
+"""Helpers for tests that drive the operator: real clients, the CRs, the operator process,
+the examples, azuresim's admin endpoints (the waits are in waits.py)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ from batch_image_operator import GROUP, VERSION
 from batch_image_operator.config import Settings
 from batch_image_operator.handlers.registration import register
 from batch_image_operator.runner.runtime import Runtime
+from helpers.waits import watch_until
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
 SEED = ROOT / "demo" / "azuresim-seed.yaml"
 Obj = dict[str, Any]
@@ -45,60 +47,6 @@ def install_crds(api: k8s.ApiClient) -> None:
                     ok=lambda crd: any(c["type"] == "Established" and c["status"] == "True"
                                        for c in (crd.get("status") or {}).get("conditions")
                                        or []))
-
-
-def watch_until(list_func: Callable[..., Any], *args: Any, name: str,
-                ok: Callable[[Obj], bool] | None, timeout: float = 60) -> Obj | None:
-    """Watch one object by name until ``ok(obj)`` (or, with ok=None, until it is deleted).
-
-    No sleeps: the server's watch events drive the wait. Like any watch client it
-    re-watches when the server ends a stream early.
-    """
-    import time
-
-    import urllib3
-
-    deadline = time.monotonic() + timeout
-    last: Obj | None = None
-    while (left := deadline - time.monotonic()) > 0:
-        since: dict[str, str] = {}
-        if ok is None:
-            # Watch from the list's version: a deletion between the list and the watch
-            # is then replayed, not missed (a watch from "now" would wait out its timeout).
-            listed, version = _listed(list_func, *args, name=name)
-            if not listed:
-                return None
-            since = {"resource_version": version}
-        w = k8s_watch.Watch()
-        timer = threading.Timer(left, w.stop)
-        timer.start()
-        try:
-            for event in w.stream(list_func, *args, field_selector=f"metadata.name={name}",
-                                  timeout_seconds=max(1, int(left)), **since):
-                obj = event["object"]
-                last = obj if isinstance(obj, dict) else obj.to_dict()
-                if ok is None and event["type"] == "DELETED":
-                    return None
-                if ok is not None and event["type"] != "DELETED" and ok(last):
-                    return last
-        except urllib3.exceptions.ProtocolError:
-            continue
-        except k8s.ApiException as exc:
-            if exc.status != 410:  # 410 Expired: the version is too old, list again
-                raise
-            continue
-        finally:
-            timer.cancel()
-            w.stop()
-    raise TimeoutError(f"{name} never reached the expected state; last seen: {last}")
-
-
-def _listed(list_func: Callable[..., Any], *args: Any, name: str) -> tuple[bool, str]:
-    """Whether the object exists, and the list's resourceVersion to watch from."""
-    result = list_func(*args, field_selector=f"metadata.name={name}")
-    if isinstance(result, dict):
-        return bool(result["items"]), str(result["metadata"]["resourceVersion"])
-    return bool(result.items), str(result.metadata.resource_version)
 
 
 class CRs:
@@ -255,19 +203,6 @@ def load_example(name: str) -> list[Obj]:
     for path in sorted((ROOT / "examples" / name).glob("*.yaml")):
         docs += [d for d in yaml.safe_load_all(path.read_text()) if d]
     return docs
-
-
-def eventually(read: Callable[[], Any], ok: Callable[[Any], bool], timeout: float = 30) -> Any:
-    """Re-read a value that has no watch (an emulator's request log) until ``ok``."""
-    import time
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if ok(value):
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"never satisfied; last value: {value}")
-        time.sleep(0.05)
 
 
 def azure_requests(admin_url: str, ca_bundle: str, *, reset: bool = False) -> list[Obj]:

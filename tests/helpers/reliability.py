@@ -16,9 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from harness import Emulator
-from simlaunch import spawn_operator, stop
-from support import azure_sdk, load_example
+from helpers.system import azure_sdk, load_example
+from simlaunch import Emulator, spawn_operator, stop
 
 WRITES = {"PUT", "PATCH", "POST", "DELETE"}
 IMAGE_GROUP = "rg-batch-images"

@@ -1,6 +1,5 @@
 """The chart installed on realkube and the operator run as its ServiceAccount: what the
-RBAC tests and the scenario re-runs share. A uniquely named module (test folders here
-have no ``__init__.py``)."""
+RBAC tests and the scenario re-runs share."""
 
 from __future__ import annotations
 
@@ -11,12 +10,12 @@ from typing import Any
 
 import helm_python as helm
 from kubernetes import client, config
-from realkube_support import kopf_connection, load_test_module
 
+from helpers import chart
+from helpers.realkube import kopf_connection
+from helpers.system import OperatorHandle, running_operator
 from realkube.launch import RealKube
-from support import OperatorHandle, running_operator
 
-chart = load_test_module("chart/chart_support.py")
 SERVED, OTHER = "team-served", "team-other"
 CREDENTIAL = "azure-credential"
 USER = f"system:serviceaccount:{chart.NAMESPACE}:{chart.FULLNAME}"

@@ -1,4 +1,4 @@
-"""Shared by the azuresim tests: the Azure handle, HTTP helper, polling and names.
+"""Shared by the azuresim tests: the Azure handle, HTTP helper and names.
 
 A module with a unique name: every tests/ folder has a conftest.py, so `from conftest
 import ...` would pick whichever was imported first."""
@@ -8,11 +8,9 @@ from __future__ import annotations
 import json
 import os
 import ssl
-import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +20,7 @@ from azure.identity.aio import ClientSecretCredential as AsyncClientSecretCreden
 from azure.mgmt.batch import BatchManagementClient
 from azure.mgmt.compute import ComputeManagementClient
 
-from harness import Emulator
+from simlaunch import Emulator
 
 FAST = ("--lro-seconds", "0.2", "--allocation-seconds", "0.5")
 LOCATION = os.environ.get("AZURESIM_CONFORMANCE_LOCATION", "westeurope")
@@ -140,18 +138,6 @@ def http(
     except urllib.error.HTTPError as err:
         text = err.read().decode()
         return err.code, json.loads(text) if text else None, err.headers
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    """Re-read state through a client until ``predicate`` holds (no bare sleeps)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def unique(prefix: str) -> str:

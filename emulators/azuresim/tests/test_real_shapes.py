@@ -14,9 +14,10 @@ from azure.mgmt.compute import models as cm
 from test_batch_dataplane import data_client
 from test_compute import snapshot
 
-from azuresim_support import FAST, LOCATION, Azure, unique, wait_for
+from azuresim_support import FAST, LOCATION, Azure, unique
 from batchutil import make_account, make_image, pool_body, wait_steady
-from harness import run_azuresim
+from helpers.waits import eventually
+from simlaunch import run_azuresim
 
 API = "api-version=2024-03-02"
 
@@ -117,8 +118,8 @@ def test_pool_delete_answers_with_a_location_only(azure: Azure, rg: str) -> None
     monitor = headers["Location"].removeprefix(azure.url)
     first, _, _ = azure.raw("GET", monitor, azure.arm_token())
     assert first in (200, 202)
-    final = wait_for(lambda: (r := azure.raw("GET", monitor, azure.arm_token()))[0] == 200 and r,
-                     what="pool delete to finish")
+    final = eventually(lambda: (r := azure.raw("GET", monitor, azure.arm_token()))[0] == 200
+                       and r, timeout=20.0, what="pool delete to finish")
     assert final[1] is None  # an empty body
     batch.pool.create(rg, account, "q", pool_body(None, dedicated=0))
     batch.pool.begin_delete(rg, account, "q").result()  # the SDK poller follows Location
@@ -178,7 +179,7 @@ def test_realistic_profile_times_operations_as_azure_does(
         assert status == 202 and headers["Retry-After"] == "1"   # 2 s x 0.05, at least 1
         assert "x-ms-ratelimit-remaining-subscription-writes" in headers
         monitor = headers["Azure-AsyncOperation"].removeprefix(azure.url)
-        wait_for(lambda: azure.raw("GET", monitor, azure.arm_token())[1]["status"]
-                 == "Succeeded", what="snapshot LRO")
+        eventually(lambda: azure.raw("GET", monitor, azure.arm_token())[1]["status"]
+                   == "Succeeded", timeout=20.0, what="snapshot LRO")
         # About 20 s x 0.05.
         assert 0.9 <= time.monotonic() - started < 5

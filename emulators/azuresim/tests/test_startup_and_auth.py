@@ -13,7 +13,7 @@ from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import WorkloadIdentityCredential
 
 from azuresim_support import FAST, Azure, http
-from harness import run_azuresim
+from simlaunch import run_azuresim
 
 ENV_KEYS = {
     "AZURE_TENANT_ID",

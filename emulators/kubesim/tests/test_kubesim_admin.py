@@ -7,7 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from kubesim_support import Cluster, harness, widget, widgets_path
+from kubesim_support import Cluster, widget, widgets_path
+from simlaunch import run_kubesim
 
 
 def test_counters_and_reset(kubesim_only: Cluster, crd: str, namespace: str) -> None:
@@ -81,7 +82,7 @@ def test_close_and_expire_watches(kubesim_only: Cluster, crd: str, namespace: st
 
 
 def test_process_contract(kubesim_only: Cluster, tmp_path: Path) -> None:
-    with harness.run_kubesim(tmp_path / "sim") as sim:
+    with run_kubesim(tmp_path / "sim") as sim:
         config = yaml.safe_load(sim.kubeconfig.read_text())
         assert config["clusters"][0]["cluster"]["server"] == sim.url
         assert config["current-context"] in [c["name"] for c in config["contexts"]]

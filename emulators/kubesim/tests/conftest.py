@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
-from kubesim_support import CONFORMANCE_ENV, FIXTURES, Cluster, harness
+from kubesim_support import CONFORMANCE_ENV, FIXTURES, Cluster
+from simlaunch import run_kubesim
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +28,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         yield Cluster(Path(real), False, cfg, str(tmp_path_factory.mktemp("kubectl-cache")))
         return
     workdir = tmp_path_factory.mktemp("kubesim")
-    with harness.run_kubesim(workdir, "--bookmark-interval", "0.3") as sim:
+    with run_kubesim(workdir, "--bookmark-interval", "0.3") as sim:
         cfg = client.Configuration()
         config.load_kube_config(config_file=str(sim.kubeconfig), client_configuration=cfg)
         yield Cluster(sim.kubeconfig, True, cfg, str(workdir / "kubectl-cache"))

@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 
 from azuresim_support import CONFORMANCE_ENV, FAST, Azure, unique
-from harness import read_env_file, run_azuresim
+from simlaunch import read_env_file, run_azuresim
 
 LIVE_KEYS = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET",
              "AZURE_SUBSCRIPTION_ID")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # The whole suite is the live suite: `AZURE_LIVE=1 pytest -m live tests/azuresim`.
+    # The whole suite is the live suite: `AZURE_LIVE=1 pytest -m live emulators/azuresim/tests`.
     for item in items:
-        if "tests/azuresim/" in str(item.path).replace("\\", "/"):
+        if "emulators/azuresim/tests/" in str(item.path).replace("\\", "/"):
             item.add_marker(pytest.mark.live)
 
 

@@ -1,6 +1,6 @@
 """The fixtures every operator-level suite uses: a fresh kubesim and azuresim per test
 (seeded like the demo), the CRDs installed, and the operator started against them. A
-suite's conftest imports them and may override ``azuresim_speed``."""
+suite's own conftest may override ``azuresim_speed``. Helpers are in tests/helpers/."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import Emulator, run_azuresim, run_kubesim
-from support import SEED, SUB, CRs, StartOperator, install_crds, kube_api, running_operator
+from helpers.system import SEED, SUB, CRs, StartOperator, install_crds, kube_api, running_operator
+from simlaunch import Emulator, run_azuresim, run_kubesim
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ def kubectl(kubeconfig: Path, *args: str, input: str | None = None, check: bool 
 
 
 def load_test_module(relative: str) -> ModuleType:
-    """A helper module of another test folder, loaded by path under its own name (test
+    """A test module of another test folder, loaded by path under its own name (test
     folders are not packages)."""
     path = REPO / "tests" / relative
     name = path.stem

@@ -6,37 +6,17 @@ A uniquely named module rather than ``conftest`` imports: test directories here 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import requests
 from kubernetes import client
 from kubernetes.watch.watch import iter_resp_lines
-
-
-def _harness() -> ModuleType:
-    """tests/harness.py, loaded by path: putting tests/ on sys.path would let the
-    tests/kubesim folder shadow the kubesim package."""
-    if "harness" in sys.modules:
-        return sys.modules["harness"]
-    path = Path(__file__).resolve().parents[1] / "harness.py"
-    spec = importlib.util.spec_from_file_location("harness", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["harness"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-harness = _harness()
-
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KUBECTL = str(Path(sys.executable).parent / "kubectl")

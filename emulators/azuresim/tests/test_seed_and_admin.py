@@ -12,7 +12,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from azuresim_support import FAST, Azure, unique
 from batchutil import make_account, pool_body
-from harness import run_azuresim
+from simlaunch import run_azuresim
 
 P = "/subscriptions/{subscriptionId}/resourceGroups"
 SEED = f"""

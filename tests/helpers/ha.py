@@ -15,10 +15,9 @@ from typing import Any
 from kubernetes import client as k8s
 from kubernetes import watch as k8s_watch
 
-from harness import Emulator
-from relsupport import WRITES, OperatorProcess
-from simlaunch import OperatorPorts
-from support import eventually
+from helpers.reliability import WRITES, OperatorProcess
+from helpers.waits import eventually
+from simlaunch import Emulator, OperatorPorts
 
 # Short timings keep a hand-over within seconds.
 LEASE, RENEW, RETRY = 4.0, 3.0, 0.5

@@ -19,8 +19,8 @@ from azure.mgmt.compute import ComputeManagementClient
 
 from azuresim.arm.ids import parse
 from azuresim.rbac import RoleFileError, arm_action, batch_action, parse_role
-from harness import run_azuresim
-from support import ROOT, SEED, SUB, azure_sdk
+from helpers.system import ROOT, SEED, SUB, azure_sdk
+from simlaunch import run_azuresim
 
 ROLE = ROOT / "docs" / "azure-role.json"
 FAST = ("--lro-seconds", "0.2", "--allocation-seconds", "0.5")

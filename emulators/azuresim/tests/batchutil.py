@@ -53,9 +53,9 @@ def pool_body(
 
 
 def wait_steady(batch: BatchManagementClient, rg: str, account: str, pool: str) -> bm.Pool:
-    from azuresim_support import wait_for
+    from helpers.waits import eventually
 
-    return wait_for(
+    return eventually(
         lambda: (p := batch.pool.get(rg, account, pool)).allocation_state == "Steady" and p,
-        what=f"pool {pool} steady",
+        timeout=20.0, what=f"pool {pool} steady",
     )

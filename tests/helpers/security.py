@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import trustme
 
-from harness import Emulator
+from simlaunch import Emulator
 
 
 @dataclass

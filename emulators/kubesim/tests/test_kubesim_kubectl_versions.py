@@ -16,7 +16,7 @@ import test_kubesim_kubectl as flows
 
 from kubesim_support import Cluster
 
-OTHER = Path(__file__).resolve().parents[2] / ".venv" / "kubectl-1.36" / "bin" / "kubectl"
+OTHER = Path(__file__).resolve().parents[3] / ".venv" / "kubectl-1.36" / "bin" / "kubectl"
 
 
 @pytest.fixture
