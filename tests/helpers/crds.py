@@ -179,6 +179,7 @@ def status(kind: str) -> Obj:
                 "provisioningState": "Succeeded", "allocationState": "Steady",
                 "currentDedicatedNodes": 2, "currentLowPriorityNodes": 0,
                 "nodeCounts": {"idle": 2}, "resizeAttempts": 1,
+                "resizeAgainSeen": "3f1c0a9b2d4e5f60",
                 "resizeErrors": [{"code": "AllocationFailed", "message": "no capacity"}],
                 "conditions": [condition]}
     return {"observedGeneration": 1, "imageId": f"{RG}/Microsoft.Compute/images/ubuntu-hpc",

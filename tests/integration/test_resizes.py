@@ -115,3 +115,41 @@ def test_a_stopped_resize_is_left_as_the_person_left_it(kubesim: Emulator, azure
         ready = crs.wait("batchpools", "render-pool", has_condition("Ready"))
     assert ready["status"]["currentDedicatedNodes"] == 12
     assert "resizeStoppedGeneration" not in ready["status"]
+
+
+def test_a_stopped_resize_resumes_when_the_resize_again_annotation_asks(
+        kubesim: Emulator, azuresim: Emulator, crs: CRs) -> None:
+    image, pool = example(12)
+    _, batch = azure_sdk(azuresim.env)
+    with running_operator(kubesim.url, azuresim.env, BIO_RESIZE_BACKOFF="0.1",
+                          BIO_DRIFT_INTERVAL="0.3"):
+        crs.create(image)
+        azure_admin(azuresim, "POST", "/speed", {"allocationSeconds": 60})
+        crs.create(pool)
+        crs.wait("batchpools", "render-pool", lambda o: (o.get("status") or {}).get(
+            "allocationState") == "Resizing")
+        batch.pool.stop_resize("rg-batch", "batchdemo", "render-pool")
+        azure_admin(azuresim, "POST", "/speed", {"allocationSeconds": 0.5})
+        stopped = crs.wait("batchpools", "render-pool",
+                           has_condition("Ready", "False", "ResizeStopped"))
+        assert "batchimage.dev/resize-again" in condition(stopped, "Ready")["message"]
+        generation = stopped["metadata"]["generation"]
+        # The person asks again without touching the spec (no new generation).
+        crs.patch("batchpools", "render-pool", {"metadata": {"annotations": {
+            "batchimage.dev/resize-again": "2026-12-02T23:55:00Z"}}})
+        ready = crs.wait("batchpools", "render-pool", has_condition("Ready"))
+        assert ready["metadata"]["generation"] == generation
+        assert ready["status"]["currentDedicatedNodes"] == 12
+        # Stopped once more: the same annotation value is not a new request.
+        crs.patch("batchpools", "render-pool",
+                  {"spec": {"scale": {"fixed": {"targetDedicatedNodes": 20}}}})
+        azure_admin(azuresim, "POST", "/speed", {"allocationSeconds": 60})
+        crs.wait("batchpools", "render-pool", lambda o: (o.get("status") or {}).get(
+            "allocationState") == "Resizing")
+        batch.pool.stop_resize("rg-batch", "batchdemo", "render-pool")
+        azure_admin(azuresim, "POST", "/speed", {"allocationSeconds": 0.5})
+        crs.wait("batchpools", "render-pool", has_condition("Ready", "False", "ResizeStopped"))
+        azure_requests(azuresim.admin_url, azuresim.ca_bundle, reset=True)
+        eventually(lambda: azure_requests(azuresim.admin_url, azuresim.ca_bundle),
+                   lambda log: sum(e["operation"] == "pools.get" for e in log) >= 5)
+        assert _pool_writes(azuresim) == []

@@ -185,3 +185,40 @@ def test_a_late_write_after_the_estimate_refilled_takes_a_fresh_token():
     # so its first token was lost to the cap; ARM will still take one.
     budget, _ = _late_write(others_during_sleep=0, oversleep=30)
     assert budget.tokens == budget.limit.capacity - budget.safety - 1
+
+
+def test_a_queued_write_is_pushed_back_when_another_client_drains_the_bucket():
+    """Review finding: what ARM reported could not lower the estimate while requests
+    were queued, so another client of the same principal during a burst meant 429s for
+    every queued request until the queue drained. Now ARM's shortfall moves the queue."""
+    header = {"x-ms-ratelimit-remaining-subscription-writes": "50"}
+    clock, pacer, policy = make([(200, header)] * 3, Limit(10, 1))
+    run(policy, clock, method="PUT")             # learns the subscription is paced
+    budget = pacer.budget(SUB, "writes")
+    for _ in range(8):                          # a queue ahead of the next write
+        budget.reserve(clock[0])
+    sleeps = []
+
+    async def go():
+        real_sleep = asyncio.sleep
+
+        async def fake_sleep(seconds):
+            sleeps.append(seconds)
+            if len(sleeps) == 1:
+                # Meanwhile an answer to one of ours: ARM has 4 tokens fewer than we
+                # thought (another client took them); 8 of ours are still unsent.
+                budget.sent()
+                expected = budget.tokens + budget.pending + budget.safety
+                budget.observe(int(expected) - 4, clock[0])
+            clock[0] += seconds
+            await real_sleep(0)
+        asyncio.sleep = fake_sleep
+        try:
+            await policy.send(PipelineRequest(HttpRequest("PUT", POOL), PipelineContext(None)))
+        finally:
+            asyncio.sleep = real_sleep
+    asyncio.run(go())
+    # Its turn moved back by the 4 tokens' refill (1 a second), then it was sent.
+    assert len(sleeps) == 2 and sleeps[1] == 4.0
+    assert sleeps[0] == 3.0                     # its turn behind the queue
+    assert budget.pending == 7                  # the eight queued, less the one answered

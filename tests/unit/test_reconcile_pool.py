@@ -234,3 +234,21 @@ async def test_a_stopped_resize_is_left_alone_until_the_spec_changes() -> None:
     out = await pass_(azure, resize_attempts=1, generation=6, stopped_generation=5)
     assert azure.writes() == [("update", POOL)]  # a newer spec: resize again
     assert out.status["resizeStoppedGeneration"] is None
+
+
+async def test_a_stopped_resize_is_resized_again_when_the_annotation_asks() -> None:
+    azure = await short_pool([{"code": "ResizeStopped", "message": "stopped by user"}])
+    out = await pass_(azure, resize_attempts=4, generation=5, stopped_generation=5,
+                      resize_again="0123456789abcdef")
+    assert azure.writes() == [("update", POOL)]  # same generation, asked by annotation
+    assert out.status["resizeAttempts"] == 2  # a fresh count
+    assert out.status["resizeStoppedGeneration"] is None
+    assert out.status["resizeAgainSeen"] == "0123456789abcdef"  # asked once, not again
+
+
+async def test_a_resize_again_value_seen_while_nothing_is_stopped_is_used_up() -> None:
+    # Asked while the pool is short for another reason: recorded, so a stop that comes
+    # later is not undone by this old request.
+    azure = await short_pool()
+    out = await pass_(azure, resize_attempts=1, resize_again="0123456789abcdef")
+    assert out.status["resizeAgainSeen"] == "0123456789abcdef"

@@ -1,4 +1,10 @@
-from batch_image_operator.planning.resizes import ShortAction, backoff, plan_short
+from batch_image_operator.planning.resizes import (
+    RESIZE_AGAIN_ANNOTATION,
+    ShortAction,
+    backoff,
+    plan_short,
+    resize_again_request,
+)
 
 AF = [{"code": "AllocationFailed", "message": "There was an error ... Code: AllocationFailed"}]
 # What a capped custom-image resize reports (Batch's timeout code, as azuresim sends it).
@@ -42,3 +48,26 @@ def test_a_stopped_resize_is_left_alone_until_the_spec_changes():
     assert plan_short(errors=STOPPED, attempts=1, max_attempts=5, image_missing=False,
                       wait_left=0, generation=4, stopped_generation=3).action \
         is ShortAction.REISSUE
+
+
+def test_a_new_resize_again_value_overrides_a_stop_once_with_a_fresh_count():
+    # The person asks again without editing the spec: resize, from attempt 1 and at once,
+    # even after attempts ran out and while a backoff wait was still running.
+    asked = plan_short(errors=STOPPED, attempts=5, max_attempts=5, image_missing=False,
+                       wait_left=30, generation=3, stopped_generation=3, asked_again=True)
+    assert asked.action is ShortAction.REISSUE and "attempt 2 of 5" in asked.message
+    stopped = plan_short(errors=STOPPED, attempts=1, max_attempts=5, image_missing=False,
+                         wait_left=0, generation=3, stopped_generation=3)
+    assert RESIZE_AGAIN_ANNOTATION in stopped.message  # the stop says how to ask again
+
+
+def test_a_resize_again_value_is_a_request_until_its_digest_is_recorded():
+    annotations = {RESIZE_AGAIN_ANNOTATION: "2026-12-02T23:50:00Z"}
+    digest = resize_again_request(annotations, None)
+    assert digest is not None and len(digest) == 16  # fits the status field (maxLength 16)
+    assert resize_again_request(annotations, digest) is None  # already acted on
+    changed = resize_again_request({RESIZE_AGAIN_ANNOTATION: "2026-12-03T08:00:00Z"}, digest)
+    assert changed is not None and changed != digest
+    assert resize_again_request({}, None) is None
+    # A value far longer than any status field still yields a short digest.
+    assert len(resize_again_request({RESIZE_AGAIN_ANNOTATION: "x" * 100_000}, None) or "") == 16

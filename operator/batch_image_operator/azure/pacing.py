@@ -112,32 +112,44 @@ class PacingPolicy(AsyncHTTPPolicy[Any, Any]):
         kind = category(http.method)
         budget = self._pacer.budget(subscription, kind) if subscription is not None else None
         if budget is not None:
-            wait = budget.reserve(self._pacer.now())
-            due = self._pacer.now() + wait
-            if wait > 0:
-                self._pacer.waited_seconds += wait
-                if kind == "reads":
-                    await asyncio.sleep(wait)
-                else:
-                    # A write or delete waits up to a burst's length behind the others:
-                    # asleep, not calling, its pass's Azure slot goes to others meanwhile
-                    # (the reads confirming pools already created). A read keeps its slot,
-                    # so reads queue no deeper than the slots and none (a shared account
-                    # read that every pass awaits) lands far behind them.
-                    async with slot_released():
-                        await asyncio.sleep(wait)
-                    # Sent well after its turn (no slot free at once), its token was
-                    # counted as spent back then. Behind a queue that is harmless; but if
-                    # the estimate refilled to its cap meanwhile, the token was lost to
-                    # the cap: take a fresh one, or late writes meet a bucket the estimate
-                    # believes full.
-                    now = self._pacer.now()
-                    if now - due > LATE_SECONDS and budget.refilled_to_cap(now):
-                        wait = budget.reserve(self._pacer.now())
-                        if wait > 0:
-                            async with slot_released():
-                                await asyncio.sleep(wait)
+            try:
+                await self._wait_turn(budget, kind)
+            finally:
+                budget.sent()  # sent now, or cancelled: either way no longer queued
         response = await self.next.send(request)
         raw = response.http_response
         self._pacer.record(subscription, http.method, http.url, raw.status_code, raw.headers)
         return response
+
+    async def _wait_turn(self, budget: Budget, kind: str) -> None:
+        wait = budget.reserve(self._pacer.now())
+        due = self._pacer.now() + wait
+        shift = budget.shift
+        while wait > 0:
+            self._pacer.waited_seconds += wait
+            if kind == "reads":
+                await asyncio.sleep(wait)
+            else:
+                # A write or delete waits up to a burst's length behind the others:
+                # asleep, not calling, its pass's Azure slot goes to others meanwhile
+                # (the reads confirming pools already created). A read keeps its slot,
+                # so reads queue no deeper than the slots and none (a shared account
+                # read that every pass awaits) lands far behind them.
+                async with slot_released():
+                    await asyncio.sleep(wait)
+            # Another client took tokens meanwhile (Budget.observe): the turn moved back.
+            wait, shift = budget.shift - shift, budget.shift
+            due += wait
+        if kind == "reads":
+            return
+        # Sent well after its turn (no slot free at once), its token was counted as spent
+        # back then. Behind a queue that is harmless; but if the estimate refilled to its
+        # cap meanwhile, the token was lost to the cap: take a fresh one, or late writes
+        # meet a bucket the estimate believes full.
+        now = self._pacer.now()
+        if now - due > LATE_SECONDS and budget.refilled_to_cap(now):
+            budget.sent()  # the first reservation is spent; this one takes its place
+            wait = budget.reserve(now)
+            if wait > 0:
+                async with slot_released():
+                    await asyncio.sleep(wait)

@@ -2,14 +2,18 @@
 
 The guide: pools over ~300 custom-image nodes may need several resizes, and a resize
 fails with AllocationFailed when the image the pool boots from was deleted. A resize a
-person stopped (Batch reports ResizeStopped) is left alone until the spec changes.
+person stopped (Batch reports ResizeStopped) is left alone until the spec changes, or
+until the person asks again with the resize-again annotation.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
+
+from .. import GROUP
 
 ALLOCATION_FAILED = "AllocationFailed"
 RESIZE_STOPPED = "ResizeStopped"
@@ -18,6 +22,22 @@ IMAGE_MISSING_HELP = (
     "exists; Batch needs the image for the whole life of the pool to add nodes. Restore "
     "the image (a ManagedImage whose snapshots still exist is rebuilt automatically), "
     "after which the resize is retried")
+
+
+# A new value (any: a timestamp, as `kubectl rollout restart` does) asks once to resize a
+# pool whose resize a person stopped, without editing its spec.
+RESIZE_AGAIN_ANNOTATION = f"{GROUP}/resize-again"
+
+
+def resize_again_request(annotations: Mapping[str, str], seen: object) -> str | None:
+    """The digest of the resize-again value if it is one not acted on yet (``seen``: the
+    digest recorded in status), else None. A digest, not the value: an annotation may be
+    far longer than a status field may hold."""
+    value = annotations.get(RESIZE_AGAIN_ANNOTATION)
+    if value is None:
+        return None
+    digest = hashlib.sha256(str(value).encode()).hexdigest()[:16]
+    return None if digest == seen else digest
 
 
 class ShortAction(Enum):
@@ -62,15 +82,19 @@ def resize_backoff(attempt: int, base: float) -> float:
 
 def plan_short(*, errors: list[dict[str, str]], attempts: int, max_attempts: int,
                image_missing: bool, wait_left: float, generation: int = 0,
-               stopped_generation: int | None = None) -> ShortPlan:
+               stopped_generation: int | None = None, asked_again: bool = False) -> ShortPlan:
     """``stopped_generation``: the spec generation at which a stopped resize was first
-    seen (None: not seen yet); a newer generation means the person changed the spec."""
+    seen (None: not seen yet); a newer generation means the person changed the spec.
+    ``asked_again``: a new resize-again annotation value; it also starts a new count of
+    attempts, as a new target does."""
     detail = "; ".join(f"{e['code']}: {e['message']}" for e in errors) or "no error reported"
-    if resize_stopped(errors) and (stopped_generation is None
-                                   or stopped_generation >= generation):
+    if resize_stopped(errors) and not asked_again and (
+            stopped_generation is None or stopped_generation >= generation):
         return ShortPlan(ShortAction.STOPPED, (
             f"the last resize was stopped ({detail}); the pool is left as it is until its "
-            "spec changes"))
+            f"spec changes or the annotation {RESIZE_AGAIN_ANNOTATION} gets a new value"))
+    if asked_again:
+        attempts, wait_left = 1, 0.0
     if allocation_failed(errors) and image_missing:
         return ShortPlan(ShortAction.IMAGE_MISSING, f"{IMAGE_MISSING_HELP} ({detail})")
     if attempts >= max_attempts:

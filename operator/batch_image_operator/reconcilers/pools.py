@@ -49,6 +49,8 @@ class PoolContext:
     resize_wait: float = 0.0      # seconds before another resize may be issued
     generation: int = 0           # metadata.generation of the spec this pass works from
     stopped_generation: int | None = None  # status: generation a stopped resize was seen at
+    # A resize-again annotation value not acted on yet (its digest), else None.
+    resize_again: str | None = None
 
 
 async def _node_counts(accounts: ScopedAccounts | None, spec: BatchPoolSpec,
@@ -170,6 +172,10 @@ async def reconcile_pool(spec: BatchPoolSpec, ctx: PoolContext, gw: Gated,
                                            gw.pools, gw.compute)
         elif ctx.stopped_generation is not None:
             out.status["resizeStoppedGeneration"] = None  # no stopped resize any more
+        if ctx.resize_again is not None:
+            # Acted on in this pass, whatever the pool's state: a request made while
+            # nothing was stopped must not undo a stop that comes later.
+            out.status["resizeAgainSeen"] = ctx.resize_again
         out.status = {**mirrored_status(spec, observed, image_ref), **out.status}
         # A pool created in this pass has no nodes yet: no data-plane read for it.
         counts = None if plan.action is PoolAction.CREATE else \

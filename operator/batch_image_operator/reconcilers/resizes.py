@@ -39,10 +39,13 @@ async def handle_short(spec: BatchPoolSpec, observed: Mapping[str, Any],
     missing = False
     if allocation_failed(errors) and image_ref.get("id") and images is not None:
         missing = not await images.exists(parse_resource_id(str(image_ref["id"])))
-    plan = plan_short(errors=errors, attempts=max(ctx.resize_attempts, 1),
+    # Asked to resize again: a new count of attempts, as for a new target.
+    so_far = 1 if ctx.resize_again is not None else max(ctx.resize_attempts, 1)
+    plan = plan_short(errors=errors, attempts=so_far,
                       max_attempts=settings.max_resize_attempts, image_missing=missing,
                       wait_left=ctx.resize_wait, generation=ctx.generation,
-                      stopped_generation=ctx.stopped_generation)
+                      stopped_generation=ctx.stopped_generation,
+                      asked_again=ctx.resize_again is not None)
     scaled_short = (FALSE, Reason.BELOW_TARGET, plan.message)
     if plan.action is ShortAction.STOPPED:
         out.status["resizeStoppedGeneration"] = ctx.stopped_generation or ctx.generation
@@ -70,7 +73,7 @@ async def handle_short(spec: BatchPoolSpec, observed: Mapping[str, Any],
         body = {"properties": {"scaleSettings": desired_pool_body(spec, image_ref)[
             "properties"]["scaleSettings"]}}
         observed = await pools.update(spec.resource_id, body, etag=observed.get("etag"))
-        attempts = max(ctx.resize_attempts, 1) + 1
+        attempts = so_far + 1
         out.status["resizeAttempts"] = attempts
         out.events.append(Event("Normal", Reason.RESIZING, plan.message))
         out.conditions += ready_conditions(False, Reason.RESIZING, plan.message, scaled_short)

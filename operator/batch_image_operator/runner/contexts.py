@@ -11,6 +11,7 @@ import kopf
 from ..models.references import ImageInfo
 from ..planning.limits import Admission, PoolDemand, admit
 from ..planning.ownership import ADOPT_ANNOTATION
+from ..planning.resizes import resize_again_request
 from ..reconcilers.images import ImageContext
 from ..reconcilers.policy import owner_of
 from ..reconcilers.pools import PoolContext
@@ -86,4 +87,6 @@ def pool_context(runtime: Runtime, call: Call) -> PoolContext:
         resize_wait=runtime.scheduler.resize_wait(uid),
         generation=int(body.get("metadata", {}).get("generation") or 0),
         stopped_generation=status.get("resizeStoppedGeneration"),
+        resize_again=resize_again_request(
+            body.get("metadata", {}).get("annotations") or {}, status.get("resizeAgainSeen")),
     )

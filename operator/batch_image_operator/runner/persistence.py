@@ -24,13 +24,15 @@ import kopf
 
 from .. import GROUP
 from ..planning.ownership import ADOPT_ANNOTATION
+from ..planning.resizes import RESIZE_AGAIN_ANNOTATION
 from .status import PAUSED
 
 # Kopf's own build deep-copies the whole object, status included, to throw most of it
 # away; only these parts of it can end up in an essence.
 _NOT_ESSENCE = frozenset({"status", "metadata", "apiVersion", "kind"})
-# Under our prefix, only these annotations are the user's; the rest are Kopf's.
-_USER_ANNOTATIONS = frozenset({PAUSED, ADOPT_ANNOTATION})
+# Under our prefix, only these annotations are the user's (a change to one runs a pass);
+# the rest are Kopf's.
+_USER_ANNOTATIONS = frozenset({PAUSED, ADOPT_ANNOTATION, RESIZE_AGAIN_ANNOTATION})
 _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
