@@ -68,7 +68,8 @@ def pool_context(runtime: Runtime, name: str, namespace: str | None, uid: str,
             if quotas else ({uid: mine} if mine is not None else {})
         verdict = admit(
             me, others=admitted_demands(me.lineage, indexes["pool_index"], image_index,
-                                        memory.admitted) if me.lineage else (),
+                                        indexes["lineage_index"], memory.admitted)
+            if me.lineage else (),
             namespace_pools=in_namespace,
             image_ids=image_ids, limits=settings.limits,
             max_pools=settings.namespace_max_pools, max_nodes=settings.namespace_max_nodes)

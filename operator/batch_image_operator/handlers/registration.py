@@ -25,7 +25,15 @@ from ..planning.references import image_info
 from ..reconcilers.images import reconcile_image, reconcile_image_deletion
 from ..reconcilers.pools import reconcile_pool, reconcile_pool_deletion
 from .contexts import image_context, image_users, pool_context
-from .indexes import ImageKey, Key, PoolEntry, image_info_of, pool_entry_of, pools_naming
+from .indexes import (
+    ImageKey,
+    Key,
+    PoolEntry,
+    image_info_of,
+    images_by_lineage,
+    pool_entry_of,
+    pools_naming,
+)
 from .kopfconfig import IMAGES, POOLS, WAKE_POOLS, configure_kopf
 from .passes import Step, run_deletion, run_pass, write_status
 from .runtime import Runtime
@@ -94,6 +102,11 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                           spec: kopf.Spec, status: kopf.Status,
                           **_: Any) -> dict[Key, ImageInfo]:
         return image_info_of(namespace, name, meta, spec, status, settings.subscription_id)
+
+    @kopf.index(GROUP, VERSION, IMAGES, id="lineage_index", registry=registry)
+    async def lineage_index(*, namespace: str | None, name: str, meta: kopf.Meta,
+                            spec: kopf.Spec, status: kopf.Status, **_: Any) -> dict[str, Key]:
+        return images_by_lineage(namespace, name, meta, spec, status, settings.subscription_id)
 
     # Pools waiting for an image do not poll it: they sleep until it changes. Kopf runs
     # event handlers after the indexers, so a woken pool already sees the change.
