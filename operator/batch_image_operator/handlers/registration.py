@@ -24,7 +24,7 @@ from ..models.references import ImageInfo
 from ..planning.references import image_info
 from ..reconcilers.images import reconcile_image, reconcile_image_deletion
 from ..reconcilers.pools import reconcile_pool, reconcile_pool_deletion
-from .contexts import image_context, image_users, pool_context
+from .contexts import image_context, image_users, pool_context, used_by
 from .indexes import (
     ImageKey,
     Key,
@@ -146,8 +146,8 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                          uid: str, indexes: Mapping[str, Any], force: bool) -> None:
         async def between() -> None:
             # Between passes only the reference list can change, and it costs no Azure call.
-            users = image_users(namespace, name, indexes).describe()
             status = runtime.memory.status_of(uid, body)
+            users = used_by(runtime, uid, image_users(namespace, name, indexes), status)
             if list(status.get("usedBy") or []) != users:
                 await write_status(runtime, IMAGES, body, uid, status, {"usedBy": users})
 
