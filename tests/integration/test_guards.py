@@ -65,6 +65,28 @@ def test_limit_per_image_lineage_is_enforced_before_azure(
         assert batch.pool.get("rg-batch", "batchdemo", "greedy-pool").current_dedicated_nodes == 2
 
 
+def test_images_built_from_the_same_snapshots_share_one_limit(
+        start_operator: StartOperator, crs: CRs) -> None:
+    # The lineage index finds the pools of another ManagedImage built from the same
+    # snapshots (the admission no longer walks every image key to find them).
+    image, pool = example()
+    twin = copy.deepcopy(image)
+    twin["metadata"]["name"] = "ubuntu-hpc-twin"
+    on_twin = second_pool(pool, "twin-pool", 600)
+    on_twin["spec"]["image"] = {"managedImageRef": {"name": "ubuntu-hpc-twin"}}
+    with start_operator():
+        crs.create(image)
+        crs.create(twin)
+        crs.create(second_pool(pool, "big-pool", 2000))
+        crs.wait("batchpools", "big-pool", has_condition("WithinLimits"))
+        crs.wait("managedimages", "ubuntu-hpc-twin", has_condition("Ready"))
+        crs.create(on_twin)
+        refused = crs.wait("batchpools", "twin-pool",
+                           has_condition("WithinLimits", "False", "LimitExceeded"))
+        message = condition(refused, "WithinLimits")["message"]
+        assert "2600/2500 dedicated" in message and "big-pool" in message
+
+
 def test_siblings_joining_a_lineage_do_not_rewrite_an_admitted_pools_status(
         start_operator: StartOperator, azuresim: Emulator, crs: CRs) -> None:
     # A status write per pool per sibling made a 5,000-pool burst (20 pools an image)
