@@ -24,8 +24,16 @@ from ..models.references import ImageInfo
 from ..planning.references import image_info
 from ..reconcilers.images import reconcile_image, reconcile_image_deletion
 from ..reconcilers.pools import reconcile_pool, reconcile_pool_deletion
-from .contexts import image_context, image_users, pool_context
-from .indexes import ImageKey, Key, PoolEntry, image_info_of, pool_entry_of, pools_naming
+from .contexts import image_context, image_users, pool_context, used_by
+from .indexes import (
+    ImageKey,
+    Key,
+    PoolEntry,
+    image_info_of,
+    images_by_lineage,
+    pool_entry_of,
+    pools_naming,
+)
 from .kopfconfig import IMAGES, POOLS, WAKE_POOLS, configure_kopf
 from .passes import Step, run_deletion, run_pass, write_status
 from .runtime import Runtime
@@ -95,6 +103,11 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                           **_: Any) -> dict[Key, ImageInfo]:
         return image_info_of(namespace, name, meta, spec, status, settings.subscription_id)
 
+    @kopf.index(GROUP, VERSION, IMAGES, id="lineage_index", registry=registry)
+    async def lineage_index(*, namespace: str | None, name: str, meta: kopf.Meta,
+                            spec: kopf.Spec, status: kopf.Status, **_: Any) -> dict[str, Key]:
+        return images_by_lineage(namespace, name, meta, spec, status, settings.subscription_id)
+
     # Pools waiting for an image do not poll it: they sleep until it changes. Kopf runs
     # event handlers after the indexers, so a woken pool already sees the change.
     @kopf.on.event(GROUP, VERSION, IMAGES, id=WAKE_POOLS, registry=registry)
@@ -133,8 +146,8 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                          uid: str, indexes: Mapping[str, Any], force: bool) -> None:
         async def between() -> None:
             # Between passes only the reference list can change, and it costs no Azure call.
-            users = image_users(namespace, name, indexes).describe()
             status = runtime.memory.status_of(uid, body)
+            users = used_by(runtime, uid, image_users(namespace, name, indexes), status)
             if list(status.get("usedBy") or []) != users:
                 await write_status(runtime, IMAGES, body, uid, status, {"usedBy": users})
 
