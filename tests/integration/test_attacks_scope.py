@@ -253,7 +253,7 @@ def test_refused_pools_claim_no_budget_and_other_namespaces_stay_anonymous(
         # The refused 500 claims nothing: 2400 + 100 fits (before: 3000/2500, refused).
         team_b.create(by_id("modest", 100))
         ok = team_b.wait("batchpools", "modest", has_condition("WithinLimits"))
-        assert "2500/2500 dedicated" in condition(ok, "WithinLimits")["message"]
+        assert "admitted for 100 dedicated" in condition(ok, "WithinLimits")["message"]
 
 
 def test_autoscale_pools_on_custom_images_count_their_ceiling(

@@ -126,11 +126,14 @@ def test_shared_image_is_warned_once_per_pool(kubesim: Emulator, azuresim: Emula
         crs.create(docs["BatchPool"])
         for i in range(3):
             crs.create(pool_named(docs, f"more-{i}", 1))
-        # Every pool has passed since the last one joined: its message counts all 4.
         for name in ("render-pool", "more-0", "more-1", "more-2"):
-            crs.wait("batchpools", name, lambda o: "shared with" in (condition(
-                o, "WithinLimits") or {}).get("message", "") and condition(
-                o, "WithinLimits")["message"].count(",") == 2)
+            crs.wait("batchpools", name, has_condition("Ready"))
+        # Every pool has passed again since the last one joined (drift 1 s).
+        azure_requests(azuresim.admin_url, azuresim.ca_bundle, reset=True)
+        eventually(lambda: azure_requests(azuresim.admin_url, azuresim.ca_bundle),
+                   lambda log: all(any(e["method"] == "GET" and e["path"].endswith(
+                       f"/pools/{name}") for e in log)
+                       for name in ("render-pool", "more-0", "more-1", "more-2")))
         for name in ("render-pool", "more-0", "more-1", "more-2"):
             shared = [e for e in crs.events(name) if e["reason"] == "SharedImage"]
             # Before: re-posted on every pool whenever the list of names grew.

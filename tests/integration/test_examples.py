@@ -91,7 +91,7 @@ def check_large_pool(crs: CRs, images: dict, pools: dict, azuresim: Emulator) ->
 
 
 def check_shared_image(crs: CRs, images: dict, pools: dict, azuresim: Emulator) -> None:
-    assert "shared with" in condition(pools["shared-b"], "WithinLimits")["message"]
+    assert condition(pools["shared-b"], "WithinLimits")["status"] == "True"
     assert crs.wait_event("shared-b", "SharedImage")["type"] == "Warning"
 
 

@@ -112,3 +112,20 @@ def test_admit_checks_the_lineage_then_the_namespace():
     fine = admit(pool("a", "1", {IMG}, 10), others=[], namespace_pools={},
                  image_ids=frozenset(), limits=Limits(), max_pools=1, max_nodes=None)
     assert fine.admitted
+
+
+def test_an_admitted_pools_message_does_not_change_when_siblings_come_and_grow():
+    # Each change of the message is a status write of this pool: with the lineage's
+    # running total in it, every sibling's arrival rewrote every other pool's status.
+    me = pool("a", "1", {IMG}, dedicated=4)
+    one = check(me, [pool("b", "2", {IMG}, dedicated=3)], admitted=(4, 0))
+    many = check(me, [pool(f"p{i}", str(i + 2), {IMG}, dedicated=100 + i, low=i,
+                           namespace=f"ns{i % 2}") for i in range(19)], admitted=(4, 0))
+    assert one.within and many.within
+    assert one.message == many.message
+    assert "admitted for 4 dedicated / 0 low-priority nodes" in one.message
+    assert "2500 dedicated / 1000 low-priority" in one.message
+    assert one.message == check(me, [], admitted=(4, 0)).message
+    # The limit it names is the one that applies (NAT lowers it).
+    nat = check(pool("a", "1", {IMG}, dedicated=4, nat=100), [], admitted=(4, 0))
+    assert "100 dedicated / 100 low-priority" in nat.message

@@ -102,7 +102,8 @@ def call(paused: bool = False, kind: str = "BatchPool",
          spec: Mapping[str, Any] | None = None) -> Call:
     b = body(paused=paused, kind=kind, spec=spec)
     return Call("render", "ns", b["spec"], b, UID,
-                {"image_index": {("ns", "ubuntu"): [READY_IMAGE]}, "pool_index": {}})
+                {"image_index": {("ns", "ubuntu"): [READY_IMAGE]}, "pool_index": {},
+                 "lineage_index": {}})
 
 
 READY_IMAGE = ImageInfo("ubuntu", "img-uid", True, False,

@@ -125,6 +125,22 @@ async def test_deletion_waits_for_users_then_removes_what_it_made() -> None:
     assert SNAP.lower() in azure.resources  # a source the user gave is never deleted
 
 
+async def test_the_guard_goes_by_the_users_not_by_a_usedby_held_back() -> None:
+    # `usedBy` changes are coalesced: a pool that just joined may not be shown yet. The
+    # deletion is refused for it all the same, and the status then shows it.
+    azure = azure_with_snapshot()
+    await run(azure)
+    azure.calls.clear()
+    blocked = await delete(
+        MANAGED_IMAGE, "ubuntu", SPEC, ctx(users=["render", "new-pool"], used_by=["render"]),
+        settings=settings(), gateways=gateways(azure))
+    assert reason(blocked, "DeletionBlocked") == "InUse" and azure.writes() == []
+    assert "new-pool" in blocked.message and blocked.status["usedBy"] == ["render", "new-pool"]
+    # A pass shows what it is given to show (the coalesced list), not the newest.
+    out = await run(azure, users=["render", "new-pool"], used_by=["render"])
+    assert out.status["usedBy"] == ["render"]
+
+
 async def test_captured_snapshots_named_in_status_are_checked_before_deletion() -> None:
     vm = f"{P}/rg-images/providers/Microsoft.Compute/virtualMachines/builder"
     spec = copy.deepcopy(SPEC)

@@ -66,7 +66,7 @@ async def test_an_older_pass_held_mid_write_never_lands_after_a_newer_one(
         body = pool_body(generation, kind)
         return asyncio.create_task(handler.fn(
             name="render-pool", namespace="default", spec=body["spec"], body=body, uid=UID,
-            image_index={}, pool_index={}))
+            image_index={}, pool_index={}, lineage_index={}))
 
     older = run_pass(1)
     await kube.first_entered.wait()

@@ -23,7 +23,15 @@ from ..kube.session import bounded_session
 from ..models.references import ImageInfo
 from ..planning.references import image_info
 from ..runner.descriptor import Call, KindPass
-from ..runner.indexes import ImageKey, Key, PoolEntry, image_info_of, pool_entry_of, pools_naming
+from ..runner.indexes import (
+    ImageKey,
+    Key,
+    PoolEntry,
+    image_info_of,
+    images_by_lineage,
+    pool_entry_of,
+    pools_naming,
+)
 from ..runner.kinds import IMAGES, KINDS, POOLS
 from ..runner.run import run_deletion, run_pass
 from ..runner.runtime import Runtime
@@ -86,6 +94,11 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
                           spec: kopf.Spec, status: kopf.Status,
                           **_: Any) -> dict[Key, ImageInfo]:
         return image_info_of(namespace, name, meta, spec, status, settings.subscription_id)
+
+    @kopf.index(GROUP, VERSION, IMAGES, id="lineage_index", registry=registry)
+    async def lineage_index(*, namespace: str | None, name: str, meta: kopf.Meta,
+                            spec: kopf.Spec, status: kopf.Status, **_: Any) -> dict[str, Key]:
+        return images_by_lineage(namespace, name, meta, spec, status, settings.subscription_id)
 
     # Pools waiting for an image do not poll it: they sleep until it changes. Kopf runs
     # event handlers after the indexers, so a woken pool already sees the change.

@@ -81,10 +81,10 @@ def check_limits(me: PoolDemand, others: Iterable[PoolDemand], limits: Limits, *
     if me.nat_port_capacity is not None:
         cap_d = min(limits.nat_dedicated, me.nat_port_capacity)
         cap_l = min(limits.nat_low_priority, me.nat_port_capacity)
-    shared = _sharing_text(me, sharing)
     same_image = any(p.lineage & image_ids for p in sharing)
-    totals = f"{dedicated}/{cap_d} dedicated and {low}/{cap_l} low-priority nodes"
     if (dedicated > cap_d or low > cap_l) and _grows(me, admitted):
+        shared = _sharing_text(me, sharing)
+        totals = f"{dedicated}/{cap_d} dedicated and {low}/{cap_l} low-priority nodes"
         have = f"{admitted[0]} dedicated / {admitted[1]} low-priority" if admitted else "none"
         return LimitVerdict(False, (
             f"custom-image limit exceeded: {totals} over pools using this image or its "
@@ -92,8 +92,14 @@ def check_limits(me: PoolDemand, others: Iterable[PoolDemand], limits: Limits, *
             f"{me.low_priority} low-priority nodes (admitted so far: {have}); lower the "
             "target, or use an image built from other snapshots"),
             len(sharing), same_image)
-    return LimitVerdict(True, f"{totals} for this image lineage{shared}", len(sharing),
-                        same_image)
+    # Admitted: only what is this pool's own, so a sibling's arrival or growth does not
+    # rewrite every other pool's status (with the running total, a 5,000-pool burst made
+    # 2.6 status changes a pool against 1.0 at 1,000). A refusal gives the totals and the
+    # sharing pools; sharing itself is the SharedImage warning's to say.
+    return LimitVerdict(True, (
+        f"admitted for {me.dedicated} dedicated / {me.low_priority} low-priority nodes; the "
+        f"custom-image limit of {cap_d} dedicated / {cap_l} low-priority nodes counts every "
+        "pool of this image lineage"), len(sharing), same_image)
 
 
 def check_quota(me: PoolDemand, namespace_pools: Mapping[str, tuple[int, int]], *,

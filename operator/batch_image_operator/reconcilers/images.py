@@ -46,8 +46,11 @@ class ImageContext:
     namespace: str | None = None
     adopt: bool = False
     # The BatchPools keeping the image alive, as shown (names in this namespace, a count
-    # for other namespaces).
+    # for other namespaces): what the deletion guard goes by.
     users: Sequence[str] = ()
+    # What `status.usedBy` shows now: ``users``, or while their changes are coalesced
+    # (planning/usedby.py) the list written last. None: ``users``.
+    used_by: Sequence[str] | None = None
     # Batch accounts of the pools using this image, plus the configured ones.
     accounts: Sequence[ResourceId] = ()
     status: Mapping[str, Any] = field(default_factory=dict)
@@ -71,7 +74,8 @@ def _judge(ctx: ImageContext, observed: Mapping[str, Any], what: str) -> ClaimVe
 
 def _status(spec: ManagedImageSpec, observed: Mapping[str, Any] | None,
             ctx: ImageContext) -> dict[str, Any]:
-    status: dict[str, Any] = {"sourceKind": spec.source_kind, "usedBy": list(ctx.users)}
+    shown = ctx.users if ctx.used_by is None else ctx.used_by
+    status: dict[str, Any] = {"sourceKind": spec.source_kind, "usedBy": list(shown)}
     if spec.snapshots is not None:
         status["snapshotIds"] = list(spec.snapshots.snapshot_ids())
     if observed is not None:

@@ -3,6 +3,7 @@ image (from Kopf's indexes, no API call), its last status and its admission clai
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,14 +40,23 @@ def image_users(namespace: str | None, name: str, indexes: Mapping[str, Any]) ->
     return users_of(indexes["pool_index"], namespace, name, image)
 
 
+def used_by(runtime: Runtime, uid: str, users: Users, status: Mapping[str, Any]) -> list[str]:
+    """The image's `usedBy` to write now: its users, unless their changes are being
+    coalesced (then the list its status has)."""
+    return runtime.used_by.shown(uid, users.describe(), list(status.get("usedBy") or []),
+                                 time.monotonic())
+
+
 def image_context(runtime: Runtime, call: Call) -> ImageContext:
     namespace, name, uid, body = call.namespace, call.name, call.uid, call.body
     users = image_users(namespace, name, call.indexes)
+    status = runtime.memory.status_of(uid, body)
     return ImageContext(
         owner=owner_of(runtime.cluster_id, "ManagedImage", namespace, name, uid),
         namespace=namespace, adopt=adopting(body), users=users.describe(),
+        used_by=used_by(runtime, uid, users, status),
         accounts=accounts_of(users, namespace, runtime.settings.batch_accounts),
-        status=runtime.memory.status_of(uid, body))
+        status=status)
 
 
 def pool_context(runtime: Runtime, call: Call) -> PoolContext:
@@ -70,7 +80,8 @@ def pool_context(runtime: Runtime, call: Call) -> PoolContext:
             if quotas else ({uid: mine} if mine is not None else {})
         verdict = admit(
             me, others=admitted_demands(me.lineage, indexes["pool_index"], image_index,
-                                        memory.admitted) if me.lineage else (),
+                                        indexes["lineage_index"], memory.admitted)
+            if me.lineage else (),
             namespace_pools=in_namespace,
             image_ids=image_ids, limits=settings.limits,
             max_pools=settings.namespace_max_pools, max_nodes=settings.namespace_max_nodes)

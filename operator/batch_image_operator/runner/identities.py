@@ -34,6 +34,12 @@ class Identity:
     clients: AzureClients
     gateways: Gateways
 
+    async def close(self) -> None:
+        """Shared requests first (cancelled), then the sessions, clients and credential."""
+        if self.gateways.accounts is not None:
+            await self.gateways.accounts.close()
+        await self.clients.close()
+
 
 @dataclass(eq=False)
 class _Held:
@@ -183,7 +189,7 @@ class Identities:
         self._retiring = [h for h in self._retiring if h.leases > 0]
         for held in done:
             try:
-                await held.identity.clients.close()
+                await held.identity.close()
             except Exception as exc:  # a failed close must not fail the pass
                 log.warning("closing a namespace identity failed: %s", type(exc).__name__)
 
@@ -199,7 +205,7 @@ class Identities:
         held = [*self._identities.values(), *self._retiring]
         for identity in [self.default, *(h.identity for h in held)]:
             if identity is not None:
-                await identity.clients.close()
+                await identity.close()
         self.default = None
         self._identities.clear()
         self._namespace_keys.clear()

@@ -8,7 +8,7 @@ from ..models.batchpool import BatchPoolSpec
 from ..models.managedimage import ManagedImageSpec
 from ..reconcilers.images import MANAGED_IMAGE, ImageContext
 from ..reconcilers.pools import BATCH_POOL, PoolContext
-from .contexts import image_context, image_users, pool_context
+from .contexts import image_context, image_users, pool_context, used_by
 from .descriptor import Call, KindPass
 from .run import write_status
 from .runtime import Runtime
@@ -17,9 +17,11 @@ IMAGES, POOLS = "managedimages", "batchpools"
 
 
 async def keep_users(runtime: Runtime, call: Call) -> None:
-    """Between passes only an image's `usedBy` can change, and it costs no Azure call."""
-    users = image_users(call.namespace, call.name, call.indexes).describe()
+    """Between passes only an image's `usedBy` can change (its changes coalesced), and it
+    costs no Azure call."""
     status = runtime.memory.status_of(call.uid, call.body)
+    users = used_by(runtime, call.uid, image_users(call.namespace, call.name, call.indexes),
+                    status)
     if list(status.get("usedBy") or []) != users:
         await write_status(runtime, IMAGES, call.body, call.uid, status, {"usedBy": users})
 

@@ -7,14 +7,17 @@ in ``forget``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 
 class ObjectMemory:
     def __init__(self) -> None:
-        # uid -> the status this process last wrote (newer than a daemon's body may be).
-        self._status: dict[str, dict[str, Any]] = {}
+        # uid -> the status this process last wrote (newer than a daemon's body may be),
+        # as compact JSON: a Ready pool's status is 5.7 KB of dicts and 1.5 KB of text,
+        # 21 MB at 5,000 pools; parsing it back costs microseconds a pass.
+        self._status: dict[str, str] = {}
         # uid -> the warnings last posted for it (see status.events_to_post).
         self._warned: dict[str, frozenset[tuple[str, str]]] = {}
         # uid -> (dedicated, low-priority) nodes admitted for a BatchPool by this process:
@@ -23,14 +26,17 @@ class ObjectMemory:
 
     def status_of(self, uid: str, body: Mapping[str, Any]) -> dict[str, Any]:
         cached = self._status.get(uid)
-        return dict(cached) if cached is not None else dict(body.get("status") or {})
+        return cast(dict[str, Any], json.loads(cached)) if cached is not None \
+            else dict(body.get("status") or {})
 
     def remember_status(self, uid: str, status: dict[str, Any]) -> None:
-        self._status[uid] = status
+        self._status[uid] = json.dumps(status, separators=(",", ":"))
 
     def waiting_for_image(self, uid: str) -> bool:
         """The object's last pass found its image missing or not Ready."""
-        for cond in self._status.get(uid, {}).get("conditions") or []:
+        cached = self._status.get(uid)
+        status = json.loads(cached) if cached is not None else {}
+        for cond in status.get("conditions") or []:
             if cond.get("type") == "ImageResolved":
                 return bool(cond.get("status") == "False")
         return False

@@ -12,11 +12,15 @@ from ..config import Settings
 from ..fairshare import FairShare
 from ..kube.api import KubeApi
 from ..metrics import Metrics, MetricsServer
+from ..planning.usedby import UsedByPacing
 from .identities import Identities
 from .imagewatch import ImageWatch
 from .memory import ObjectMemory
 from .persistence import MemoryDiffBaseStorage, MemoryProgressStorage
 from .scheduler import Scheduler
+
+# The longest an image's `usedBy` waits behind its pools while they keep changing.
+USED_BY_LONGEST = 60.0
 
 
 @dataclass
@@ -32,6 +36,8 @@ class Runtime:
     scheduler: Scheduler = field(init=False)
     memory: ObjectMemory = field(default_factory=ObjectMemory)
     image_watch: ImageWatch = field(init=False)
+    # When an image's `usedBy` changes are written (coalesced while pools keep coming).
+    used_by: UsedByPacing = field(init=False)
     identities: Identities = field(init=False)
     # Names this cluster in owner marks (settings.cluster_id, or kube-system's uid).
     cluster_id: str = ""
@@ -44,6 +50,8 @@ class Runtime:
         self.fairshare = FairShare(self.settings.azure_concurrency, self.metrics.slot_waiting)
         self.scheduler = Scheduler(self.settings.drift_interval)
         self.image_watch = ImageWatch(self.scheduler, self.memory)
+        # At most a minute behind while pools keep joining; at once after a quiet spell.
+        self.used_by = UsedByPacing(self.settings.poll_interval, USED_BY_LONGEST)
         self.identities = Identities(self.settings, self.credential_env, self.metrics,
                                      lambda: self.kube)
 
@@ -66,5 +74,6 @@ class Runtime:
         """The object is gone: every per-object memory lets go of it."""
         self.scheduler.forget(uid)
         self.memory.forget(uid)
+        self.used_by.forget(uid)
         self.diffbase.forget(uid)
         self.progress.forget(uid)
