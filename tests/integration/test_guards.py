@@ -14,10 +14,10 @@ from helpers.system import (
     azure_requests,
     azure_sdk,
     condition,
-    eventually,
     has_condition,
     load_example,
 )
+from helpers.waits import eventually
 from simlaunch import Emulator
 
 
