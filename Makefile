@@ -70,7 +70,7 @@ bench: $(STAMP)
 
 # Mutation testing (cosmic-ray): one small change at a time to the pure logic (models/,
 # planning/), the policy gate and the error classification; the unit tests that own each
-# module (mutation/plan.toml) must catch it. Slow: 3,700 mutants (2,800 once those inside
+# module (mutation/plan.toml) must catch it. Slow: 3,900 mutants (2,900 once those inside
 # never-evaluated annotations are skipped) at 2-5 s each on one core, with a fork server
 # keeping pytest warm: two to three hours. Not part of `make test` (mutate-smoke is).
 # Sessions in .mutation/ resume where they stopped; MUTATE_ARGS=--fresh starts over,

@@ -220,3 +220,13 @@ def test_an_empty_duration_from_the_api_is_refused() -> None:
     assert duration_seconds(empty) is None
     assert "spec.scale.fixed.resizeTimeout" in refused(
         scale=fixed(targetDedicatedNodes=1, resizeTimeout=empty))
+
+
+@pytest.mark.parametrize("scale", [{"fixed": 3}, {"autoScale": "$TargetDedicatedNodes=2"}])
+def test_a_scale_that_is_not_an_object_is_refused_not_counted_as_zero_nodes(
+        scale: dict[str, Any]) -> None:
+    # Found by mutation testing: such a pool parsed with no scale, 0 nodes in its lineage.
+    with pytest.raises(SpecInvalid) as err:
+        parse_batch_pool("render", json.loads(json.dumps(raw(scale=scale))),
+                         default_subscription=SUB)
+    assert "must be an object" in str(err.value)

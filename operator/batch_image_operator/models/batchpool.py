@@ -221,6 +221,11 @@ def parse_batch_pool(name: str, spec: Mapping[str, Any], *,
                                                 ("maxLowPriorityNodes", 1000))]
         auto = AutoScale(formula, _duration(raw, "evaluationInterval", "PT15M", path, errors,
                                             minimum=300), ceilings[0], ceilings[1])
+    else:
+        # `fixed: 3` (not an object) would otherwise pass as a pool with no scale at all,
+        # counted as 0 nodes in its lineage.
+        kind = "fixed" if scale.get("fixed") is not None else "autoScale"
+        errors.append(FieldError(f"spec.scale.{kind}", "must be an object"))
 
     slots = _int(spec, "taskSlotsPerNode", 1, 1, 256, "spec", errors)
     inc = str(spec.get("interNodeCommunication") or "Disabled")
