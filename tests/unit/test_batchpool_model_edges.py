@@ -222,11 +222,13 @@ def test_an_empty_duration_from_the_api_is_refused() -> None:
         scale=fixed(targetDedicatedNodes=1, resizeTimeout=empty))
 
 
-@pytest.mark.parametrize("scale", [{"fixed": 3}, {"autoScale": "$TargetDedicatedNodes=2"}])
+@pytest.mark.parametrize(("scale", "field"), [
+    ({"fixed": 3}, "spec.scale.fixed"),
+    ({"autoScale": "$TargetDedicatedNodes=2"}, "spec.scale.autoScale")])
 def test_a_scale_that_is_not_an_object_is_refused_not_counted_as_zero_nodes(
-        scale: dict[str, Any]) -> None:
+        scale: dict[str, Any], field: str) -> None:
     # Found by mutation testing: such a pool parsed with no scale, 0 nodes in its lineage.
     with pytest.raises(SpecInvalid) as err:
         parse_batch_pool("render", json.loads(json.dumps(raw(scale=scale))),
                          default_subscription=SUB)
-    assert "must be an object" in str(err.value)
+    assert f"{field}: must be an object" in str(err.value)

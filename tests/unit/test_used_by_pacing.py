@@ -57,3 +57,23 @@ def test_images_are_paced_each_on_its_own_and_forgotten() -> None:
     assert pacing.shown("one", ["a", "c"], ["a"], 2.0) == ["a"]
     pacing.forget("one")
     assert pacing.shown("one", ["a", "c"], ["a"], 3.0) == ["a", "c"]
+
+
+def test_looking_without_a_change_uses_up_no_write() -> None:
+    pacing = UsedByPacing(1.0, 60.0)
+    assert pacing.shown("img", ["a"], ["a"], 0.0) == ["a"]    # nothing changed
+    # So the first real change after it is still written at once.
+    assert pacing.shown("img", ["a", "b"], ["a"], 0.0) == ["a", "b"]
+
+
+def test_the_spacing_boundaries() -> None:
+    pacing = UsedByPacing(1.0, 60.0)
+    assert pacing.shown("img", ["a"], [], 0.0) == ["a"]              # gap now 1 s
+    assert pacing.shown("img", ["a", "b"], ["a"], 0.5) == ["a"]       # within the gap
+    assert pacing.shown("img", ["a", "b"], ["a"], 1.5) == ["a", "b"]  # past it: gap 2 s
+    assert pacing.shown("img", ["a", "b", "c"], ["a", "b"], 3.5) == ["a", "b", "c"]
+    # Exactly the longest spacing after the last write counts as a quiet spell: the gap
+    # starts again from the first one.
+    assert pacing.shown("img", ["a", "b", "c", "d"], ["a", "b", "c"], 63.5) == [
+        "a", "b", "c", "d"]
+    assert pacing.shown("img", ["e"], ["a", "b", "c", "d"], 64.5) == ["e"]
