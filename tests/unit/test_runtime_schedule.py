@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 import tracemalloc
 
@@ -129,4 +130,7 @@ async def test_thousands_of_objects_sleeping_until_due_stay_small() -> None:
     for uid in uids:
         rt.scheduler.nudge(uid)              # each wakes, due at once
     await asyncio.wait_for(asyncio.gather(*sleepers), 10)
-    assert per_object < 3200, f"{per_object:.0f} bytes per sleeping object"
+    # Under `make coverage` the tracer keeps a little per frame (3,220 B measured): the
+    # bound is for the operator as it runs, without a tracer.
+    bound = 3200 if sys.gettrace() is None else 3500
+    assert per_object < bound, f"{per_object:.0f} bytes per sleeping object"
