@@ -24,15 +24,16 @@ async def counts_of_last_pool(env: dict[str, str]) -> dict | None:
     await runtime.start()
     try:
         assert runtime.identities.default is not None
-        gateways = runtime.identities.default.pools
+        gateways = runtime.identities.default.gateways
+        assert gateways.pools is not None
         rids = [parse_resource_id(f"{ACCOUNT}/pools/p{i:04d}") for i in range(POOLS)]
         body = {"properties": {
             "vmSize": "Standard_D2s_v3",
             "deploymentConfiguration": {"virtualMachineConfiguration": MARKETPLACE},
             "scaleSettings": {"fixedScale": {"targetDedicatedNodes": 1}}}}
         await asyncio.gather(*(gateways.pools.create(rid, body) for rid in rids))
-        assert gateways.nodes is not None
-        return await gateways.nodes.node_counts(rids[-1])
+        assert gateways.accounts is not None
+        return await gateways.accounts.node_counts(rids[-1])
     finally:
         await runtime.stop()
 
