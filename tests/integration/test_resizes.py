@@ -4,6 +4,7 @@ image makes resizes fail with AllocationFailed until the image is back."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 from helpers.system import (
     CRs,
@@ -85,22 +86,26 @@ def _pool_writes(azuresim: Emulator) -> list[dict]:
             if e["method"] in {"PUT", "PATCH", "POST"} and "/pools/" in e["path"]]
 
 
+def _stop_while_resizing(crs: CRs, azuresim: Emulator, start: Callable[[], object]) -> dict:
+    """``start`` a resize (slowed down), then stop it as a person would (portal,
+    `az batch pool stop-resize`); returns the pool once the operator shows the stop."""
+    azure_admin(azuresim, "POST", "/speed", {"allocationSeconds": 60})
+    start()
+    crs.wait("batchpools", "render-pool", lambda o: (o.get("status") or {}).get(
+        "allocationState") == "Resizing")
+    _, batch = azure_sdk(azuresim.env)
+    batch.pool.stop_resize("rg-batch", "batchdemo", "render-pool")
+    azure_admin(azuresim, "POST", "/speed", {"allocationSeconds": 0.5})
+    return crs.wait("batchpools", "render-pool", has_condition("Ready", "False", "ResizeStopped"))
+
+
 def test_a_stopped_resize_is_left_as_the_person_left_it(kubesim: Emulator, azuresim: Emulator,
                                                         crs: CRs) -> None:
     image, pool = example(12)
-    _, batch = azure_sdk(azuresim.env)
     with running_operator(kubesim.url, azuresim.env, BIO_RESIZE_BACKOFF="0.1",
                           BIO_DRIFT_INTERVAL="0.3"):
         crs.create(image)
-        azure_admin(azuresim, "POST", "/speed", {"allocationSeconds": 60})
-        crs.create(pool)
-        crs.wait("batchpools", "render-pool", lambda o: (o.get("status") or {}).get(
-            "allocationState") == "Resizing")
-        # Someone stops the resize on purpose (portal, az batch pool stop-resize).
-        batch.pool.stop_resize("rg-batch", "batchdemo", "render-pool")
-        azure_admin(azuresim, "POST", "/speed", {"allocationSeconds": 0.5})
-        stopped = crs.wait("batchpools", "render-pool",
-                           has_condition("Ready", "False", "ResizeStopped"))
+        stopped = _stop_while_resizing(crs, azuresim, lambda: crs.create(pool))
         assert condition(stopped, "Scaled")["reason"] == "ResizeStopped"
         assert stopped["status"]["resizeErrors"][0]["code"] == "ResizeStopped"
         left_at = stopped["status"]["currentDedicatedNodes"]
@@ -120,18 +125,10 @@ def test_a_stopped_resize_is_left_as_the_person_left_it(kubesim: Emulator, azure
 def test_a_stopped_resize_resumes_when_the_resize_again_annotation_asks(
         kubesim: Emulator, azuresim: Emulator, crs: CRs) -> None:
     image, pool = example(12)
-    _, batch = azure_sdk(azuresim.env)
     with running_operator(kubesim.url, azuresim.env, BIO_RESIZE_BACKOFF="0.1",
                           BIO_DRIFT_INTERVAL="0.3"):
         crs.create(image)
-        azure_admin(azuresim, "POST", "/speed", {"allocationSeconds": 60})
-        crs.create(pool)
-        crs.wait("batchpools", "render-pool", lambda o: (o.get("status") or {}).get(
-            "allocationState") == "Resizing")
-        batch.pool.stop_resize("rg-batch", "batchdemo", "render-pool")
-        azure_admin(azuresim, "POST", "/speed", {"allocationSeconds": 0.5})
-        stopped = crs.wait("batchpools", "render-pool",
-                           has_condition("Ready", "False", "ResizeStopped"))
+        stopped = _stop_while_resizing(crs, azuresim, lambda: crs.create(pool))
         assert "batchimage.dev/resize-again" in condition(stopped, "Ready")["message"]
         generation = stopped["metadata"]["generation"]
         # The person asks again without touching the spec (no new generation).
@@ -141,14 +138,9 @@ def test_a_stopped_resize_resumes_when_the_resize_again_annotation_asks(
         assert ready["metadata"]["generation"] == generation
         assert ready["status"]["currentDedicatedNodes"] == 12
         # Stopped once more: the same annotation value is not a new request.
-        crs.patch("batchpools", "render-pool",
-                  {"spec": {"scale": {"fixed": {"targetDedicatedNodes": 20}}}})
-        azure_admin(azuresim, "POST", "/speed", {"allocationSeconds": 60})
-        crs.wait("batchpools", "render-pool", lambda o: (o.get("status") or {}).get(
-            "allocationState") == "Resizing")
-        batch.pool.stop_resize("rg-batch", "batchdemo", "render-pool")
-        azure_admin(azuresim, "POST", "/speed", {"allocationSeconds": 0.5})
-        crs.wait("batchpools", "render-pool", has_condition("Ready", "False", "ResizeStopped"))
+        _stop_while_resizing(crs, azuresim, lambda: crs.patch(
+            "batchpools", "render-pool",
+            {"spec": {"scale": {"fixed": {"targetDedicatedNodes": 20}}}}))
         azure_requests(azuresim.admin_url, azuresim.ca_bundle, reset=True)
         eventually(lambda: azure_requests(azuresim.admin_url, azuresim.ca_bundle),
                    lambda log: sum(e["operation"] == "pools.get" for e in log) >= 5)

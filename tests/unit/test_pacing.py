@@ -142,16 +142,16 @@ def test_a_pass_waiting_for_a_token_gives_its_azure_slot_to_others():
     assert seen == ["read", "written"]
 
 
-def _late_write(others_during_sleep: int, oversleep: float):
-    """One PUT that must wait for its token and wakes ``oversleep`` s after its turn,
-    while ``others_during_sleep`` writes reserve behind it. Returns (budget, its sleeps)."""
+def _one_put_behind(queued: int, during_sleep):
+    """One PUT behind ``queued`` reserved writes (it must wait for its token); each of
+    its sleeps first calls ``during_sleep(budget, clock, sleeps)``, then advances the
+    clock by what it was asked. Returns (budget, its sleeps)."""
     header = {"x-ms-ratelimit-remaining-subscription-writes": "50"}
     clock, pacer, policy = make([(200, header)] * 3, Limit(10, 1))
     run(policy, clock, method="PUT")             # learns the subscription is paced
     budget = pacer.budget(SUB, "writes")
-    for _ in range(20):                         # a queue ahead: the next write waits
+    for _ in range(queued):
         budget.reserve(clock[0])
-
     sleeps = []
 
     async def go():
@@ -159,9 +159,8 @@ def _late_write(others_during_sleep: int, oversleep: float):
 
         async def fake_sleep(seconds):
             sleeps.append(seconds)
-            clock[0] += seconds + oversleep
-            for _ in range(others_during_sleep):
-                budget.reserve(clock[0])
+            during_sleep(budget, clock, sleeps)
+            clock[0] += seconds
             await real_sleep(0)
         asyncio.sleep = fake_sleep
         try:
@@ -170,6 +169,16 @@ def _late_write(others_during_sleep: int, oversleep: float):
             asyncio.sleep = real_sleep
     asyncio.run(go())
     return budget, sleeps
+
+
+def _late_write(others_during_sleep: int, oversleep: float):
+    """One PUT that must wait for its token and wakes ``oversleep`` s after its turn,
+    while ``others_during_sleep`` writes reserve behind it. Returns (budget, its sleeps)."""
+    def meanwhile(budget, clock, sleeps):
+        clock[0] += oversleep
+        for _ in range(others_during_sleep):
+            budget.reserve(clock[0] + sleeps[-1])
+    return _one_put_behind(20, meanwhile)
 
 
 def test_a_late_write_behind_a_queue_is_sent_without_paying_twice():
@@ -191,33 +200,14 @@ def test_a_queued_write_is_pushed_back_when_another_client_drains_the_bucket():
     """Review finding: what ARM reported could not lower the estimate while requests
     were queued, so another client of the same principal during a burst meant 429s for
     every queued request until the queue drained. Now ARM's shortfall moves the queue."""
-    header = {"x-ms-ratelimit-remaining-subscription-writes": "50"}
-    clock, pacer, policy = make([(200, header)] * 3, Limit(10, 1))
-    run(policy, clock, method="PUT")             # learns the subscription is paced
-    budget = pacer.budget(SUB, "writes")
-    for _ in range(8):                          # a queue ahead of the next write
-        budget.reserve(clock[0])
-    sleeps = []
-
-    async def go():
-        real_sleep = asyncio.sleep
-
-        async def fake_sleep(seconds):
-            sleeps.append(seconds)
-            if len(sleeps) == 1:
-                # Meanwhile an answer to one of ours: ARM has 4 tokens fewer than we
-                # thought (another client took them); 8 of ours are still unsent.
-                budget.sent()
-                expected = budget.tokens + budget.pending + budget.safety
-                budget.observe(int(expected) - 4, clock[0])
-            clock[0] += seconds
-            await real_sleep(0)
-        asyncio.sleep = fake_sleep
-        try:
-            await policy.send(PipelineRequest(HttpRequest("PUT", POOL), PipelineContext(None)))
-        finally:
-            asyncio.sleep = real_sleep
-    asyncio.run(go())
+    def meanwhile(budget, clock, sleeps):
+        if len(sleeps) == 1:
+            # Meanwhile an answer to one of ours: ARM has 4 tokens fewer than we
+            # thought (another client took them); 8 of ours are still unsent.
+            budget.sent()
+            expected = budget.tokens + budget.pending + budget.safety
+            budget.observe(int(expected) - 4, clock[0])
+    budget, sleeps = _one_put_behind(8, meanwhile)
     # Its turn moved back by the 4 tokens' refill (1 a second), then it was sent.
     assert len(sleeps) == 2 and sleeps[1] == 4.0
     assert sleeps[0] == 3.0                     # its turn behind the queue
