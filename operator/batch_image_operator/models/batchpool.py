@@ -33,6 +33,8 @@ class ImageSource:
 
 @dataclass(frozen=True)
 class FixedScale:
+    """spec.scale.fixed: the node targets and how long one resize may take (ISO 8601)."""
+
     target_dedicated: int
     target_low_priority: int
     resize_timeout: str

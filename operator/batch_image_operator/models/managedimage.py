@@ -37,6 +37,8 @@ class VmSource:
 
 @dataclass(frozen=True)
 class TargetRegion:
+    """A region a gallery version is replicated to, and how many replicas it keeps."""
+
     name: str
     replica_count: int
 

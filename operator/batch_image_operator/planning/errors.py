@@ -112,6 +112,9 @@ _BY_STATUS_ADVICE = {
 
 @dataclass(frozen=True)
 class Classified:
+    """An Azure error as the planner sees it: what to do (kind), the ARM code and message,
+    when to retry, and the advice the condition message carries."""
+
     kind: ErrorKind
     code: str
     message: str

@@ -26,12 +26,16 @@ NOT_RECOMMENDED = {
 
 @dataclass(frozen=True)
 class SourceProblem:
+    """Why an image cannot be built from its source yet (the SourceValid condition)."""
+
     reason: Reason
     message: str
 
 
 @dataclass(frozen=True)
 class VmDisk:
+    """A disk of the VM being captured: the id of the managed disk to snapshot."""
+
     lun: int | None  # None: the OS disk
     disk_id: ResourceId
 
