@@ -45,6 +45,8 @@ class TargetRegion:
 
 @dataclass(frozen=True)
 class GallerySpec:
+    """spec.gallery: where the image is published (definition and version) and where to."""
+
     resource_group: str
     gallery_name: str
     image_definition: str
