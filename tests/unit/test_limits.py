@@ -1,3 +1,5 @@
+import json
+
 from batch_image_operator.planning.limits import (
     Limits,
     PoolDemand,
@@ -129,3 +131,16 @@ def test_an_admitted_pools_message_does_not_change_when_siblings_come_and_grow()
     # The limit it names is the one that applies (NAT lowers it).
     nat = check(pool("a", "1", {IMG}, dedicated=4, nat=100), [], admitted=(4, 0))
     assert "100 dedicated / 100 low-priority" in nat.message
+
+
+def test_the_count_of_other_namespaces_pools_is_by_value_as_parsed_from_json():
+    # Namespaces arrive as separate strings (one per parsed object), never the same one.
+
+    ns = json.loads('["ns", "ns", "ns", "other-team"]')
+    me = pool("mine", "1", {IMG}, dedicated=2000, namespace=ns[0])
+    others = [pool("n1", "2", {IMG}, dedicated=300, namespace=ns[1]),
+              pool("n2", "3", {IMG}, dedicated=300, namespace=ns[2]),
+              pool("far", "4", {IMG}, dedicated=300, namespace=ns[3])]
+    verdict = check(me, others)
+    assert "n1, n2" in verdict.message
+    assert "1 pool(s) in other namespaces" in verdict.message
