@@ -17,6 +17,7 @@ from helpers.system import (
     WRITES,
     CRs,
     StartOperator,
+    azure_admin,
     azure_requests,
     azure_sdk,
     condition,
@@ -162,6 +163,48 @@ def test_two_namespaces_naming_one_pool_do_not_fight(kubesim: Emulator, azuresim
         assert writes_to(azuresim, "/pools/render-pool") == []
         assert batch.pool.get("rg-batch", "batchdemo", "render-pool").current_dedicated_nodes == 4
         assert condition(crs.get("batchpools", "render-pool"), "Ready")["status"] == "True"
+
+
+def test_another_namespace_cannot_resume_a_resize_its_owner_stopped(
+        kubesim: Emulator, azuresim: Emulator, crs: CRs) -> None:
+    """The resize-again annotation is a write trigger a tenant controls: aimed at a pool
+    another namespace owns (whose resize its owner stopped on purpose), it must reach
+    nothing, like every other path, because the ownership check comes first."""
+    docs = example()
+    docs["BatchPool"]["spec"]["scale"]["fixed"]["targetDedicatedNodes"] = 12
+    _, batch = azure_sdk(azuresim.env)
+    rival = namespaced(kubesim, "team-b")
+    with running_operator(kubesim.url, azuresim.env, BIO_DRIFT_INTERVAL="0.3"):
+        crs.create(docs["ManagedImage"])
+        crs.wait("managedimages", "ubuntu-hpc", has_condition("Ready"))
+        azure_admin(azuresim, "POST", "/speed", {"allocationSeconds": 60})
+        crs.create(docs["BatchPool"])
+        crs.wait("batchpools", "render-pool", lambda o: (o.get("status") or {}).get(
+            "allocationState") == "Resizing")
+        batch.pool.stop_resize("rg-batch", "batchdemo", "render-pool")  # team A, on purpose
+        azure_admin(azuresim, "POST", "/speed", {"allocationSeconds": 0.5})
+        stopped = crs.wait("batchpools", "render-pool",
+                           has_condition("Ready", "False", "ResizeStopped"))
+        left_at = stopped["status"]["currentDedicatedNodes"]
+        image = crs.get("managedimages", "ubuntu-hpc")
+        azure_requests(azuresim.admin_url, azuresim.ca_bundle, reset=True)
+        # Team B: the same spec, by image id, asking for the resize to resume.
+        theirs = copy.deepcopy(docs["BatchPool"])
+        theirs["metadata"] = {"name": "render-pool", "annotations": {
+            "batchimage.dev/resize-again": "now"}}
+        theirs["spec"]["image"] = {"id": image["status"]["imageId"]}
+        rival.create(theirs)
+        rival.wait("batchpools", "render-pool",
+                   has_condition("Ready", "False", "OwnedByAnother"))
+        rival.patch("batchpools", "render-pool", {"metadata": {"annotations": {
+            "batchimage.dev/resize-again": "again"}}})
+        rival.wait("batchpools", "render-pool",
+                   has_condition("Ready", "False", "OwnedByAnother"))
+        assert writes_to(azuresim, "/pools/render-pool") == []
+        assert batch.pool.get("rg-batch", "batchdemo",
+                              "render-pool").current_dedicated_nodes == left_at
+        assert condition(crs.get("batchpools", "render-pool"), "Ready")["reason"] == \
+            "ResizeStopped"
 
 
 def test_a_recreated_object_does_not_take_over_its_predecessors_pool(
