@@ -252,3 +252,14 @@ async def test_a_resize_again_value_seen_while_nothing_is_stopped_is_used_up() -
     azure = await short_pool()
     out = await pass_(azure, resize_attempts=1, resize_again="0123456789abcdef")
     assert out.status["resizeAgainSeen"] == "0123456789abcdef"
+
+
+async def test_a_resize_again_request_outlives_a_pass_busy_with_a_drift_fix() -> None:
+    # The pool is stopped and its metadata drifted: the fix is a PATCH
+    # without a resize, so the request waits for the pass that resizes.
+    azure = await short_pool([{"code": "ResizeStopped", "message": "stopped by user"}])
+    drifted = {**SHORT_SPEC, "metadata": [{"name": "team", "value": "render"}]}
+    out = await run(azure, drifted, had_azure_pool=True, resize_attempts=1, generation=5,
+                    stopped_generation=5, resize_again="0123456789abcdef")
+    assert [w[0] for w in azure.writes()] == ["update"]
+    assert "resizeAgainSeen" not in out.status

@@ -4,6 +4,7 @@ from batch_image_operator.planning.resizes import (
     backoff,
     plan_short,
     resize_again_request,
+    resize_again_used_up,
 )
 
 AF = [{"code": "AllocationFailed", "message": "There was an error ... Code: AllocationFailed"}]
@@ -71,3 +72,11 @@ def test_a_resize_again_value_is_a_request_until_its_digest_is_recorded():
     assert resize_again_request({}, None) is None
     # A value far longer than any status field still yields a short digest.
     assert len(resize_again_request({RESIZE_AGAIN_ANNOTATION: "x" * 100_000}, None) or "") == 16
+
+
+def test_a_resize_again_request_is_used_up_only_when_acted_on_or_nothing_is_stopped():
+    assert resize_again_used_up(short=True, errors=STOPPED)        # resized now
+    assert resize_again_used_up(short=False, errors=[])            # nothing to resume
+    assert resize_again_used_up(short=False, errors=CAP)
+    # A drift fix on a stopped pool: kept for the pass that resizes it.
+    assert not resize_again_used_up(short=False, errors=STOPPED)

@@ -40,6 +40,14 @@ def resize_again_request(annotations: Mapping[str, str], seen: object) -> str | 
     return None if digest == seen else digest
 
 
+def resize_again_used_up(*, short: bool, errors: Iterable[Mapping[str, str]]) -> bool:
+    """Whether a pass uses up a resize-again request: it acts on it (the pool is short
+    and goes to plan_short), or finds no stopped resize to resume, since a request made
+    then must not undo a stop that comes later. A pass busy with something else on a
+    stopped pool (a drift fix) leaves it for the next one."""
+    return short or not resize_stopped(errors)
+
+
 class ShortAction(Enum):
     REISSUE = "reissue"
     WAIT = "wait"                # backing off before the next attempt

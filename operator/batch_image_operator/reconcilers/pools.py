@@ -20,7 +20,8 @@ from ..planning.limits import Admission, LimitVerdict, PoolDemand
 from ..planning.nodes import summarize_node_counts, unusable_nodes
 from ..planning.ownership import Claim, ClaimVerdict, judge
 from ..planning.poolimage import demand, image_resource_id, mirrored_status, resolve_image
-from ..planning.pools import PoolAction, PoolPlan, plan_pool
+from ..planning.pools import PoolAction, PoolPlan, plan_pool, resize_errors
+from ..planning.resizes import resize_again_used_up
 from ..planning.scope import AzureScope, pool_scope
 from .common import azure_error_outcome, invalid_outcome
 from .kind import Kind
@@ -150,6 +151,10 @@ async def reconcile_pool(spec: BatchPoolSpec, ctx: PoolContext, gw: Gated,
             if verdict.claim is Claim.ADOPT:
                 out.events.append(Event("Normal", Reason.ADOPTING, verdict.message))
         plan = plan_pool(spec, image_ref, observed, ctx.owner)
+        if ctx.resize_again is not None and resize_again_used_up(
+                short=plan.action is PoolAction.SHORT,
+                errors=resize_errors(observed) if observed is not None else []):
+            out.status["resizeAgainSeen"] = ctx.resize_again
         if plan.action is PoolAction.CREATE:
             assert plan.body is not None
             if ctx.had_azure_pool:
@@ -172,10 +177,6 @@ async def reconcile_pool(spec: BatchPoolSpec, ctx: PoolContext, gw: Gated,
                                            gw.pools, gw.compute)
         elif ctx.stopped_generation is not None:
             out.status["resizeStoppedGeneration"] = None  # no stopped resize any more
-        if ctx.resize_again is not None:
-            # Acted on in this pass, whatever the pool's state: a request made while
-            # nothing was stopped must not undo a stop that comes later.
-            out.status["resizeAgainSeen"] = ctx.resize_again
         out.status = {**mirrored_status(spec, observed, image_ref), **out.status}
         # A pool created in this pass has no nodes yet: no data-plane read for it.
         counts = None if plan.action is PoolAction.CREATE else \
