@@ -12,8 +12,8 @@ from typing import Any
 from batch_image_operator.config import Settings
 from batch_image_operator.models.allowlist import AllowList
 from batch_image_operator.models.armid import ResourceId
+from helpers.ids import SUB
 
-SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
 P = f"/subscriptions/{SUB}/resourceGroups"
 
 

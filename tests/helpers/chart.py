@@ -9,12 +9,14 @@ from typing import Any
 import helm_python as helm
 import yaml
 
+from helpers.ids import SUB
+
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "batch-image-operator"
 RELEASE = "bio"
 NAMESPACE = "bio-system"
 FULLNAME = f"{RELEASE}-batch-image-operator"
-SUBSCRIPTION = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
+SUBSCRIPTION = SUB
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CLIENT = "0b7c5a3e-1d2f-4e6a-9b8c-7d6e5f4a3b2c"
 

@@ -15,11 +15,12 @@ from typing import Any
 
 import yaml
 
+from helpers.ids import SUB
+
 ROOT = Path(__file__).resolve().parents[2]
 CRDS = ROOT / "crds"
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
 GROUP_VERSION = "batchimage.dev/v1alpha1"
-SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
 RG = f"/subscriptions/{SUB}/resourceGroups/rg-batch-images/providers"
 FILES = {"BatchPool": "batchpools.batchimage.dev.yaml",
          "ManagedImage": "managedimages.batchimage.dev.yaml"}

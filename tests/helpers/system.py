@@ -23,10 +23,10 @@ from batch_image_operator import GROUP, VERSION
 from batch_image_operator.config import Settings
 from batch_image_operator.handlers.registration import register
 from batch_image_operator.runner.runtime import Runtime
+from helpers.ids import SUB as SUB  # the suites import it from here too
 from helpers.waits import watch_until
 
 ROOT = Path(__file__).resolve().parents[2]
-SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
 SEED = ROOT / "demo" / "azuresim-seed.yaml"
 Obj = dict[str, Any]
 

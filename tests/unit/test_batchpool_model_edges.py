@@ -15,10 +15,8 @@ from batch_image_operator.models.batchpool import (
     parse_batch_pool,
 )
 from batch_image_operator.models.errors import SpecInvalid
+from helpers.ids import HIGHER_SUB, LOWER_SUB, SUB
 
-SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
-LOWER_SUB = "0f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"  # sorts before SUB
-HIGHER_SUB = "9f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"  # sorts after SUB
 IMAGE_ID = f"/subscriptions/{SUB}/resourceGroups/rg-img/providers/Microsoft.Compute/images/ubuntu"
 MARKETPLACE = {"marketplace": {"publisher": "canonical", "offer": "ubuntu", "sku": "22_04"}}
 

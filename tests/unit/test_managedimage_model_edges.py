@@ -14,10 +14,8 @@ from batch_image_operator.models.managedimage import (
     ManagedImageSpec,
     parse_managed_image,
 )
+from helpers.ids import HIGHER_SUB, LOWER_SUB, SUB
 
-SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
-LOWER_SUB = "0f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"  # sorts before SUB
-HIGHER_SUB = "9f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"  # sorts after SUB
 SNAP = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/snapshots/"
 VM = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/build"
 STORAGE = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st"
