@@ -1,14 +1,14 @@
 """Wire Kopf to the pass runner. Registered at startup, so nothing reads the env at import.
 
 Each kind (runner/kinds.py) gets the same handlers: create/update/resume run one
-reconcile pass, a daemon runs the next pass when it is due (operation in flight, or drift
-check), delete runs deletion passes (runner/run.py does the rest). A ManagedImage's
-daemon also wakes each poll interval to keep `usedBy` in step with its pools.
+reconcile pass, delete runs deletion passes (runner/run.py does the rest), and an index
+keeps each object's body for the passes nobody asked for, which runner/scheduled.py runs
+when they are due (operation in flight, drift check; a ManagedImage also each poll
+interval, to keep `usedBy` in step with its pools).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, cast
@@ -35,6 +35,7 @@ from ..runner.indexes import (
 from ..runner.kinds import IMAGES, KINDS, POOLS
 from ..runner.run import run_deletion, run_pass
 from ..runner.runtime import Runtime
+from ..runner.scheduled import ScheduledPasses, body_entry
 from .kopfconfig import WAKE_POOLS, configure_kopf
 
 KubeLogin = Callable[..., kopf.ConnectionInfo | None]
@@ -46,6 +47,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
     the API server (Kopf's login, the status writes and the credential Secrets use it).
     """
     runtime = Runtime(settings, credential_env)
+    scheduled = ScheduledPasses(runtime, KINDS)
 
     @kopf.on.login(id="login", registry=registry)
     async def login(**kwargs: Any) -> kopf.AiohttpSession | None:
@@ -70,6 +72,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
 
     @kopf.on.cleanup(id="cleanup", registry=registry)
     async def cleanup(**_: Any) -> None:
+        await scheduled.stop()
         await runtime.stop()
 
     # Indexers are async so Kopf runs them inline: sync ones go through a thread pool,
@@ -112,47 +115,40 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
             kwargs["pool_index"], namespace, name)])
 
     for kind in KINDS:
-        _register_kind(registry, runtime, kind)
+        _register_kind(registry, runtime, scheduled, kind)
 
     return runtime
 
 
 def _register_kind(registry: kopf.OperatorRegistry, runtime: Runtime,
-                   kind: KindPass[Any, Any]) -> None:
-    """A kind's handlers: create/update/resume run a pass at once, a daemon runs the next
-    pass when it is due, delete runs deletion passes until the resource is gone."""
+                   scheduled: ScheduledPasses, kind: KindPass[Any, Any]) -> None:
+    """A kind's handlers: create/update/resume run a pass at once, the scheduled passes
+    run the next one when it is due, delete runs deletion passes until the resource is
+    gone."""
     lower = kind.name.lower()
     # A kind that keeps status in step between passes (an image's `usedBy`) wakes each
     # poll interval for it; an LRO is still polled when due, not at the next tick.
-    at_most = runtime.settings.poll_interval if kind.between is not None else None
+    every = runtime.settings.poll_interval if kind.between is not None else None
+
+    # Called on every event of the object: its newest body, for its scheduled passes.
+    @kopf.index(GROUP, VERSION, kind.plural, id=kind.bodies, registry=registry)
+    async def bodies(*, uid: str, body: kopf.Body, **_: Any) -> dict[str, str]:
+        return body_entry(uid, body)
 
     @kopf.on.resume(GROUP, VERSION, kind.plural, id=f"reconcile_{lower}", registry=registry)
     @kopf.on.create(GROUP, VERSION, kind.plural, id=f"reconcile_{lower}", registry=registry)
     @kopf.on.update(GROUP, VERSION, kind.plural, id=f"reconcile_{lower}", registry=registry)
     async def reconcile(*, name: str, namespace: str | None, spec: kopf.Spec, body: kopf.Body,
                         uid: str, **kwargs: Any) -> None:
+        scheduled.bind(kwargs)
+        if every is not None:
+            runtime.scheduler.wake_every(uid, every)
         await run_pass(runtime, kind, Call(name, namespace, spec, body, uid, kwargs), force=True)
-
-    # Each object gets a daemon, not a timer: it sleeps until the next pass is due (an
-    # edit or a nudge wakes it). A thousand timers ticking each poll interval to find
-    # nothing due cost more CPU than the passes themselves. Cancelled at once on deletion
-    # and exit: a pass is safe to interrupt (nothing is remembered until its status is
-    # written).
-    @kopf.daemon(GROUP, VERSION, kind.plural, id=f"{lower}_daemon", cancellation_timeout=10.0,
-                 registry=registry)
-    async def daemon(*, name: str, namespace: str | None, spec: kopf.Spec, body: kopf.Body,
-                     uid: str, stopped: kopf.DaemonStopped, **kwargs: Any) -> None:
-        call = Call(name, namespace, spec, body, uid, kwargs)
-        try:
-            while not stopped:
-                await runtime.scheduler.until_due(uid, at_most)
-                await run_pass(runtime, kind, call, force=False)
-        except asyncio.CancelledError:
-            # Stopped (deletion, exit) asleep or mid-pass: a normal end. A pass is
-            # safe to cut short: its status is written only at its end.
-            return
 
     @kopf.on.delete(GROUP, VERSION, kind.plural, id=f"delete_{lower}", registry=registry)
     async def delete(*, name: str, namespace: str | None, spec: kopf.Spec, body: kopf.Body,
                      uid: str, **kwargs: Any) -> None:
+        # Its reconcile passes end at once; the deletion pass waits for the object's lock.
+        scheduled.bind(kwargs)
+        scheduled.cancel(uid)
         await run_deletion(runtime, kind, Call(name, namespace, spec, body, uid, kwargs))

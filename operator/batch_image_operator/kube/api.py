@@ -2,7 +2,7 @@
 
 Kopf has no public client. Status is written here rather than through Kopf's handler
 patch because Kopf applies that patch after the handler returns, outside the per-object
-lock: two passes of one object (an edit and its daemon) could land their patches in
+lock: two passes of one object (an edit and a scheduled one) could land their patches in
 the opposite order and leave an older status behind. Writing inside the lock keeps the
 writes in the order the passes ran.
 """

@@ -23,7 +23,7 @@ class Call:
     spec: Mapping[str, Any]
     body: kopf.Body
     uid: str
-    indexes: Mapping[str, Any]  # Kopf's indexes (pool_index, image_index)
+    indexes: Mapping[str, Any]  # Kopf's indexes (pool_index, image_index, ...) by id
 
 
 @dataclass(frozen=True)
@@ -41,3 +41,8 @@ class KindPass(Generic[SpecT, CtxT]):
     @property
     def name(self) -> str:
         return self.kind.name
+
+    @property
+    def bodies(self) -> str:
+        """The id of the Kopf index holding each object's body for its scheduled passes."""
+        return f"{self.plural}_bodies"

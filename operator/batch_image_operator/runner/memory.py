@@ -1,8 +1,8 @@
 """What this process remembers of each object between its passes, by uid.
 
-Newer than the body a daemon holds: the status it last wrote, the warnings it last
-posted and the nodes it admitted for a pool. A new per-object fact belongs here, and
-in ``forget``.
+Newer than any body Kopf hands a pass (a scheduled pass's body keeps no status): the
+status it last wrote, the warnings it last posted and the nodes it admitted for a pool.
+A new per-object fact belongs here, and in ``forget``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, cast
 
 class ObjectMemory:
     def __init__(self) -> None:
-        # uid -> the status this process last wrote (newer than a daemon's body may be),
+        # uid -> the status this process last wrote (newer than any body),
         # as compact JSON: a Ready pool's status is 5.7 KB of dicts and 1.5 KB of text,
         # 21 MB at 5,000 pools; parsing it back costs microseconds a pass.
         self._status: dict[str, str] = {}

@@ -78,7 +78,7 @@ async def _in_azure(runtime: Runtime, kind: KindPass[Any, Any], call: Call,
     # not the status write after them: a slow API server never holds an Azure slot.
     # The object's lock is held while queued, which only keeps this object's own
     # next pass waiting (it would queue behind this one anyway); a deletion cancels
-    # a daemon's wait at once.
+    # a scheduled pass's wait at once (scheduled.py).
     async with _identity(runtime, call.namespace) as identity, \
             runtime.fairshare.slot(call.namespace):
         if isinstance(identity, Outcome):

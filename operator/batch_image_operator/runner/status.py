@@ -27,7 +27,7 @@ def status_changes(outcome: Outcome, *, generation: int | None,
                    status: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
     """The status fields that differ from ``status``, and whether conditions changed.
 
-    ``status`` is the newest status known (the body a daemon holds can predate the
+    ``status`` is the newest status known (the body a pass was given can predate the
     write of the pass before it).
     """
     changes: dict[str, Any] = {}

@@ -1,0 +1,131 @@
+"""The passes nobody asked for: each object's next pass when the scheduler says it is due
+(an operation in flight, the drift check, a nudge, an image's `usedBy` tick).
+
+Kopf's create/update/resume handlers run an object's first pass and every pass an edit
+asks for; this runs the rest. A task exists only while a pass runs. The pass reads the
+object's newest body from a Kopf index that keeps it as compact JSON (``body_entry``):
+Kopf drops an object from its indexes when it is deleted, so an object gone without a
+deletion pass (its finalizer removed by hand) is forgotten, never passed again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
+
+import kopf
+
+from .descriptor import Call, KindPass
+from .run import run_pass
+from .runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+# What a pass needs of an object but never reads: the server's bookkeeping, and
+# kubectl's copy of the last applied manifest (as large as the spec). The status is
+# what the last pass wrote (memory.py), newer than any body's.
+_LEFT_OUT_META = frozenset({"managedFields", "resourceVersion",
+                            "kubectl.kubernetes.io/last-applied-configuration"})
+# After an unexpected error: as long as Kopf waits before restarting a failed daemon.
+_AFTER_ERROR = 60.0
+
+
+def body_entry(uid: str, body: Mapping[str, Any]) -> dict[str, str]:
+    """A Kopf index entry: the object's body for its next scheduled pass, by uid."""
+    meta = body.get("metadata") or {}
+    kept: dict[str, Any] = {k: v for k, v in body.items() if k != "status"}
+    kept["metadata"] = {k: v for k, v in meta.items() if k not in _LEFT_OUT_META}
+    annotations = meta.get("annotations")
+    if annotations:
+        kept["metadata"]["annotations"] = {k: v for k, v in annotations.items()
+                                           if k not in _LEFT_OUT_META}
+    return {uid: json.dumps(kept, separators=(",", ":"))}
+
+
+class ScheduledPasses:
+    def __init__(self, runtime: Runtime, kinds: Iterable[KindPass[Any, Any]]) -> None:
+        self._runtime = runtime
+        self._kinds = tuple(kinds)
+        # Kopf's indexes (pool_index, image_index, ... and each kind's bodies), taken
+        # from the first handler call: Kopf hands them only to handlers.
+        self._indexes: Mapping[str, Any] | None = None
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._loop: asyncio.Task[None] | None = None
+
+    def bind(self, kwargs: Mapping[str, Any]) -> None:
+        """Called by each handler with its kwargs. The first starts the loop: a task
+        started here, not at startup, can post Kopf events (Kopf sets that up for
+        handlers only), and nothing is due before an object's first pass anyway."""
+        if self._indexes is None:
+            self._indexes = {key: value for key, value in kwargs.items()
+                             if isinstance(value, kopf.Index)}
+            self._loop = asyncio.create_task(self._runtime.scheduler.run(self._fire),
+                                             name="scheduled passes")
+
+    async def stop(self) -> None:
+        """At exit: cancel the loop and every pass in flight (a pass is safe to cut
+        short: its status is written only at its end)."""
+        tasks = [*self._running.values(), *([self._loop] if self._loop else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._loop = None
+
+    def cancel(self, uid: str) -> None:
+        """The object is being deleted: no more reconcile passes, and the one in flight
+        stops at once (its deletion pass waits for the object's lock)."""
+        self._runtime.scheduler.cease(uid)
+        task = self._running.pop(uid, None)
+        if task is not None:
+            task.cancel()
+
+    def __len__(self) -> int:
+        """Passes in flight."""
+        return len(self._running)
+
+    def _fire(self, uid: str) -> None:
+        if uid in self._running:
+            return  # the pass in flight re-arms the object when it ends
+        found = self._find(uid)
+        if found is None:
+            # Gone without a deletion pass (or out of this operator's scope): let it go.
+            self._runtime.forget(uid)
+            return
+        kind, raw = found
+        if raw["metadata"].get("deletionTimestamp"):
+            return  # its deletion handler owns it now
+        self._running[uid] = asyncio.create_task(self._pass(kind, uid, raw))
+
+    def _find(self, uid: str) -> tuple[KindPass[Any, Any], dict[str, Any]] | None:
+        if self._indexes is None:
+            return None
+        for kind in self._kinds:
+            index: kopf.Index[str, str] = self._indexes[kind.bodies]
+            if uid in index:
+                for text in index[uid]:
+                    return kind, json.loads(text)
+        return None
+
+    async def _pass(self, kind: KindPass[Any, Any], uid: str, raw: dict[str, Any]) -> None:
+        assert self._indexes is not None
+        meta = raw["metadata"]
+        call = Call(meta["name"], meta.get("namespace"), raw.get("spec") or {},
+                    kopf.Body(cast(kopf.RawBody, raw)), uid, self._indexes)
+        scheduler = self._runtime.scheduler
+        try:
+            await run_pass(self._runtime, kind, call, force=False)
+        except kopf.TemporaryError as exc:
+            # The status write failed: not remembered, so the pass runs again, but not
+            # before the delay (the API server may be down).
+            scheduler.schedule(uid, exc.delay)
+        except Exception:
+            logger.exception("%s %s/%s: scheduled pass failed", kind.name,
+                             meta.get("namespace"), meta["name"])
+            scheduler.schedule(uid, _AFTER_ERROR)
+        finally:
+            if self._running.get(uid) is asyncio.current_task():
+                del self._running[uid]
+                scheduler.arm(uid)
