@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -39,13 +40,22 @@ class StatusApi:
     def __init__(self) -> None:
         self.writes: list[dict[str, Any]] = []
         self.down = False
+        self.failed_at: list[float] = []
+        self.called = asyncio.Event()
 
     async def patch_status(self, group: str, version: str, plural: str,
                            namespace: str | None, name: str, status: dict[str, Any]) -> bool:
+        self.called.set()
         if self.down:
+            self.failed_at.append(time.monotonic())
             raise TimeoutError("API server unreachable")
         self.writes.append(copy.deepcopy(status))
         return True
+
+    async def calls(self, n: int) -> None:
+        while len(self.writes) + len(self.failed_at) < n:
+            self.called.clear()
+            await self.called.wait()
 
 
 class Step:
@@ -56,17 +66,19 @@ class Step:
         self.bodies: list[dict[str, Any]] = []
         self.called = asyncio.Event()
         self.gate: asyncio.Event | None = None
-        self.cancelled = False
+        self.cancelled = asyncio.Event()
+        self.started_at: list[float] = []
 
     async def __call__(self, spec: Any, ctx: Call, gw: Gated, settings: Settings) -> Outcome:
         self.specs.append(spec)
+        self.started_at.append(time.monotonic())
         self.bodies.append(dict(ctx.body))
         self.called.set()
         if self.gate is not None:
             try:
                 await self.gate.wait()
             except asyncio.CancelledError:
-                self.cancelled = True
+                self.cancelled.set()
                 raise
         # A new status each pass: each pass has something to write.
         return Outcome(status={**READY.status, "pass": len(self.specs)},
@@ -166,9 +178,18 @@ async def test_an_object_gone_without_its_deletion_pass_is_forgotten(op: Operato
     """Its finalizer removed by hand: Kopf drops it from its indexes, and no pass may run
     on a body that no longer exists (it would re-create the Azure pool)."""
     await op.first_pass(raw_body())
+    forgotten = asyncio.Event()
+    forget = op.rt.forget
+
+    def spy(uid: str) -> None:
+        forget(uid)
+        forgotten.set()
+
+    op.rt.forget = spy  # type: ignore[method-assign]
     op.bodies._discard(("ns", "render"))
     op.rt.scheduler.nudge(UID)
-    await asyncio.wait_for(_until(lambda: not op.rt.scheduler.has_passed(UID)), 5)
+    await asyncio.wait_for(forgotten.wait(), 5)
+    assert not op.rt.scheduler.has_passed(UID)
     assert len(op.step.specs) == 1
     assert op.rt.memory.status_of(UID, {}) == {}
 
@@ -188,7 +209,7 @@ async def test_a_deletion_cuts_the_pass_in_flight_short_and_ends_them(op: Operat
     await asyncio.wait_for(op.step.passes(2), 5)
     assert len(op.scheduled) == 1
     op.scheduled.cancel(UID)  # what the delete handler does first
-    await asyncio.wait_for(_until(lambda: op.step.cancelled), 5)
+    await asyncio.wait_for(op.step.cancelled.wait(), 5)
     async with op.rt.scheduler.lock(UID):  # the deletion pass gets the lock at once
         pass
     op.step.gate.set()
@@ -203,18 +224,9 @@ async def test_a_failed_status_write_is_retried_after_the_delay_not_at_once(
     await op.first_pass(raw_body())
     api(op).down = True
     op.rt.scheduler.nudge(UID)
-    await asyncio.wait_for(op.step.passes(2), 5)
-    await asyncio.wait_for(_until(lambda: len(op.scheduled) == 0), 5)
-    assert not op.rt.scheduler.is_due(UID)  # next try after the poll interval
+    await asyncio.wait_for(api(op).calls(2), 5)
     api(op).down = False
-    await asyncio.wait_for(op.step.passes(3), 5)
-    await asyncio.wait_for(_until(lambda: len(api(op).writes) == 2), 5)
-    assert len(op.step.specs) == 3
-    assert api(op).writes[1]["pass"] == 3
-
-
-async def _until(condition: Any) -> None:
-    while not condition():
-        await asyncio.sleep(0.01)
-
-
+    await asyncio.wait_for(api(op).calls(3), 5)
+    assert len(op.step.specs) == 3 and api(op).writes[1]["pass"] == 3
+    # The next try came after the poll interval (0.2 s), not at once.
+    assert op.step.started_at[2] - api(op).failed_at[0] >= 0.19
