@@ -12,6 +12,7 @@ import pytest
 from batch_image_operator.config import Settings
 from batch_image_operator.models.references import ImageInfo
 from batch_image_operator.runner.runtime import Runtime
+from batch_image_operator.runner.scheduler import AFTER_ERROR
 
 DRIFT = 300.0
 SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
@@ -100,14 +101,17 @@ def test_an_image_seen_first_wakes_only_the_pools_waiting_for_it() -> None:
 class Fired:
     """The scheduler's timer loop, running, and what it has handed out so far."""
 
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, failing: frozenset[str] = frozenset()) -> None:
         self.uids: list[str] = []
+        self._failing = failing
         self._changed = asyncio.Event()
         self._task = asyncio.create_task(rt.scheduler.run(self._fire))
 
     def _fire(self, uid: str) -> None:
         self.uids.append(uid)
         self._changed.set()
+        if uid in self._failing:
+            raise RuntimeError("a bug in whatever runs the pass")
 
     async def count(self, n: int) -> None:
         while len(self.uids) < n:
@@ -141,22 +145,28 @@ async def test_a_bounded_wait_ends_early_only_after_the_first_pass() -> None:
         await fired.stop()
 
 
-async def test_a_wake_up_is_handed_out_once_and_never_after_cease() -> None:
+async def test_a_wake_up_is_handed_out_once_and_cease_puts_it_off() -> None:
     """A deletion stops the object's reconcile passes: a wake-up armed before it, even a
-    nudge, hands nothing out."""
+    nudge's, hands nothing out; from then on only the drift interval (or a nudge) does,
+    to see whether it is gone. A forgotten object is never handed out."""
     rt = runtime()
     fired = Fired(rt)
     try:
-        for uid in ("kept", "deleted"):
+        for uid in ("kept", "deleted", "forgotten"):
             rt.scheduler.begin_pass(uid)
             rt.scheduler.schedule(uid, 0.05)
         rt.scheduler.nudge("deleted")
         rt.scheduler.cease("deleted")
-        rt.scheduler.nudge("deleted")
+        rt.scheduler.forget("forgotten")
+        rt.scheduler.nudge("forgotten")
         await asyncio.wait_for(fired.count(1), 5)
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(fired.count(2), 0.3)
         assert fired.uids == ["kept"]
+        assert rt.scheduler._due["deleted"] > time.monotonic() + DRIFT - 5
+        rt.scheduler.nudge("deleted")
+        await asyncio.wait_for(fired.count(2), 5)
+        assert fired.uids == ["kept", "deleted"]
     finally:
         await fired.stop()
 
@@ -187,3 +197,49 @@ async def test_thousands_of_objects_waiting_until_due_stay_small() -> None:
     finally:
         await fired.stop()
     assert per_object < 400, f"{per_object:.0f} bytes per waiting object"
+
+
+async def test_one_object_failing_to_be_handed_out_stops_no_other() -> None:
+    rt = runtime()
+    fired = Fired(rt, failing=frozenset({"bad"}))
+    try:
+        for uid in ("bad", "good"):
+            rt.scheduler.begin_pass(uid)
+            rt.scheduler.schedule(uid, 0.0 if uid == "bad" else 0.1)
+        await asyncio.wait_for(fired.count(2), 5)
+        assert fired.uids == ["bad", "good"]
+        # The failed one is tried again later, as Kopf restarted a failed daemon.
+        assert rt.scheduler._due["bad"] > time.monotonic() + AFTER_ERROR - 5
+        rt.scheduler.nudge("good")
+        await asyncio.wait_for(fired.count(3), 5)
+    finally:
+        await fired.stop()
+
+
+async def test_an_object_rescheduled_thousands_of_times_stays_small_and_due() -> None:
+    """Each re-arm leaves a stale heap entry behind (a nudge, a Retry-After, an LRO
+    polled each second for hours): they are dropped before they pile up."""
+    rt = runtime()
+    rt.scheduler.begin_pass("u")
+    rt.scheduler.begin_pass("v")
+    rt.scheduler.schedule("v", 0.2)  # another object, armed before, untouched since
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(10_000):
+            rt.scheduler.schedule("u", 300.0)
+            rt.scheduler.nudge("u")
+            rt.scheduler.begin_pass("u")  # the nudge's pass, ending with its next due time
+            rt.scheduler.schedule("u", 200.0)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 200_000, f"{grown} bytes after 30,000 re-arms"
+    fired = Fired(rt)
+    try:
+        await asyncio.wait_for(fired.count(1), 5)
+        rt.scheduler.nudge("u")
+        await asyncio.wait_for(fired.count(2), 5)
+        assert fired.uids == ["v", "u"]
+    finally:
+        await fired.stop()

@@ -5,9 +5,12 @@ short by a deletion; a failed status write waits before trying again."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
+import itertools
+import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import kopf
@@ -61,7 +64,8 @@ class StatusApi:
 class Step:
     """A reconcile step that records the spec and body of each pass; ``gate`` holds it."""
 
-    def __init__(self) -> None:
+    def __init__(self, first: Outcome | None = None) -> None:
+        self.first = first  # the first pass's outcome, when not READY's
         self.specs: list[dict[str, Any]] = []
         self.bodies: list[dict[str, Any]] = []
         self.called = asyncio.Event()
@@ -80,6 +84,8 @@ class Step:
             except asyncio.CancelledError:
                 self.cancelled.set()
                 raise
+        if self.first is not None and len(self.specs) == 1:
+            return copy.deepcopy(self.first)
         # A new status each pass: each pass has something to write.
         return Outcome(status={**READY.status, "pass": len(self.specs)},
                        conditions=READY.conditions)
@@ -90,12 +96,15 @@ class Step:
             await self.called.wait()
 
 
-def kind_of(step: Step) -> KindPass[Any, Call]:
+Between = Callable[[Runtime, Call], Awaitable[None]]
+
+
+def kind_of(step: Step, between: Between | None = None) -> KindPass[Any, Call]:
     return KindPass(POOLS, Kind("BatchPool", lambda name, raw, settings: dict(raw),
                                 invalid_outcome,
                                 lambda spec, ctx, settings, deleting: AzureScope(),
                                 step, step),
-                    lambda runtime, call: call)
+                    lambda runtime, call: call, between=between)
 
 
 def raw_body(**meta: Any) -> dict[str, Any]:
@@ -110,10 +119,20 @@ def raw_body(**meta: Any) -> dict[str, Any]:
 class Operator:
     """A runtime, its scheduled passes running, and the bodies index Kopf would keep."""
 
-    def __init__(self, rt: Runtime, step: Step) -> None:
-        self.rt, self.step, self.kind = rt, step, kind_of(step)
+    def __init__(self, rt: Runtime, step: Step, between: Between | None = None) -> None:
+        self.rt, self.step, self.kind = rt, step, kind_of(step, between)
         self.bodies: Index[str, str] = Index()
         self.scheduled = ScheduledPasses(rt, [self.kind])
+        self.fired: list[float] = []
+        self.fired_event = asyncio.Event()
+        fire = self.scheduled._fire
+
+        def counted(uid: str) -> None:
+            self.fired.append(time.monotonic())
+            self.fired_event.set()
+            fire(uid)
+
+        self.scheduled._fire = counted  # type: ignore[method-assign]
         self.scheduled.bind({self.kind.bodies: self.bodies, "patch": object()})
 
     def index(self, raw: dict[str, Any]) -> None:
@@ -128,20 +147,34 @@ class Operator:
                                    {self.kind.bodies: self.bodies}), force=True)
 
 
-@pytest.fixture
-async def op(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Operator]:
+def new_runtime() -> Runtime:
     rt = Runtime(Settings.from_env({"AZURE_SUBSCRIPTION_ID": SUB,
                                     "BIO_ALLOWLIST_FILE": "unrestricted",
                                     "BIO_POLL_INTERVAL": "0.2",
                                     "BIO_DRIFT_INTERVAL": "300"}), {})
     rt.kube = StatusApi()  # type: ignore[assignment]
     rt.identities.default = Identity(None, Gateways())  # type: ignore[arg-type]
+    return rt
+
+
+@pytest.fixture(autouse=True)
+def no_events(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(passes, "post_events", lambda events, body: None)
-    operator = Operator(rt, Step())
+
+
+@contextlib.asynccontextmanager
+async def running(step: Step, between: Between | None = None) -> AsyncIterator[Operator]:
+    operator = Operator(new_runtime(), step, between)
     try:
         yield operator
     finally:
         await operator.scheduled.stop()
+
+
+@pytest.fixture
+async def op() -> AsyncIterator[Operator]:
+    async with running(Step()) as operator:
+        yield operator
 
 
 def api(op: Operator) -> StatusApi:
@@ -178,14 +211,7 @@ async def test_an_object_gone_without_its_deletion_pass_is_forgotten(op: Operato
     """Its finalizer removed by hand: Kopf drops it from its indexes, and no pass may run
     on a body that no longer exists (it would re-create the Azure pool)."""
     await op.first_pass(raw_body())
-    forgotten = asyncio.Event()
-    forget = op.rt.forget
-
-    def spy(uid: str) -> None:
-        forget(uid)
-        forgotten.set()
-
-    op.rt.forget = spy  # type: ignore[method-assign]
+    forgotten = spy_forget(op)
     op.bodies._discard(("ns", "render"))
     op.rt.scheduler.nudge(UID)
     await asyncio.wait_for(forgotten.wait(), 5)
@@ -208,6 +234,7 @@ async def test_a_deletion_cuts_the_pass_in_flight_short_and_ends_them(op: Operat
     op.rt.scheduler.nudge(UID)
     await asyncio.wait_for(op.step.passes(2), 5)
     assert len(op.scheduled) == 1
+    op.index(raw_body(deletionTimestamp="2026-12-03T05:00:00Z"))  # Kopf indexes first
     op.scheduled.cancel(UID)  # what the delete handler does first
     await asyncio.wait_for(op.step.cancelled.wait(), 5)
     async with op.rt.scheduler.lock(UID):  # the deletion pass gets the lock at once
@@ -230,3 +257,89 @@ async def test_a_failed_status_write_is_retried_after_the_delay_not_at_once(
     assert len(op.step.specs) == 3 and api(op).writes[1]["pass"] == 3
     # The next try came after the poll interval (0.2 s), not at once.
     assert op.step.started_at[2] - api(op).failed_at[0] >= 0.19
+
+
+async def test_an_object_deleted_then_its_finalizer_removed_by_hand_is_forgotten(
+        op: Operator) -> None:
+    """Its deletion waits (a pool still uses the image, say), then someone strips the
+    finalizer: no deletion pass ever ends, yet nothing of it may stay in memory or in
+    the metrics."""
+    await op.first_pass(raw_body())
+    assert objects_counted(op) == 1  # batchimage_objects
+    op.index(raw_body(deletionTimestamp="2026-12-03T05:00:00Z"))
+    op.scheduled.cancel(UID)  # the delete handler; its pass keeps waiting
+    op.bodies._discard(("ns", "render"))  # the finalizer gone, the object with it
+    forgotten = spy_forget(op)
+    op.rt.scheduler.nudge(UID)  # or the drift interval
+    await asyncio.wait_for(forgotten.wait(), 5)
+    assert op.rt.memory.status_of(UID, {}) == {}
+    assert objects_counted(op) == 0
+    assert len(op.step.specs) == 1
+
+
+async def test_a_pass_waiting_behind_an_edit_sees_the_pause_that_came_meanwhile(
+        op: Operator) -> None:
+    await op.first_pass(raw_body())
+    async with op.rt.scheduler.lock(UID):  # an edit's pass holds the object
+        op.rt.scheduler.nudge(UID)
+        await asyncio.wait_for(op.fired_event.wait(), 5)
+        op.index(raw_body(annotations={"batchimage.dev/paused": "true"}))
+    await asyncio.wait_for(api(op).calls(2), 5)
+    assert len(op.step.specs) == 1  # no Azure call on the older, unpaused body
+    assert [c["type"] for c in api(op).writes[1]["conditions"]] == ["Ready", "Paused"]
+
+
+async def test_an_image_ticks_each_interval_between_its_passes() -> None:
+    """Between passes an image keeps `usedBy` in step each poll interval (0.2 s here):
+    the ticks keep coming, never faster than that, and a failed tick's write moves
+    neither its next full pass nor its next tick."""
+    ticks: list[float] = []
+    third = asyncio.Event()
+
+    async def keep_users(rt: Runtime, call: Call) -> None:
+        ticks.append(time.monotonic())
+        if len(ticks) == 3:
+            third.set()
+        if len(ticks) == 1:
+            raise kopf.TemporaryError("writing status: API server unreachable", delay=10)
+
+    async with running(Step(), keep_users) as op:
+        op.rt.scheduler.wake_every(UID, 0.2)
+        await op.first_pass(raw_body())  # next full pass in the drift interval (300 s)
+        due = op.rt.scheduler._due[UID]
+        await asyncio.wait_for(third.wait(), 5)
+        assert all(b - a >= 0.15 for a, b in itertools.pairwise(ticks))
+        assert op.rt.scheduler._due[UID] == due
+        assert len(op.step.specs) == 1
+
+
+async def test_azures_retry_after_holds_the_next_pass_without_spinning() -> None:
+    """Azure said Retry-After 0.3 s on a pass due again at once: the next pass waits for
+    it, and the object is not handed out over and over meanwhile."""
+    held = Outcome(conditions=[Condition("Ready", TRUE, Reason.STEADY, "throttled")],
+                   requeue=0.0, hold_off=0.3)
+    async with running(Step(first=held)) as op:
+        await op.first_pass(raw_body())
+        ended = time.monotonic()
+        await asyncio.wait_for(op.step.passes(2), 5)
+        assert op.step.started_at[1] - ended >= 0.25
+        assert len(op.fired) <= 2
+
+
+def objects_counted(op: Operator) -> float:
+    text = op.rt.metrics.exposition().decode()
+    return sum(float(m[1]) for m in re.finditer(r"^batchimage_objects\{[^}]*\} (\S+)$", text,
+                                                re.M))
+
+
+def spy_forget(op: Operator) -> asyncio.Event:
+    """Set once the runtime forgets an object."""
+    forgotten = asyncio.Event()
+    forget = op.rt.forget
+
+    def spy(uid: str) -> None:
+        forget(uid)
+        forgotten.set()
+
+    op.rt.forget = spy  # type: ignore[method-assign]
+    return forgotten

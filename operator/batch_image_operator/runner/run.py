@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Protocol
 
 import aiohttp
@@ -39,10 +39,17 @@ WAITING = "waiting: "
 
 
 async def run_pass(runtime: Runtime, kind: KindPass[Any, Any], call: Call, *,
-                   force: bool) -> None:
-    """One reconcile pass. ``force``: an edit or a resume, run even if not yet due."""
+                   force: bool, fresh: Callable[[], Call | None] | None = None) -> None:
+    """One reconcile pass. ``force``: an edit or a resume, run even if not yet due.
+    ``fresh``: the object as it is once the lock is held (None: gone or being deleted,
+    no pass), for a pass that may have waited behind another."""
     scheduler, uid = runtime.scheduler, call.uid
     async with scheduler.lock(uid):
+        if fresh is not None:
+            newest = fresh()
+            if newest is None:
+                return
+            call = newest
         if (not force and not scheduler.is_due(uid)) or scheduler.held_off(uid):
             if kind.between is not None:
                 await kind.between(runtime, call)
@@ -167,4 +174,3 @@ async def _finish_deletion(runtime: Runtime, kind: KindPass[Any, Any], call: Cal
         raise kopf.TemporaryError(WAITING + (outcome.message or "in progress"),
                                   delay=outcome.requeue or runtime.settings.poll_interval)
     runtime.forget(call.uid)
-    runtime.metrics.object_ready(call.uid, kind.name, None)

@@ -77,3 +77,4 @@ class Runtime:
         self.used_by.forget(uid)
         self.diffbase.forget(uid)
         self.progress.forget(uid)
+        self.metrics.object_ready(uid, "", None)

@@ -21,6 +21,7 @@ import kopf
 from .descriptor import Call, KindPass
 from .run import run_pass
 from .runtime import Runtime
+from .scheduler import AFTER_ERROR
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +30,6 @@ logger = logging.getLogger(__name__)
 # what the last pass wrote (memory.py), newer than any body's.
 _LEFT_OUT_META = frozenset({"managedFields", "resourceVersion",
                             "kubectl.kubernetes.io/last-applied-configuration"})
-# After an unexpected error: as long as Kopf waits before restarting a failed daemon.
-_AFTER_ERROR = 60.0
 
 
 def body_entry(uid: str, body: Mapping[str, Any]) -> dict[str, str]:
@@ -62,8 +61,19 @@ class ScheduledPasses:
         if self._indexes is None:
             self._indexes = {key: value for key, value in kwargs.items()
                              if isinstance(value, kopf.Index)}
-            self._loop = asyncio.create_task(self._runtime.scheduler.run(self._fire),
-                                             name="scheduled passes")
+            self._start_loop()
+
+    def _start_loop(self) -> None:
+        self._loop = asyncio.create_task(self._runtime.scheduler.run(self._fire),
+                                         name="scheduled passes")
+        self._loop.add_done_callback(self._loop_ended)
+
+    def _loop_ended(self, task: asyncio.Task[None]) -> None:
+        if task is self._loop and not task.cancelled():
+            # It never returns; an error in it must not stop every object's passes.
+            logger.error("the scheduled passes' loop ended (%r): restarting it",
+                         task.exception())
+            self._start_loop()
 
     async def stop(self) -> None:
         """At exit: cancel the loop and every pass in flight (a pass is safe to cut
@@ -76,7 +86,8 @@ class ScheduledPasses:
 
     def cancel(self, uid: str) -> None:
         """The object is being deleted: no more reconcile passes, and the one in flight
-        stops at once (its deletion pass waits for the object's lock)."""
+        stops at once (its deletion pass waits for the object's lock). It is still looked
+        at each drift interval, to be forgotten if it goes without its deletion pass."""
         self._runtime.scheduler.cease(uid)
         task = self._running.pop(uid, None)
         if task is not None:
@@ -96,8 +107,21 @@ class ScheduledPasses:
             return
         kind, raw = found
         if raw["metadata"].get("deletionTimestamp"):
-            return  # its deletion handler owns it now
-        self._running[uid] = asyncio.create_task(self._pass(kind, uid, raw))
+            # Its deletion handler owns it now; look again later in case it goes.
+            self._runtime.scheduler.cease(uid)
+            return
+        self._running[uid] = asyncio.create_task(self._pass(kind, uid))
+
+    def _call(self, uid: str) -> Call | None:
+        """The object's newest body as a handler call; None once gone or being deleted."""
+        found = self._find(uid)
+        if found is None or found[1]["metadata"].get("deletionTimestamp"):
+            return None
+        raw = found[1]
+        meta = raw["metadata"]
+        assert self._indexes is not None
+        return Call(meta["name"], meta.get("namespace"), raw.get("spec") or {},
+                    kopf.Body(cast(kopf.RawBody, raw)), uid, self._indexes)
 
     def _find(self, uid: str) -> tuple[KindPass[Any, Any], dict[str, Any]] | None:
         if self._indexes is None:
@@ -109,22 +133,27 @@ class ScheduledPasses:
                     return kind, json.loads(text)
         return None
 
-    async def _pass(self, kind: KindPass[Any, Any], uid: str, raw: dict[str, Any]) -> None:
-        assert self._indexes is not None
-        meta = raw["metadata"]
-        call = Call(meta["name"], meta.get("namespace"), raw.get("spec") or {},
-                    kopf.Body(cast(kopf.RawBody, raw)), uid, self._indexes)
+    async def _pass(self, kind: KindPass[Any, Any], uid: str) -> None:
+        call = self._call(uid)
+        if call is None:
+            return
         scheduler = self._runtime.scheduler
         try:
-            await run_pass(self._runtime, kind, call, force=False)
-        except kopf.TemporaryError as exc:
-            # The status write failed: not remembered, so the pass runs again, but not
-            # before the delay (the API server may be down).
-            scheduler.schedule(uid, exc.delay)
-        except Exception:
-            logger.exception("%s %s/%s: scheduled pass failed", kind.name,
-                             meta.get("namespace"), meta["name"])
-            scheduler.schedule(uid, _AFTER_ERROR)
+            # The body is read again once the lock is held: an edit's pass may hold it,
+            # and a pause or a new spec may arrive meanwhile.
+            await run_pass(self._runtime, kind, call, force=False,
+                           fresh=lambda: self._call(uid))
+        except Exception as exc:
+            if isinstance(exc, kopf.TemporaryError):
+                delay = exc.delay  # the status write failed (the API server may be down)
+            else:
+                logger.exception("%s %s/%s: scheduled pass failed", kind.name,
+                                 call.namespace, call.name)
+                delay = AFTER_ERROR
+            # A pass that failed before ``schedule`` leaves the object due: not at once
+            # again. A failed `usedBy` tick (the object not due) keeps its due time.
+            if scheduler.is_due(uid):
+                scheduler.schedule(uid, delay)
         finally:
             if self._running.get(uid) is asyncio.current_task():
                 del self._running[uid]

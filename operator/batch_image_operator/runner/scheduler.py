@@ -13,8 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
+import logging
 import time
 from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
+
+# When handing an object out failed: try again after this long, as Kopf restarts a
+# failed daemon.
+AFTER_ERROR = 60.0
 
 
 class Scheduler:
@@ -104,7 +111,13 @@ class Scheduler:
                 del self._armed[uid]
                 if uid in self._every:
                     self._woken[uid] = now
-                fire(uid)
+                try:
+                    fire(uid)
+                except Exception:
+                    # One object's failure must not end every object's passes.
+                    logger.exception("scheduling the next pass of %s failed", uid)
+                    self._due[uid] = now + AFTER_ERROR
+                    self.arm(uid)
             delay = self._heap[0][0] - now if self._heap else None
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
@@ -136,16 +149,22 @@ class Scheduler:
         self._resize_after[uid] = time.monotonic() + next_in
 
     def cease(self, uid: str) -> None:
-        """No more reconcile passes (the object is being deleted); its lock stays, for
-        the deletion passes that follow."""
+        """The object is being deleted: from now on it is handed out only each drift
+        interval (or when nudged), for ``fire`` to see whether it is gone without its
+        deletion pass (its finalizer removed by hand). Its lock stays, for the deletion
+        passes that follow."""
+        self._every.pop(uid, None)
+        self._woken.pop(uid, None)
+        self._nudged.discard(uid)
+        self._due[uid] = time.monotonic() + self._drift_interval
+        self.arm(uid)
+
+    def forget(self, uid: str) -> None:
         self._due.pop(uid, None)
         self._armed.pop(uid, None)
         self._every.pop(uid, None)
         self._woken.pop(uid, None)
         self._nudged.discard(uid)
-
-    def forget(self, uid: str) -> None:
-        self.cease(uid)
         self._locks.pop(uid, None)
         self._resize_after.pop(uid, None)
         self._hold_until.pop(uid, None)
