@@ -1,9 +1,10 @@
 """Passes for one object are serialised: a pass held up mid-write cannot have its older
 status land after the status of a newer pass that started meanwhile.
 
-The passes are the registered Kopf handlers themselves, on the pause path (no Azure
-call); a fake Kubernetes API holds the first status write until the second pass has had
-every chance to run ahead of it.
+The passes are asked for by the registered Kopf handlers themselves, on the pause path
+(no Azure call), and run from the body index as Kopf would keep it; a fake Kubernetes
+API holds the first status write until the second pass has had every chance to run
+ahead of it.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from typing import Any
 
 import kopf
 import pytest
+from kopf._core.engines.indexing import Index
 from kopf._core.intents.causes import Reason
 
 from batch_image_operator.config import Settings
 from batch_image_operator.handlers.registration import register
 from batch_image_operator.runner import run as passes
+from batch_image_operator.runner.scheduled import body_entry
 
 SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
 UID = "pool-uid"
@@ -31,6 +34,7 @@ class HeldKube:
         self.landed: list[dict[str, Any]] = []
         self.first_entered = asyncio.Event()
         self.release_first = asyncio.Event()
+        self.changed = asyncio.Event()
 
     async def patch_status(self, group: str, version: str, plural: str,
                            namespace: str | None, name: str, status: dict[str, Any]) -> bool:
@@ -38,7 +42,13 @@ class HeldKube:
             self.first_entered.set()
             await self.release_first.wait()
         self.landed.append(copy.deepcopy(status))
+        self.changed.set()
         return True
+
+    async def until_landed(self, generation: int) -> None:
+        while not self.landed or self.landed[-1].get("observedGeneration") != generation:
+            self.changed.clear()
+            await self.changed.wait()
 
 
 def pool_body(generation: int, kind: str = "BatchPool") -> dict[str, Any]:
@@ -62,21 +72,38 @@ async def test_an_older_pass_held_mid_write_never_lands_after_a_newer_one(
     handler = next(h for h in registry._changing.get_all_handlers()
                    if h.id == f"reconcile_{kind.lower()}" and h.reason is Reason.UPDATE)
 
-    def run_pass(generation: int) -> asyncio.Task[Any]:
-        body = pool_body(generation, kind)
-        return asyncio.create_task(handler.fn(
-            name="render-pool", namespace="default", spec=body["spec"], body=body, uid=UID,
-            image_index={}, pool_index={}, lineage_index={}))
+    plural = "batchpools" if kind == "BatchPool" else "managedimages"
+    bodies: Index[str, str] = Index()
 
-    older = run_pass(1)
+    async def run_pass(generation: int) -> None:
+        """What Kopf does on an event: index the body, then call the handler."""
+        body = pool_body(generation, kind)
+        bodies._replace(("default", "render-pool"), body_entry(UID, body))
+        await handler.fn(name="render-pool", namespace="default", spec=body["spec"],
+                         body=body, uid=UID, image_index=Index(), pool_index=Index(),
+                         lineage_index=Index(), **{f"{plural}_bodies": bodies})
+
+    await run_pass(1)
     await kube.first_entered.wait()
-    newer = run_pass(2)  # the user edited the spec while the first write hangs
+    await run_pass(2)  # the user edited the spec while the first write hangs
     # Zero-time loop turns, not a sleep: unserialised, the newer pass reaches and
     # finishes its write within a few of them.
     for _ in range(100):
         await asyncio.sleep(0)
     kube.release_first.set()
-    await asyncio.gather(older, newer)
+    try:
+        await asyncio.wait_for(kube.until_landed(2), 5)
+        for _ in range(100):  # and nothing older lands after it
+            await asyncio.sleep(0)
+    finally:
+        runtime.kube = None  # the fake has nothing to close
+        await stop_scheduled(registry)
 
     assert [s.get("observedGeneration") for s in kube.landed][-1] == 2, kube.landed
     assert runtime.memory.status_of(UID, {}).get("observedGeneration") == 2
+
+
+async def stop_scheduled(registry: kopf.OperatorRegistry) -> None:
+    """What Kopf's cleanup does at exit (stops the scheduled passes' loop)."""
+    cleanup = next(h for h in registry._activities.get_all_handlers() if h.id == "cleanup")
+    await cleanup.fn()

@@ -33,7 +33,7 @@ from ..runner.indexes import (
     pools_naming,
 )
 from ..runner.kinds import IMAGES, KINDS, POOLS
-from ..runner.run import run_deletion, run_pass
+from ..runner.run import run_deletion
 from ..runner.runtime import Runtime
 from ..runner.scheduled import ScheduledPasses, body_entry
 from .kopfconfig import WAKE_POOLS, configure_kopf
@@ -143,7 +143,7 @@ def _register_kind(registry: kopf.OperatorRegistry, runtime: Runtime,
         scheduled.bind(kwargs)
         if every is not None:
             runtime.scheduler.wake_every(uid, every)
-        await run_pass(runtime, kind, Call(name, namespace, spec, body, uid, kwargs), force=True)
+        scheduled.request(uid, body.get("status"))
 
     @kopf.on.delete(GROUP, VERSION, kind.plural, id=f"delete_{lower}", registry=registry)
     async def delete(*, name: str, namespace: str | None, spec: kopf.Spec, body: kopf.Body,

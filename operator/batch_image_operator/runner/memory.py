@@ -29,6 +29,12 @@ class ObjectMemory:
         return cast(dict[str, Any], json.loads(cached)) if cached is not None \
             else dict(body.get("status") or {})
 
+    def seed_status(self, uid: str, status: Mapping[str, Any] | None) -> None:
+        """A body's status, remembered unless this process knows a newer one (its own
+        last write): what a pass starts from after a restart."""
+        if uid not in self._status:
+            self.remember_status(uid, dict(status or {}))
+
     def remember_status(self, uid: str, status: dict[str, Any]) -> None:
         self._status[uid] = json.dumps(status, separators=(",", ":"))
 

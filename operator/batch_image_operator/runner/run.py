@@ -39,17 +39,20 @@ WAITING = "waiting: "
 
 
 async def run_pass(runtime: Runtime, kind: KindPass[Any, Any], call: Call, *,
-                   force: bool, fresh: Callable[[], Call | None] | None = None) -> None:
+                   force: bool,
+                   fresh: Callable[[], tuple[Call, bool] | None] | None = None) -> None:
     """One reconcile pass. ``force``: an edit or a resume, run even if not yet due.
-    ``fresh``: the object as it is once the lock is held (None: gone or being deleted,
-    no pass), for a pass that may have waited behind another."""
+    ``fresh``: once the lock is held, the object as it is then and whether an edit asked
+    for this pass (None: gone or being deleted, no pass); for a pass that may have
+    waited behind another."""
     scheduler, uid = runtime.scheduler, call.uid
     async with scheduler.lock(uid):
         if fresh is not None:
             newest = fresh()
             if newest is None:
                 return
-            call = newest
+            call, requested = newest
+            force = force or requested
         if (not force and not scheduler.is_due(uid)) or scheduler.held_off(uid):
             if kind.between is not None:
                 await kind.between(runtime, call)

@@ -123,12 +123,24 @@ class ScheduledPasses:
         return Call(meta["name"], meta.get("namespace"), raw.get("spec") or {},
                     kopf.Body(cast(kopf.RawBody, raw)), uid, self._indexes)
 
+    def _fresh(self, uid: str) -> tuple[Call, bool] | None:
+        call = self._call(uid)
+        return None if call is None else (call, self._runtime.scheduler.take_forced(uid))
+
+    def request(self, uid: str, status: Mapping[str, Any] | None) -> None:
+        """An edit, a create or a resume (Kopf's handler): a pass at once, queued like
+        the others rather than run in the handler, so Kopf's handler (and the event's
+        body it keeps) ends at once. ``status``: the body's, the newest known after a
+        restart (the pass reads its status from memory, and its body keeps none)."""
+        self._runtime.memory.seed_status(uid, status)
+        self._runtime.scheduler.request(uid)
+
     def _find(self, uid: str) -> tuple[KindPass[Any, Any], dict[str, Any]] | None:
         if self._indexes is None:
             return None
         for kind in self._kinds:
-            index: kopf.Index[str, str] = self._indexes[kind.bodies]
-            if uid in index:
+            index: kopf.Index[str, str] | None = self._indexes.get(kind.bodies)
+            if index is not None and uid in index:
                 for text in index[uid]:
                     return kind, json.loads(text)
         return None
@@ -142,7 +154,7 @@ class ScheduledPasses:
             # The body is read again once the lock is held: an edit's pass may hold it,
             # and a pause or a new spec may arrive meanwhile.
             await run_pass(self._runtime, kind, call, force=False,
-                           fresh=lambda: self._call(uid))
+                           fresh=lambda: self._fresh(uid))
         except Exception as exc:
             if isinstance(exc, kopf.TemporaryError):
                 delay = exc.delay  # the status write failed (the API server may be down)

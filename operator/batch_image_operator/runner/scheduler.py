@@ -36,6 +36,8 @@ class Scheduler:
         self._hold_until: dict[str, float] = {}
         # uids nudged since their current pass began (see begin_pass).
         self._nudged: set[str] = set()
+        # uids whose next pass runs even if not due (an edit, a create, a resume).
+        self._forced: set[str] = set()
         # uid -> seconds between wake-ups of an object that keeps status in step between
         # its passes (an image's `usedBy`), and when it was last woken.
         self._every: dict[str, float] = {}
@@ -66,8 +68,24 @@ class Scheduler:
             # Nudged while this pass ran: it may have read the indexes before the change.
             self._nudged.discard(uid)
             delay = 0.0
+        if uid in self._forced:
+            delay = 0.0  # an edit came while this pass ran: its pass comes next
         self._due[uid] = time.monotonic() + delay
         self.arm(uid)
+
+    def request(self, uid: str) -> None:
+        """An edit, a create or a resume: a pass at once, run even if not due (a
+        Retry-After still holds it)."""
+        self._forced.add(uid)
+        self._due[uid] = time.monotonic()
+        self.arm(uid)
+
+    def take_forced(self, uid: str) -> bool:
+        """Whether the pass beginning now was requested; the request is served by it."""
+        if uid in self._forced:
+            self._forced.discard(uid)
+            return True
+        return False
 
     def wake_every(self, uid: str, seconds: float) -> None:
         """Hand the object to ``fire`` at least this often once it has had a first pass
@@ -156,6 +174,7 @@ class Scheduler:
         self._every.pop(uid, None)
         self._woken.pop(uid, None)
         self._nudged.discard(uid)
+        self._forced.discard(uid)
         self._due[uid] = time.monotonic() + self._drift_interval
         self.arm(uid)
 
@@ -165,6 +184,7 @@ class Scheduler:
         self._every.pop(uid, None)
         self._woken.pop(uid, None)
         self._nudged.discard(uid)
+        self._forced.discard(uid)
         self._locks.pop(uid, None)
         self._resize_after.pop(uid, None)
         self._hold_until.pop(uid, None)
