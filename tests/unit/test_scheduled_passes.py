@@ -343,3 +343,30 @@ def spy_forget(op: Operator) -> asyncio.Event:
 
     op.rt.forget = spy  # type: ignore[method-assign]
     return forgotten
+
+
+async def test_an_edit_is_passed_at_once_even_when_not_due(op: Operator) -> None:
+    """Kopf's create/update/resume handlers ask for a pass and return: it runs from the
+    scheduler at once, although the last pass scheduled the next for the drift interval."""
+    await op.first_pass(raw_body())
+    assert not op.rt.scheduler.is_due(UID)
+    edited = raw_body(generation=3)
+    op.index(edited)
+    op.scheduled.request(UID, edited.get("status"))
+    await asyncio.wait_for(op.step.passes(2), 5)
+    assert api(op).writes[-1]["observedGeneration"] == 3
+
+
+async def test_after_a_restart_the_first_pass_starts_from_the_bodys_status(
+        op: Operator) -> None:
+    """A pass reads its status from memory, and a restarted process remembers nothing:
+    the resume handler's body seeds it. A status this process wrote itself is newer and
+    is kept."""
+    recorded = {"poolId": "render", "resizeAttempts": 2}
+    op.index(raw_body())
+    op.scheduled.request(UID, recorded)
+    await asyncio.wait_for(op.step.passes(1), 5)
+    assert op.rt.memory.status_of(UID, {})["resizeAttempts"] == 2
+    op.scheduled.request(UID, {"poolId": "stale"})  # an older body's, after our write
+    await asyncio.wait_for(op.step.passes(2), 5)
+    assert op.rt.memory.status_of(UID, {})["resizeAttempts"] == 2

@@ -1,10 +1,10 @@
 """Wire Kopf to the pass runner. Registered at startup, so nothing reads the env at import.
 
-Each kind (runner/kinds.py) gets the same handlers: create/update/resume run one
-reconcile pass, delete runs deletion passes (runner/run.py does the rest), and an index
-keeps each object's body for the passes nobody asked for, which runner/scheduled.py runs
-when they are due (operation in flight, drift check; a ManagedImage also each poll
-interval, to keep `usedBy` in step with its pools).
+Each kind (runner/kinds.py) gets the same handlers: create/update/resume ask for a
+reconcile pass at once, delete runs deletion passes (runner/run.py does the rest), and
+an index keeps each object's body for its passes, which runner/scheduled.py runs when
+asked or due (operation in flight, drift check; a ManagedImage also each poll interval,
+to keep `usedBy` in step with its pools).
 """
 
 from __future__ import annotations
