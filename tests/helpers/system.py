@@ -181,7 +181,7 @@ def running_operator(kube_url: str, azure_env: Mapping[str, str], *,
                     timeout=60) as runner:
         yield OperatorHandle(runner, runtime)
     assert runner.exit_code == 0, runner.output
-    # Stopping must be quiet: a daemon cancelled in its sleep is not an error to report.
+    # Stopping must be quiet: a pass cancelled at exit is not an error to report.
     assert "Will escalate" not in runner.output, runner.output[-3000:]
 
 

@@ -13,7 +13,7 @@ from helpers.system import CRs, has_condition, load_example, running_operator
 from simlaunch import Emulator
 
 ROUNDS = 10
-QUICK = 5.0  # seconds; Kopf's daemon stop plus one handler pass take milliseconds
+QUICK = 5.0  # seconds; cancelling a scheduled pass plus one handler pass take milliseconds
 
 
 def test_retain_pool_deletion_is_quick_ten_times_in_a_row(kubesim: Emulator, azuresim: Emulator,
@@ -29,7 +29,7 @@ def test_retain_pool_deletion_is_quick_ten_times_in_a_row(kubesim: Emulator, azu
             pool["spec"]["deletionPolicy"] = "Retain"
             pool["spec"]["scale"]["fixed"]["targetDedicatedNodes"] = 1
             crs.create(pool)
-            # Ready: the pool's daemon is running (asleep until its drift check).
+            # Ready: the pool waits for its drift check (a scheduled pass).
             crs.wait("batchpools", name, has_condition("Ready"))
             started = time.monotonic()
             crs.delete("batchpools", name)

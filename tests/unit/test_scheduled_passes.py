@@ -304,8 +304,9 @@ async def test_an_image_ticks_each_interval_between_its_passes() -> None:
             raise kopf.TemporaryError("writing status: API server unreachable", delay=10)
 
     async with running(Step(), keep_users) as op:
-        op.rt.scheduler.wake_every(UID, 0.2)
-        await op.first_pass(raw_body())  # next full pass in the drift interval (300 s)
+        op.index(raw_body())
+        op.scheduled.request(op.kind, UID, None)  # its create handler
+        await asyncio.wait_for(api(op).calls(1), 5)  # next full pass in 300 s (drift)
         due = op.rt.scheduler._due[UID]
         await asyncio.wait_for(third.wait(), 5)
         assert all(b - a >= 0.15 for a, b in itertools.pairwise(ticks))
@@ -352,7 +353,7 @@ async def test_an_edit_is_passed_at_once_even_when_not_due(op: Operator) -> None
     assert not op.rt.scheduler.is_due(UID)
     edited = raw_body(generation=3)
     op.index(edited)
-    op.scheduled.request(UID, edited.get("status"))
+    op.scheduled.request(op.kind, UID, edited.get("status"))
     await asyncio.wait_for(op.step.passes(2), 5)
     assert api(op).writes[-1]["observedGeneration"] == 3
 
@@ -364,9 +365,9 @@ async def test_after_a_restart_the_first_pass_starts_from_the_bodys_status(
     is kept."""
     recorded = {"poolId": "render", "resizeAttempts": 2}
     op.index(raw_body())
-    op.scheduled.request(UID, recorded)
+    op.scheduled.request(op.kind, UID, recorded)
     await asyncio.wait_for(op.step.passes(1), 5)
     assert op.rt.memory.status_of(UID, {})["resizeAttempts"] == 2
-    op.scheduled.request(UID, {"poolId": "stale"})  # an older body's, after our write
+    op.scheduled.request(op.kind, UID, {"poolId": "stale"})  # an older body's, after our write
     await asyncio.wait_for(op.step.passes(2), 5)
     assert op.rt.memory.status_of(UID, {})["resizeAttempts"] == 2

@@ -122,13 +122,10 @@ def register(registry: kopf.OperatorRegistry, settings: Settings,
 
 def _register_kind(registry: kopf.OperatorRegistry, runtime: Runtime,
                    scheduled: ScheduledPasses, kind: KindPass[Any, Any]) -> None:
-    """A kind's handlers: create/update/resume run a pass at once, the scheduled passes
-    run the next one when it is due, delete runs deletion passes until the resource is
-    gone."""
+    """A kind's handlers: create/update/resume ask for a pass at once (runner/scheduled.py
+    runs it, and the next ones when due), delete runs deletion passes until the resource
+    is gone."""
     lower = kind.name.lower()
-    # A kind that keeps status in step between passes (an image's `usedBy`) wakes each
-    # poll interval for it; an LRO is still polled when due, not at the next tick.
-    every = runtime.settings.poll_interval if kind.between is not None else None
 
     # Called on every event of the object: its newest body, for its scheduled passes.
     @kopf.index(GROUP, VERSION, kind.plural, id=kind.bodies, registry=registry)
@@ -141,9 +138,7 @@ def _register_kind(registry: kopf.OperatorRegistry, runtime: Runtime,
     async def reconcile(*, name: str, namespace: str | None, spec: kopf.Spec, body: kopf.Body,
                         uid: str, **kwargs: Any) -> None:
         scheduled.bind(kwargs)
-        if every is not None:
-            runtime.scheduler.wake_every(uid, every)
-        scheduled.request(uid, body.get("status"))
+        scheduled.request(kind, uid, body.get("status"))
 
     @kopf.on.delete(GROUP, VERSION, kind.plural, id=f"delete_{lower}", registry=registry)
     async def delete(*, name: str, namespace: str | None, spec: kopf.Spec, body: kopf.Body,

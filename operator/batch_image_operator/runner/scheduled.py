@@ -5,10 +5,13 @@ itself (an operation in flight, the drift check, a nudge, an image's `usedBy` ti
 Kopf's handlers only ask and return, so Kopf's per-object work (and the event body it
 keeps) ends at once, rather than waiting with the pass for a fair-share slot: the burst
 ran about 7 % faster (median of four 1,000-pool runs each). A task exists only while a
-pass runs. The pass reads the
-object's newest body from a Kopf index that keeps it as compact JSON (``body_entry``):
-Kopf drops an object from its indexes when it is deleted, so an object gone without a
-deletion pass (its finalizer removed by hand) is forgotten, never passed again.
+pass runs. The pass reads the object's newest body from a Kopf index that keeps it as
+compact JSON (``body_entry``), once when it starts and again once it holds the object's
+lock. Kopf drops an object from its indexes when it is deleted, so an object gone
+without a deletion pass (its finalizer removed by hand) is forgotten, never passed again.
+
+Every pass goes through ``run.run_pass``, so through the policy gate
+(reconcilers/kind.py): this module decides only when a pass runs, never what it may do.
 """
 
 from __future__ import annotations
@@ -109,18 +112,18 @@ class ScheduledPasses:
             self._runtime.forget(uid)
             return
         kind, raw = found
-        if raw["metadata"].get("deletionTimestamp"):
+        if _deleting(raw):
             # Its deletion handler owns it now; look again later in case it goes.
             self._runtime.scheduler.cease(uid)
             return
-        self._running[uid] = asyncio.create_task(self._pass(kind, uid))
+        self._running[uid] = asyncio.create_task(self._pass(kind, self._as_call(uid, raw)))
 
     def _call(self, uid: str) -> Call | None:
         """The object's newest body as a handler call; None once gone or being deleted."""
         found = self._find(uid)
-        if found is None or found[1]["metadata"].get("deletionTimestamp"):
-            return None
-        raw = found[1]
+        return None if found is None or _deleting(found[1]) else self._as_call(uid, found[1])
+
+    def _as_call(self, uid: str, raw: dict[str, Any]) -> Call:
         meta = raw["metadata"]
         assert self._indexes is not None
         return Call(meta["name"], meta.get("namespace"), raw.get("spec") or {},
@@ -130,11 +133,16 @@ class ScheduledPasses:
         call = self._call(uid)
         return None if call is None else (call, self._runtime.scheduler.take_forced(uid))
 
-    def request(self, uid: str, status: Mapping[str, Any] | None) -> None:
+    def request(self, kind: KindPass[Any, Any], uid: str,
+                status: Mapping[str, Any] | None) -> None:
         """An edit, a create or a resume (Kopf's handler): a pass at once, queued like
         the others rather than run in the handler, so Kopf's handler (and the event's
         body it keeps) ends at once. ``status``: the body's, the newest known after a
         restart (the pass reads its status from memory, and its body keeps none)."""
+        if kind.between is not None:
+            # It keeps status in step between passes (an image's `usedBy`): it wakes
+            # each poll interval for that; an LRO is still polled when due.
+            self._runtime.scheduler.wake_every(uid, self._runtime.settings.poll_interval)
         self._runtime.memory.seed_status(uid, status)
         self._runtime.scheduler.request(uid)
 
@@ -148,11 +156,8 @@ class ScheduledPasses:
                     return kind, json.loads(text)
         return None
 
-    async def _pass(self, kind: KindPass[Any, Any], uid: str) -> None:
-        call = self._call(uid)
-        if call is None:
-            return
-        scheduler = self._runtime.scheduler
+    async def _pass(self, kind: KindPass[Any, Any], call: Call) -> None:
+        uid, scheduler = call.uid, self._runtime.scheduler
         try:
             # The body is read again once the lock is held: an edit's pass may hold it,
             # and a pause or a new spec may arrive meanwhile.
@@ -173,3 +178,7 @@ class ScheduledPasses:
             if self._running.get(uid) is asyncio.current_task():
                 del self._running[uid]
                 scheduler.arm(uid)
+
+
+def _deleting(raw: Mapping[str, Any]) -> bool:
+    return bool((raw.get("metadata") or {}).get("deletionTimestamp"))

@@ -171,23 +171,24 @@ class Scheduler:
         interval (or when nudged), for ``fire`` to see whether it is gone without its
         deletion pass (its finalizer removed by hand). Its lock stays, for the deletion
         passes that follow."""
-        self._every.pop(uid, None)
-        self._woken.pop(uid, None)
-        self._nudged.discard(uid)
-        self._forced.discard(uid)
+        self._drop_wakeups(uid)
         self._due[uid] = time.monotonic() + self._drift_interval
         self.arm(uid)
 
     def forget(self, uid: str) -> None:
+        self._drop_wakeups(uid)
         self._due.pop(uid, None)
+        self._locks.pop(uid, None)
+        self._resize_after.pop(uid, None)
+        self._hold_until.pop(uid, None)
+
+    def _drop_wakeups(self, uid: str) -> None:
+        """Everything that would hand the object out before its due time."""
         self._armed.pop(uid, None)
         self._every.pop(uid, None)
         self._woken.pop(uid, None)
         self._nudged.discard(uid)
         self._forced.discard(uid)
-        self._locks.pop(uid, None)
-        self._resize_after.pop(uid, None)
-        self._hold_until.pop(uid, None)
 
     def __len__(self) -> int:
         """Objects with a wake-up armed."""
