@@ -11,6 +11,10 @@ A slot is for calls in flight: a holder that must wait (for an ARM token: azure/
 gives its slot back for the wait (:func:`slot_released`) and queues for one again after.
 Otherwise, under ARM's write limit, every slot was held by a pass asleep before its
 write, and the reads that confirm pools already created waited for the whole burst.
+
+Shares nest: runner/scheduled.py admits a bounded number of passes (a share of its own)
+before any of them reads its object or waits for an Azure slot, and a holder's wait
+gives back both slots it holds.
 """
 
 from __future__ import annotations
@@ -29,29 +33,38 @@ class _Hold:
     namespace: str
     task: asyncio.Task[object] | None
     held: bool = True
+    # The slot of another share it was taken inside (a pass's admission, around its
+    # Azure slot): given back and taken again with it.
+    outer: _Hold | None = None
 
 
-# The slot the current task holds, if any (set by FairShare.slot for its body).
+# The innermost slot the current task holds, if any (set by FairShare.slot for its body).
 _HOLD: contextvars.ContextVar[_Hold | None] = contextvars.ContextVar("fairshare_hold",
                                                                      default=None)
 
 
 @contextlib.asynccontextmanager
 async def slot_released() -> AsyncIterator[None]:
-    """For the body, give back the slot the current task holds (none held: no-op), and
-    queue for one again after it, in the namespace's turn like any other waiter."""
-    hold = _HOLD.get()
+    """For the body, give back the slots the current task holds (none held: no-op), and
+    queue for them again after it, outermost first (the order every holder takes them
+    in), each in the namespace's turn like any other waiter."""
     # A task started inside a slot inherits the variable, not the slot (a shared account
     # read awaited by many holders): only the holder itself may give it back, or the
     # holders would wait on a read that waits for their slots.
-    if hold is None or not hold.held or hold.task is not asyncio.current_task():
-        yield
-        return
-    hold.held = False
-    hold.share._release()
-    yield  # raised through (cancelled): the slot stays given back, slot() knows it
-    await hold.share._acquire(hold.namespace, returning=True)
-    hold.held = True
+    task = asyncio.current_task()
+    holds = []
+    hold = _HOLD.get()
+    while hold is not None:
+        if hold.held and hold.task is task:
+            holds.append(hold)
+        hold = hold.outer
+    for hold in holds:
+        hold.held = False
+        hold.share._release(hold.namespace)
+    yield  # raised through (cancelled): the slots stay given back, slot() knows it
+    for hold in reversed(holds):
+        await hold.share._acquire(hold.namespace, returning=True)
+        hold.held = True
 
 
 class FairShare:
@@ -59,14 +72,21 @@ class FairShare:
 
     ``slots=None`` disables the gate (every caller passes at once). ``on_waiting`` is
     told (namespace, number waiting) whenever a namespace's queue length changes.
+    ``first_at_once``: a namespace holding no slot takes one at once, beyond ``slots``
+    if it must (then at most ``slots`` + namespaces are held), so a namespace's first
+    caller never waits for the holders of another to finish.
     """
 
     def __init__(self, slots: int | None,
-                 on_waiting: Callable[[str, int], None] | None = None) -> None:
+                 on_waiting: Callable[[str, int], None] | None = None, *,
+                 first_at_once: bool = False) -> None:
         if slots is not None and slots < 1:
             raise ValueError("slots must be at least 1")
         self._slots = slots
         self._free = slots or 0
+        self._first_at_once = first_at_once
+        self._held: dict[str, int] = {}  # slots held, by namespace
+        self._beyond = 0  # slots held beyond ``slots`` (first_at_once)
         self._queues: dict[str, collections.deque[asyncio.Future[None]]] = {}
         # Namespaces with waiters, in the order their next waiter is served.
         self._turn: collections.deque[str] = collections.deque()
@@ -88,7 +108,7 @@ class FairShare:
         if self._slots is None:
             yield
             return
-        hold = _Hold(self, namespace or "", asyncio.current_task())
+        hold = _Hold(self, namespace or "", asyncio.current_task(), outer=_HOLD.get())
         await self._acquire(hold.namespace)
         token = _HOLD.set(hold)
         try:
@@ -96,13 +116,18 @@ class FairShare:
         finally:
             _HOLD.reset(token)
             if hold.held:
-                self._release()
+                self._release(hold.namespace)
 
     async def _acquire(self, ns: str, returning: bool = False) -> None:
         """``returning``: a holder coming back from slot_released; it goes first (its
         write was reserved for now), ahead of passes that have not started."""
         if self._free > 0 and not self._turn:
             self._free -= 1
+            self._hold(ns)
+            return
+        if self._first_at_once and not self._held.get(ns):
+            self._beyond += 1
+            self._hold(ns)
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         queue = self._queues.get(ns)
@@ -123,7 +148,7 @@ class FairShare:
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
                 # Granted, then cancelled before it could run: hand the slot on.
-                self._release()
+                self._release(ns)
             else:
                 self._forget(ns, waiter)
             raise
@@ -145,7 +170,16 @@ class FairShare:
         if left > 0:
             self._returners[ns] = left
 
-    def _release(self) -> None:
+    def _hold(self, ns: str) -> None:
+        self._held[ns] = self._held.get(ns, 0) + 1
+
+    def _release(self, ns: str) -> None:
+        left = self._held.pop(ns, 0) - 1
+        if left > 0:
+            self._held[ns] = left
+        if self._beyond > 0:
+            self._beyond -= 1  # the bound is met again
+            return
         self._free += 1
         while self._free > 0 and self._turn:
             ns = self._turn.popleft()
@@ -161,6 +195,7 @@ class FairShare:
             if waiter.done():
                 continue  # cancelled, its task not yet resumed to forget it
             self._free -= 1
+            self._hold(ns)
             waiter.set_result(None)
 
     def _report(self, ns: str) -> None:

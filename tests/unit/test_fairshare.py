@@ -325,3 +325,86 @@ async def test_holders_coming_back_are_served_in_the_order_they_came_back() -> N
     await settle()
     await h.finish("new1")
     assert share.free == 1 and share.waiting() == {}
+
+
+async def test_a_holder_waiting_gives_back_the_slots_of_both_shares_it_holds() -> None:
+    """A pass holds its admission (runner/scheduled.py) around its Azure slot. Asleep
+    for an ARM token with its admission kept, a thousand such passes held every
+    admission, and the reads confirming created pools could not start."""
+    from batch_image_operator.fairshare import slot_released
+
+    admission, azure = FairShare(1), FairShare(1)
+    go_on = asyncio.Event()
+    order: list[str] = []
+
+    async def sleeper() -> None:
+        async with admission.slot("a"), azure.slot("a"):
+            async with slot_released():
+                order.append("asleep")
+                await go_on.wait()
+            order.append("back")
+
+    async def reader() -> None:
+        async with admission.slot("b"), azure.slot("b"):
+            order.append("read")
+            await go_on.wait()
+
+    asleep = asyncio.create_task(sleeper())
+    await settle()
+    assert (admission.free, azure.free) == (1, 1)
+    read = asyncio.create_task(reader())
+    await settle()
+    assert order == ["asleep", "read"]
+    go_on.set()
+    await asyncio.wait_for(asyncio.gather(asleep, read), 2)
+    assert order == ["asleep", "read", "back"]
+    assert (admission.free, azure.free) == (1, 1)
+
+
+async def test_a_holder_cancelled_while_taking_its_slots_back_leaks_neither() -> None:
+    from batch_image_operator.fairshare import slot_released
+
+    admission, azure = FairShare(1), FairShare(1)
+    woke = asyncio.Event()
+    h = Holders(azure)
+
+    async def sleeper() -> None:
+        async with admission.slot("a"), azure.slot("a"), slot_released():
+            await woke.wait()
+
+    task = asyncio.create_task(sleeper())
+    await settle()
+    await h.start("b", "b0")  # takes the Azure slot the sleeper gave back
+    woke.set()
+    await settle()  # the sleeper has its admission again and queues for the Azure slot
+    assert (admission.free, azure.free) == (0, 0)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await h.finish("b0")
+    assert (admission.free, azure.free) == (1, 1)
+
+
+async def test_first_at_once_lets_a_namespace_holding_none_past_a_full_share() -> None:
+    """The passes' admission: a namespace's first pass must not wait for another
+    namespace's passes to end (early in a 5,000-object burst they wait on the API server
+    for seconds)."""
+    share = FairShare(2, first_at_once=True)
+    h = Holders(share)
+    for name in ("a0", "a1", "a2"):
+        await h.start("a", name)
+    await h.start("b", "b0")  # beyond the bound: b held none
+    await h.start("b", "b1")  # b holds one now: it queues
+    assert h.granted == ["a0", "a1", "b0"] and share.waiting() == {"a": 1, "b": 1}
+    await h.finish("a0")  # brings the share back to its bound: nobody is let in
+    assert h.granted == ["a0", "a1", "b0"]
+    await h.finish("b0")  # a freed slot, in turn: a, then b
+    assert h.granted == ["a0", "a1", "b0", "a2"]
+    await h.finish("a1")
+    assert h.granted == ["a0", "a1", "b0", "a2", "b1"]
+    await h.finish("a2")
+    await h.finish("b1")
+    assert share.free == 2 and share.waiting() == {}
+    await h.start("c", "c0")
+    await h.finish("c0")
+    assert share.free == 2

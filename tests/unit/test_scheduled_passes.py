@@ -371,3 +371,47 @@ async def test_after_a_restart_the_first_pass_starts_from_the_bodys_status(
     op.scheduled.request(op.kind, UID, {"poolId": "stale"})  # an older body's, after our write
     await asyncio.wait_for(op.step.passes(2), 5)
     assert op.rt.memory.status_of(UID, {})["resizeAttempts"] == 2
+
+
+async def test_a_burst_is_admitted_a_few_passes_at_a_time_and_in_turn() -> None:
+    """Only admitted passes (twice the Azure slots) read their object and queue for an
+    Azure slot: at 5,000 objects thousands of passes queued there, each holding its
+    parsed body (peak RSS ~60 MB higher). A namespace with no pass admitted gets one at
+    once, so a late namespace is not queued behind the rest of a burst."""
+    rt = Runtime(Settings.from_env({"AZURE_SUBSCRIPTION_ID": SUB,
+                                    "BIO_ALLOWLIST_FILE": "unrestricted",
+                                    "BIO_AZURE_CONCURRENCY": "1",
+                                    "BIO_DRIFT_INTERVAL": "300"}), {})
+    rt.kube = StatusApi()  # type: ignore[assignment]
+    rt.identities.default = Identity(None, Gateways())  # type: ignore[arg-type]
+    step = Step()
+    step.gate = asyncio.Event()
+    operator = Operator(rt, step)
+    try:
+        def pool(namespace: str, name: str) -> None:
+            raw = raw_body(name=name, namespace=namespace, uid=f"{namespace}-{name}")
+            raw["spec"]["name"] = name
+            operator.bodies._replace((namespace, name), body_entry(f"{namespace}-{name}", raw))
+            operator.scheduled.request(operator.kind, f"{namespace}-{name}", None)
+
+        for i in range(6):
+            pool("burst", f"p{i}")
+        await asyncio.wait_for(step.passes(1), 5)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        # One pass in Azure, one waiting for the slot; four wait before reading anything.
+        assert rt.fairshare.waiting() == {"burst": 1}
+        pool("late", "q0")
+        while len(operator.fired) < 7:  # the late pass is fired and waits its turn
+            operator.fired_event.clear()
+            await asyncio.wait_for(operator.fired_event.wait(), 5)
+        for n in range(2, 8):
+            step.gate.set()
+            step.gate = asyncio.Event()
+            await asyncio.wait_for(step.passes(n), 5)
+        step.gate.set()
+        served = [spec["name"] for spec in step.specs]
+        # Admitted at once (its namespace had none), it queued for the Azure slot.
+        assert served == ["p0", "p1", "q0", "p2", "p3", "p4", "p5"]
+    finally:
+        await operator.scheduled.stop()
