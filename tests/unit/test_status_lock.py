@@ -20,7 +20,9 @@ from kopf._core.intents.causes import Reason
 
 from batch_image_operator.config import Settings
 from batch_image_operator.handlers.registration import register
+from batch_image_operator.reconcilers.kind import Gateways
 from batch_image_operator.runner import run as passes
+from batch_image_operator.runner.identities import Identity
 from batch_image_operator.runner.scheduled import body_entry
 
 SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
@@ -32,6 +34,7 @@ class HeldKube:
 
     def __init__(self) -> None:
         self.landed: list[dict[str, Any]] = []
+        self.held: dict[str, Any] | None = None
         self.first_entered = asyncio.Event()
         self.release_first = asyncio.Event()
         self.changed = asyncio.Event()
@@ -39,6 +42,7 @@ class HeldKube:
     async def patch_status(self, group: str, version: str, plural: str,
                            namespace: str | None, name: str, status: dict[str, Any]) -> bool:
         if not self.first_entered.is_set():
+            self.held = copy.deepcopy(status)
             self.first_entered.set()
             await self.release_first.wait()
         self.landed.append(copy.deepcopy(status))
@@ -107,3 +111,41 @@ async def stop_scheduled(registry: kopf.OperatorRegistry) -> None:
     """What Kopf's cleanup does at exit (stops the scheduled passes' loop)."""
     cleanup = next(h for h in registry._activities.get_all_handlers() if h.id == "cleanup")
     await cleanup.fn()
+
+
+async def test_a_deletion_does_not_wait_for_the_pass_in_flight(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The delete handler cuts the object's reconcile pass short: held in its status
+    write, that pass would keep the object's lock, and the deletion would wait behind it
+    (behind an Azure call as slow as Azure, in real life)."""
+    registry = kopf.OperatorRegistry()
+    runtime = register(registry, Settings.from_env({"AZURE_SUBSCRIPTION_ID": SUB,
+                                                   "BIO_ALLOWLIST_FILE": "unrestricted"}), {},
+                       kube_login=lambda **_: None)
+    kube = HeldKube()
+    runtime.kube = kube  # type: ignore[assignment]
+    runtime.identities.default = Identity(None, Gateways())  # type: ignore[arg-type]
+    monkeypatch.setattr(passes, "post_events", lambda events, body: None)
+    handlers = {(h.id, h.reason): h for h in registry._changing.get_all_handlers()}
+    bodies: Index[str, str] = Index()
+    body = pool_body(1)
+    body["spec"] = {}  # nothing valid to create or delete in Azure
+    kwargs = dict(name="render-pool", namespace="default", spec=body["spec"], uid=UID,
+                  image_index=Index(), pool_index=Index(), lineage_index=Index(),
+                  batchpools_bodies=bodies)
+    bodies._replace(("default", "render-pool"), body_entry(UID, body))
+    await handlers["reconcile_batchpool", Reason.CREATE].fn(body=body, **kwargs)
+    await kube.first_entered.wait()  # the pass now holds the lock, held in its write
+    deleting = copy.deepcopy(body)
+    deleting["metadata"]["deletionTimestamp"] = "2026-12-03T08:00:00Z"
+    bodies._replace(("default", "render-pool"), body_entry(UID, deleting))
+    try:
+        await asyncio.wait_for(
+            handlers["delete_batchpool", Reason.DELETE].fn(body=deleting, **kwargs), 5)
+    finally:
+        kube.release_first.set()
+        runtime.kube = None
+        runtime.identities.default = None  # the fake has nothing to close
+        await stop_scheduled(registry)
+    assert kube.held is not None and kube.held.get("conditions")  # the pass's write...
+    assert kube.held not in kube.landed  # ...never landed: the pass was cut short
