@@ -408,3 +408,51 @@ async def test_first_at_once_lets_a_namespace_holding_none_past_a_full_share() -
     await h.start("c", "c0")
     await h.finish("c0")
     assert share.free == 2
+
+
+async def test_a_namespace_served_from_the_queue_counts_as_holding() -> None:
+    share = FairShare(1, first_at_once=True)
+    h = Holders(share)
+    await h.start("a", "a0")
+    await h.start("b", "b0")  # beyond the bound
+    await h.start("a", "a1")  # queued: a holds one
+    await h.finish("a0")  # back at the bound: nobody let in
+    await h.finish("b0")  # the freed slot goes to a1
+    assert h.granted == ["a0", "b0", "a1"]
+    await h.start("a", "a2")  # a holds a1: it queues, however a1 was granted
+    assert h.granted == ["a0", "b0", "a1"]
+    await h.finish("a1")
+    await h.finish("a2")
+    assert share.free == 1
+
+
+async def test_slots_given_back_are_taken_again_outermost_first() -> None:
+    """Every holder takes its admission before its Azure slot. A holder back from its
+    wait that took the Azure slot first, then queued for the admission held by a pass
+    queued for that Azure slot, would stop both for good."""
+    from batch_image_operator.fairshare import slot_released
+
+    admission, azure = FairShare(1), FairShare(1)
+    woke, admitted, go_on = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def sleeper() -> None:
+        async with admission.slot("a"), azure.slot("a"):
+            async with slot_released():
+                await woke.wait()
+
+    async def admitted_then_azure() -> None:
+        async with admission.slot("b"):
+            admitted.set()
+            await go_on.wait()
+            async with azure.slot("b"):
+                pass
+
+    first = asyncio.create_task(sleeper())
+    await settle()
+    second = asyncio.create_task(admitted_then_azure())
+    await admitted.wait()
+    woke.set()
+    await settle()  # the sleeper is back, queued for what it gave back
+    go_on.set()
+    await asyncio.wait_for(asyncio.gather(first, second), 2)
+    assert (admission.free, azure.free) == (1, 1)

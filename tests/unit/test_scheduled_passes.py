@@ -373,35 +373,69 @@ async def test_after_a_restart_the_first_pass_starts_from_the_bodys_status(
     assert op.rt.memory.status_of(UID, {})["resizeAttempts"] == 2
 
 
-async def test_a_burst_is_admitted_a_few_passes_at_a_time_and_in_turn() -> None:
-    """Only admitted passes (twice the Azure slots) read their object and queue for an
-    Azure slot: at 5,000 objects thousands of passes queued there, each holding its
-    parsed body (peak RSS ~60 MB higher). A namespace with no pass admitted gets one at
-    once, so a late namespace is not queued behind the rest of a burst."""
+def one_slot_runtime() -> Runtime:
+    """One Azure slot, so two passes admitted at a time."""
     rt = Runtime(Settings.from_env({"AZURE_SUBSCRIPTION_ID": SUB,
                                     "BIO_ALLOWLIST_FILE": "unrestricted",
                                     "BIO_AZURE_CONCURRENCY": "1",
                                     "BIO_DRIFT_INTERVAL": "300"}), {})
     rt.kube = StatusApi()  # type: ignore[assignment]
     rt.identities.default = Identity(None, Gateways())  # type: ignore[arg-type]
+    return rt
+
+
+def add_pool(operator: Operator, namespace: str, name: str, **meta: Any) -> str:
+    """Index a pool as Kopf would and ask for its pass, as its create handler does."""
+    uid = f"{namespace}-{name}"
+    raw = raw_body(name=name, namespace=namespace, uid=uid, **meta)
+    raw["spec"]["name"] = name
+    operator.bodies._replace((namespace, name), body_entry(uid, raw))
+    operator.scheduled.request(operator.kind, uid, None)
+    return uid
+
+
+async def test_a_pass_whose_object_is_deleted_while_it_waits_to_be_admitted_never_runs(
+        caplog: pytest.LogCaptureFixture) -> None:
+    step = Step()
+    step.gate = asyncio.Event()
+    operator = Operator(one_slot_runtime(), step)
+    try:
+        for name in ("p0", "p1", "p2"):
+            add_pool(operator, "burst", name)
+        await asyncio.wait_for(step.passes(1), 5)
+        # p2 waits to be admitted; its deletion starts meanwhile (Kopf indexes it first).
+        raw = raw_body(name="p2", namespace="burst", uid="burst-p2",
+                       deletionTimestamp="2026-12-03T08:00:00Z")
+        operator.bodies._replace(("burst", "p2"), body_entry("burst-p2", raw))
+        step.gate.set()
+        step.gate = None
+        await asyncio.wait_for(step.passes(2), 5)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(step.passes(3), 0.3)
+        assert [spec["name"] for spec in step.specs] == ["p0", "p1"]
+        assert "scheduled pass failed" not in caplog.text
+    finally:
+        await operator.scheduled.stop()
+
+
+async def test_a_burst_is_admitted_a_few_passes_at_a_time_and_in_turn() -> None:
+    """Only admitted passes (twice the Azure slots) read their object and queue for an
+    Azure slot: at 5,000 objects thousands of passes queued there, each holding its
+    parsed body (peak RSS ~60 MB higher). A namespace with no pass admitted gets one at
+    once, so a late namespace is not queued behind the rest of a burst."""
+    rt = one_slot_runtime()
     step = Step()
     step.gate = asyncio.Event()
     operator = Operator(rt, step)
     try:
-        def pool(namespace: str, name: str) -> None:
-            raw = raw_body(name=name, namespace=namespace, uid=f"{namespace}-{name}")
-            raw["spec"]["name"] = name
-            operator.bodies._replace((namespace, name), body_entry(f"{namespace}-{name}", raw))
-            operator.scheduled.request(operator.kind, f"{namespace}-{name}", None)
-
         for i in range(6):
-            pool("burst", f"p{i}")
+            add_pool(operator, "burst", f"p{i}")
         await asyncio.wait_for(step.passes(1), 5)
         for _ in range(5):
             await asyncio.sleep(0)
         # One pass in Azure, one waiting for the slot; four wait before reading anything.
         assert rt.fairshare.waiting() == {"burst": 1}
-        pool("late", "q0")
+        add_pool(operator, "late", "q0")
         while len(operator.fired) < 7:  # the late pass is fired and waits its turn
             operator.fired_event.clear()
             await asyncio.wait_for(operator.fired_event.wait(), 5)
