@@ -436,9 +436,8 @@ async def test_slots_given_back_are_taken_again_outermost_first() -> None:
     woke, admitted, go_on = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
     async def sleeper() -> None:
-        async with admission.slot("a"), azure.slot("a"):
-            async with slot_released():
-                await woke.wait()
+        async with admission.slot("a"), azure.slot("a"), slot_released():
+            await woke.wait()
 
     async def admitted_then_azure() -> None:
         async with admission.slot("b"):
