@@ -47,7 +47,11 @@ class Candidate(OperatorProcess):
     def identity(self) -> str:
         # Kept once found: logs() shows only each log's tail, which moves on.
         if self._identity is None:
-            found = eventually(lambda: IDENTITY.search(self.logs()), bool, timeout=60)
+            # This start's log only: a restarted candidate has a new identity.
+            current = self.workdir / f"operator-{self.starts}.log"
+            found = eventually(lambda: IDENTITY.search(
+                current.read_text(errors="replace") if current.exists() else ""),
+                bool, timeout=60)
             self._identity = str(found[1])
         return self._identity
 

@@ -57,3 +57,57 @@ def test_disjoint_namespace_shards_never_handle_the_same_object(
     finally:
         for op in ops.values():
             op.stop()
+
+
+def test_a_namespace_moved_to_another_shard_is_taken_up_by_it_and_let_go_by_the_old(
+        tmp_path: Path, kubesim: Emulator, azuresim: Emulator, crs: CRs) -> None:
+    """Moving a namespace between releases (each `helm upgrade`d with its new
+    `watchNamespaces`): the new owner takes its objects up from Kubernetes and Azure
+    alone, with nothing created twice, and the old one no longer touches them."""
+    api = crs.api.api_client
+    core = k8s.CoreV1Api(api)
+    for ns in ("shard-a", "moving", "shard-b"):
+        core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=ns)))
+    old = Candidate(tmp_path / "old", kubesim, azuresim, lease="bio-old",
+                    BIO_NAMESPACES="shard-a,moving")
+    new = Candidate(tmp_path / "new", kubesim, azuresim, lease="bio-new",
+                    BIO_NAMESPACES="shard-b")
+    moving = CRs(api, namespace="moving")
+    try:
+        old.start()
+        new.start()
+        leads(api, old, lease="bio-old")
+        leads(api, new, lease="bio-new")
+        image, pool = example()
+        pool["spec"]["scale"]["fixed"]["targetDedicatedNodes"] = 1
+        moving.create(image)
+        created = moving.create(pool)
+        name = created["metadata"]["name"]
+        moving.wait("batchpools", name, has_condition("Ready"), timeout=60)
+
+        # The old release first lets the namespace go, then the new one takes it.
+        old.stop()
+        old.env["BIO_NAMESPACES"] = "shard-a"
+        old.start()
+        leads(api, old, lease="bio-old")
+        new.stop()
+        new.env["BIO_NAMESPACES"] = "shard-b,moving"
+        azure_requests(azuresim.admin_url, azuresim.ca_bundle, reset=True)
+        new.start()
+        leads(api, new, lease="bio-new")
+        moving.patch("batchpools", name, {"spec": {"scale": {"fixed": {
+            "targetDedicatedNodes": 2}}}})
+        moving.wait("batchpools", name, lambda o: has_condition("Ready")(o)
+                    and o["status"].get("currentDedicatedNodes") == 2, timeout=60)
+
+        log = azure_requests(azuresim.admin_url, azuresim.ca_bundle)
+        assert writes_by(log, old.identity()) == []
+        taken_up = writes_by(log, new.identity())
+        assert taken_up, "the new owner made no write for the edit"
+        # Resumed from Azure's state and its own owner mark: nothing created again.
+        assert not [e for e in log if e["method"] == "PUT"], log
+        assert f"moving/{name}" in (new.workdir / "operator-2.log").read_text()
+        assert "moving/" not in (old.workdir / "operator-2.log").read_text()
+    finally:
+        old.stop()
+        new.stop()
