@@ -73,8 +73,9 @@ class FairShare:
     ``slots=None`` disables the gate (every caller passes at once). ``on_waiting`` is
     told (namespace, number waiting) whenever a namespace's queue length changes.
     ``first_at_once``: a namespace holding no slot takes one at once, beyond ``slots``
-    if it must (then at most ``slots`` + namespaces are held), so a namespace's first
-    caller never waits for the holders of another to finish.
+    if it must (then at most ``slots`` + namespaces are held), and a namespace's last
+    holder hands its slot to the namespace's next caller, so a namespace with callers
+    always holds one: its callers never wait for another namespace's holders alone.
     """
 
     def __init__(self, slots: int | None,
@@ -177,26 +178,47 @@ class FairShare:
         left = self._held.pop(ns, 0) - 1
         if left > 0:
             self._held[ns] = left
+        elif self._first_at_once and self._pass_on_within(ns):
+            return
         if self._beyond > 0:
             self._beyond -= 1  # the bound is met again
             return
         self._free += 1
         while self._free > 0 and self._turn:
             ns = self._turn.popleft()
-            queue = self._queues[ns]
-            waiter = queue.popleft()
-            if self._returners.get(ns):
-                self._uncount_returner(ns)
-            if queue:
+            waiter = self._take_next(ns)
+            if ns in self._queues:
                 self._turn.append(ns)
-            else:
-                del self._queues[ns]
-            self._report(ns)
             if waiter.done():
                 continue  # cancelled, its task not yet resumed to forget it
             self._free -= 1
             self._hold(ns)
             waiter.set_result(None)
+
+    def _pass_on_within(self, ns: str) -> bool:
+        """first_at_once: a namespace left holding none hands the slot to its own next
+        caller, so a namespace with callers never holds none (they would wait for
+        other namespaces' holders). False: nobody of ``ns`` waits."""
+        while ns in self._queues:
+            waiter = self._take_next(ns)
+            if ns not in self._queues:
+                self._turn.remove(ns)
+            if not waiter.done():
+                self._hold(ns)
+                waiter.set_result(None)
+                return True
+        return False
+
+    def _take_next(self, ns: str) -> asyncio.Future[None]:
+        """Take the next waiter off ``ns``'s queue (dropping the queue once empty)."""
+        queue = self._queues[ns]
+        waiter = queue.popleft()
+        if self._returners.get(ns):
+            self._uncount_returner(ns)
+        if not queue:
+            del self._queues[ns]
+        self._report(ns)
+        return waiter
 
     def _report(self, ns: str) -> None:
         if self._on_waiting is not None:

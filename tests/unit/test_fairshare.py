@@ -398,10 +398,10 @@ async def test_first_at_once_lets_a_namespace_holding_none_past_a_full_share() -
     assert h.granted == ["a0", "a1", "b0"] and share.waiting() == {"a": 1, "b": 1}
     await h.finish("a0")  # brings the share back to its bound: nobody is let in
     assert h.granted == ["a0", "a1", "b0"]
-    await h.finish("b0")  # a freed slot, in turn: a, then b
-    assert h.granted == ["a0", "a1", "b0", "a2"]
-    await h.finish("a1")
-    assert h.granted == ["a0", "a1", "b0", "a2", "b1"]
+    await h.finish("b0")  # b's last holder: its slot goes to b's next caller
+    assert h.granted == ["a0", "a1", "b0", "b1"]
+    await h.finish("a1")  # a's last holder, the same
+    assert h.granted == ["a0", "a1", "b0", "b1", "a2"]
     await h.finish("a2")
     await h.finish("b1")
     assert share.free == 2 and share.waiting() == {}
@@ -410,19 +410,35 @@ async def test_first_at_once_lets_a_namespace_holding_none_past_a_full_share() -
     assert share.free == 2
 
 
-async def test_a_namespace_served_from_the_queue_counts_as_holding() -> None:
+async def test_a_namespace_with_callers_never_holds_none() -> None:
+    """Found in review: a's last holder left, its queued a1 waited for b's pass to end,
+    and a later a2 got in ahead of it, beyond the bound."""
     share = FairShare(1, first_at_once=True)
     h = Holders(share)
     await h.start("a", "a0")
     await h.start("b", "b0")  # beyond the bound
     await h.start("a", "a1")  # queued: a holds one
-    await h.finish("a0")  # back at the bound: nobody let in
-    await h.finish("b0")  # the freed slot goes to a1
+    await h.finish("a0")
     assert h.granted == ["a0", "b0", "a1"]
     await h.start("a", "a2")  # a holds a1: it queues, however a1 was granted
+    assert h.granted == ["a0", "b0", "a1"] and share.waiting() == {"a": 1}
+    await h.finish("b0")  # back at the bound: nobody let in
     assert h.granted == ["a0", "b0", "a1"]
     await h.finish("a1")
     await h.finish("a2")
+    assert share.free == 1 and share.waiting() == {}
+
+
+async def test_a_namespace_let_in_beyond_the_bound_holds_none_once_it_ends() -> None:
+    share = FairShare(1, first_at_once=True)
+    h = Holders(share)
+    await h.start("a", "a0")
+    await h.start("b", "b0")  # beyond the bound
+    await h.finish("b0")
+    await h.start("b", "b1")  # b holds none again: in at once
+    assert h.granted == ["a0", "b0", "b1"]
+    await h.finish("b1")
+    await h.finish("a0")
     assert share.free == 1
 
 

@@ -384,6 +384,25 @@ def one_slot_runtime() -> Runtime:
     return rt
 
 
+async def until(condition: Callable[[], bool]) -> None:
+    """Zero-time loop turns until ``condition`` holds (the caller bounds the wait)."""
+    while not condition():  # state with no event of its own to await
+        await asyncio.sleep(0)
+
+
+def count_reads(operator: Operator) -> list[str]:
+    """The uids whose body a pass read before its lock (what an admitted pass does)."""
+    reads: list[str] = []
+    call = operator.scheduled._call
+
+    def counted(uid: str) -> Call | None:
+        reads.append(uid)
+        return call(uid)
+
+    operator.scheduled._call = counted  # type: ignore[method-assign]
+    return reads
+
+
 def add_pool(operator: Operator, namespace: str, name: str, **meta: Any) -> str:
     """Index a pool as Kopf would and ask for its pass, as its create handler does."""
     uid = f"{namespace}-{name}"
@@ -428,13 +447,15 @@ async def test_a_burst_is_admitted_a_few_passes_at_a_time_and_in_turn() -> None:
     step.gate = asyncio.Event()
     operator = Operator(rt, step)
     try:
+        reads = count_reads(operator)
         for i in range(6):
             add_pool(operator, "burst", f"p{i}")
         await asyncio.wait_for(step.passes(1), 5)
-        for _ in range(5):
-            await asyncio.sleep(0)
+        await asyncio.wait_for(until(lambda: rt.fairshare.waiting() == {"burst": 1}), 5)
+        await asyncio.wait_for(until(lambda: len(operator.fired) == 6), 5)
         # One pass in Azure, one waiting for the slot; four wait before reading anything.
         assert rt.fairshare.waiting() == {"burst": 1}
+        assert sorted(set(reads)) == ["burst-p0", "burst-p1"]
         add_pool(operator, "late", "q0")
         while len(operator.fired) < 7:  # the late pass is fired and waits its turn
             operator.fired_event.clear()
@@ -447,5 +468,38 @@ async def test_a_burst_is_admitted_a_few_passes_at_a_time_and_in_turn() -> None:
         served = [spec["name"] for spec in step.specs]
         # Admitted at once (its namespace had none), it queued for the Azure slot.
         assert served == ["p0", "p1", "q0", "p2", "p3", "p4", "p5"]
+    finally:
+        await operator.scheduled.stop()
+
+
+async def test_an_images_tick_does_not_queue_behind_its_namespaces_burst() -> None:
+    """An image keeps `usedBy` in step between its passes; that tick calls no Azure API,
+    so it is not admitted and does not wait for the burst's passes to end."""
+    ticks = asyncio.Event()
+
+    async def keep_users(rt: Runtime, call: Call) -> None:
+        if call.uid == UID:
+            ticks.set()
+
+    rt = Runtime(Settings.from_env({"AZURE_SUBSCRIPTION_ID": SUB,
+                                    "BIO_ALLOWLIST_FILE": "unrestricted",
+                                    "BIO_AZURE_CONCURRENCY": "1",
+                                    "BIO_POLL_INTERVAL": "0.2",
+                                    "BIO_DRIFT_INTERVAL": "300"}), {})
+    rt.kube = StatusApi()  # type: ignore[assignment]
+    rt.identities.default = Identity(None, Gateways())  # type: ignore[arg-type]
+    step = Step()
+    operator = Operator(rt, step, keep_users)
+    try:
+        operator.index(raw_body())
+        operator.scheduled.request(operator.kind, UID, None)  # its create handler
+        await asyncio.wait_for(api(operator).calls(1), 5)
+        step.gate = asyncio.Event()  # Azure is slow now: the burst's passes stay admitted
+        for i in range(3):
+            add_pool(operator, "ns", f"p{i}")
+        await asyncio.wait_for(step.passes(2), 5)
+        ticks.clear()
+        await asyncio.wait_for(ticks.wait(), 5)
+        step.gate.set()
     finally:
         await operator.scheduled.stop()

@@ -17,7 +17,9 @@ once queued thousands of passes for an Azure slot, each holding its parsed body 
 contexts: the bound took the operator's peak RSS from 390-409 MB to about 347 MB
 (`make bench` at 5,000 pools). A pass waiting for an ARM token gives its admission back
 with its Azure slot, so the reads that confirm created pools are not held behind passes
-asleep before their write.
+asleep before their write; under ARM's limits, then, the passes asleep for a token
+still hold their bodies, as they did before the bound. A pass not due (an image's
+`usedBy` tick) or held off by Retry-After calls no Azure API and is not admitted.
 
 Every pass goes through ``run.run_pass``, so through the policy gate
 (reconcilers/kind.py): this module decides only when a pass runs, never what it may do.
@@ -26,6 +28,7 @@ Every pass goes through ``run.run_pass``, so through the policy gate
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Iterable, Mapping
@@ -180,8 +183,13 @@ class ScheduledPasses:
     async def _pass(self, kind: KindPass[Any, Any], uid: str, name: str,
                     namespace: str | None) -> None:
         scheduler = self._runtime.scheduler
+        # A pass that will not call Azure (an image's `usedBy` tick between its passes,
+        # one held off by Retry-After) is not admitted: it must not queue behind a burst.
+        quick = not scheduler.is_due(uid) or scheduler.held_off(uid)
+        admitted: contextlib.AbstractAsyncContextManager[None] = \
+            contextlib.nullcontext() if quick else self._admission.slot(namespace)
         try:
-            async with self._admission.slot(namespace):
+            async with admitted:
                 call = self._call(uid)
                 if call is None:
                     return  # gone or being deleted while it waited
