@@ -385,8 +385,9 @@ def one_slot_runtime() -> Runtime:
 
 
 async def until(condition: Callable[[], bool]) -> None:
-    """Zero-time loop turns until ``condition`` holds (the caller bounds the wait)."""
-    while not condition():  # state with no event of its own to await
+    """Zero-time loop turns until ``condition`` holds (the caller bounds the wait): the
+    state watched has no event of its own to await."""
+    while not condition():  # noqa: ASYNC110
         await asyncio.sleep(0)
 
 
