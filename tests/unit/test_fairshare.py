@@ -70,7 +70,9 @@ async def test_waiting_namespaces_are_served_in_turn_each_in_order() -> None:
     await h.start("third", "third0")
     assert share.waiting() == {"burst": 4, "probe": 2, "third": 1}
     for name in ["holder", "burst0", "probe0", "third0", "burst1", "probe1", "burst2"]:
+        before = len(h.granted)
         await h.finish(name)
+        assert len(h.granted) == before + 1 and share.free == 0  # one freed, one granted
     assert h.granted == ["holder", "burst0", "probe0", "third0", "burst1", "probe1", "burst2",
                          "burst3"]
 
