@@ -473,3 +473,145 @@ async def test_slots_given_back_are_taken_again_outermost_first() -> None:
     go_on.set()
     await asyncio.wait_for(asyncio.gather(first, second), 2)
     assert (admission.free, azure.free) == (1, 1)
+
+
+def test_a_share_needs_at_least_one_slot() -> None:
+    for slots in (0, -1):
+        with pytest.raises(ValueError):
+            FairShare(slots)
+    assert FairShare(1).free == 1
+
+
+class Writers:
+    """Holders that each take a slot, give it back for a wait (an ARM token), and come
+    back when told; they record the order in which they have their slot again."""
+
+    def __init__(self, share: FairShare, order: list[str]) -> None:
+        from batch_image_operator.fairshare import slot_released
+
+        self.share, self.order = share, order
+        self.wake: dict[str, asyncio.Event] = {}
+        self.done: dict[str, asyncio.Event] = {}
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self._released = slot_released
+
+    async def start(self, namespace: str, name: str) -> None:
+        self.wake[name], self.done[name] = asyncio.Event(), asyncio.Event()
+
+        async def write() -> None:
+            async with self.share.slot(namespace):
+                async with self._released():
+                    await self.wake[name].wait()
+                self.order.append(name)
+                await self.done[name].wait()
+
+        self.tasks[name] = asyncio.create_task(write())
+        await settle()
+
+
+async def test_holders_back_from_waits_keep_their_order_as_they_are_served() -> None:
+    """Each holder back from a wait goes after those back before it and before passes not
+    started, however many of them were served meanwhile."""
+    share = FairShare(1)
+    order: list[str] = []
+    w = Writers(share, order)
+    for name in ("w1", "w2", "w3"):
+        await w.start("a", name)  # each takes the free slot, then gives it back
+    h = Holders(share)
+    for name in ("n0", "n1", "n2"):
+        await h.start("a", name)
+    assert h.granted == ["n0"]
+    for name in ("w1", "w2"):
+        w.wake[name].set()
+        await settle()
+    await h.finish("n0")  # -> w1
+    assert order == ["w1"]
+    w.wake["w3"].set()  # back now: after w2, before n1
+    await settle()
+    for name in ("w1", "w2", "w3"):
+        w.done[name].set()
+        await settle()
+    assert order == ["w1", "w2", "w3"] and h.granted == ["n0", "n1"]
+    await h.finish("n1")
+    await h.finish("n2")
+    await asyncio.gather(*w.tasks.values())
+    assert share.free == 1 and share.waiting() == {}
+
+
+async def test_cancelled_waiters_leave_the_order_of_those_back_from_waits_intact() -> None:
+    share = FairShare(1)
+    order: list[str] = []
+    w = Writers(share, order)
+    for name in ("w1", "w2", "w3"):
+        await w.start("a", name)
+    h = Holders(share)
+    for name in ("n0", "n1", "n2"):
+        await h.start("a", name)
+    for name in ("w1", "w2"):  # queued first: w1, w2, n1, n2
+        w.wake[name].set()
+        await settle()
+    for task in (h.tasks["n1"], w.tasks["w1"]):  # a pass not started, a holder back
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    w.wake["w3"].set()  # back now: after w2, before n2
+    await settle()
+    await h.finish("n0")
+    for name in ("w2", "w3"):
+        w.done[name].set()
+        await settle()
+    assert order == ["w2", "w3"] and h.granted == ["n0", "n2"]
+    await h.finish("n2")
+    assert share.free == 1 and share.waiting() == {}
+
+
+async def test_a_waiter_cancelled_as_the_slot_frees_lets_the_next_one_in() -> None:
+    """Cancelled in the same loop turn the holder ends, its task not yet resumed: the
+    freed slot goes on to the next namespace, and the cancelled one leaves cleanly."""
+    share = FairShare(1)
+    h = Holders(share)
+    await h.start("h", "holder")
+    await h.start("a", "a0")
+    await h.start("b", "b0")
+    h.done["holder"].set()  # the holder resumes first...
+    h.tasks["a0"].cancel()  # ...then a0, cancelled
+    with pytest.raises(asyncio.CancelledError):
+        await h.tasks["a0"]
+    await h.tasks["holder"]
+    await settle()
+    assert h.granted == ["holder", "b0"] and share.waiting() == {}
+    await h.finish("b0")
+    assert share.free == 1
+
+
+async def test_a_namespace_counts_each_slot_it_holds_as_they_end() -> None:
+    share = FairShare(2, first_at_once=True)
+    h = Holders(share)
+    await h.start("a", "a0")
+    await h.start("a", "a1")
+    await h.start("b", "b0")  # beyond the bound
+    await h.start("b", "b1")  # queued
+    await h.finish("a0")  # back at the bound
+    await h.finish("a1")  # a holds none: the freed slot goes to b1
+    assert h.granted == ["a0", "a1", "b0", "b1"]
+    await h.start("a", "a2")  # a holds none: in at once, beyond the bound
+    assert h.granted[-1] == "a2"
+    for name in ("b0", "b1", "a2"):
+        await h.finish(name)
+    assert share.free == 2
+
+
+async def test_a_namespace_holding_one_of_three_is_not_taken_for_holding_none() -> None:
+    share = FairShare(3, first_at_once=True)
+    h = Holders(share)
+    for name in ("a0", "a1", "a2"):
+        await h.start("a", name)
+    await h.start("b", "b0")  # beyond the bound
+    await h.finish("a0")  # back at the bound
+    await h.finish("a1")  # a still holds a2; one slot free
+    await h.start("c", "c0")  # takes it: the share is full again
+    await h.start("a", "a3")  # a holds a2: it queues
+    assert h.granted == ["a0", "a1", "a2", "b0", "c0"]
+    for name in ("a2", "b0", "c0", "a3"):
+        await h.finish(name)
+    assert share.free == 3
