@@ -542,25 +542,33 @@ async def test_cancelled_waiters_leave_the_order_of_those_back_from_waits_intact
     share = FairShare(1)
     order: list[str] = []
     w = Writers(share, order)
-    for name in ("w1", "w2", "w3"):
+    for name in ("w1", "w2", "w3", "w4"):
         await w.start("a", name)
     h = Holders(share)
-    for name in ("n0", "n1", "n2"):
+    for name in ("n0", "n1", "n2", "n3"):
         await h.start("a", name)
-    for name in ("w1", "w2"):  # queued first: w1, w2, n1, n2
-        w.wake[name].set()
-        await settle()
-    for task in (h.tasks["n1"], w.tasks["w1"]):  # a pass not started, a holder back
+
+    async def cancel(task: asyncio.Task[None]) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    w.wake["w3"].set()  # back now: after w2, before n2
-    await settle()
+
+    async def back(name: str) -> None:
+        w.wake[name].set()
+        await settle()
+
+    await back("w1")
+    await back("w2")  # w1 w2 | n1 n2 n3
+    await cancel(h.tasks["n3"])  # passes not started, behind and just behind those back
+    await cancel(h.tasks["n1"])
+    await back("w3")  # w1 w2 w3 | n2
+    await cancel(w.tasks["w1"])  # one back, cancelled
+    await back("w4")  # w2 w3 w4 | n2
     await h.finish("n0")
-    for name in ("w2", "w3"):
+    for name in ("w2", "w3", "w4"):
         w.done[name].set()
         await settle()
-    assert order == ["w2", "w3"] and h.granted == ["n0", "n2"]
+    assert order == ["w2", "w3", "w4"] and h.granted == ["n0", "n2"]
     await h.finish("n2")
     assert share.free == 1 and share.waiting() == {}
 
