@@ -147,11 +147,11 @@ class Operator:
                                    {self.kind.bodies: self.bodies}), force=True)
 
 
-def new_runtime() -> Runtime:
+def new_runtime(**env: str) -> Runtime:
     rt = Runtime(Settings.from_env({"AZURE_SUBSCRIPTION_ID": SUB,
                                     "BIO_ALLOWLIST_FILE": "unrestricted",
                                     "BIO_POLL_INTERVAL": "0.2",
-                                    "BIO_DRIFT_INTERVAL": "300"}), {})
+                                    "BIO_DRIFT_INTERVAL": "300", **env}), {})
     rt.kube = StatusApi()  # type: ignore[assignment]
     rt.identities.default = Identity(None, Gateways())  # type: ignore[arg-type]
     return rt
@@ -375,13 +375,7 @@ async def test_after_a_restart_the_first_pass_starts_from_the_bodys_status(
 
 def one_slot_runtime() -> Runtime:
     """One Azure slot, so two passes admitted at a time."""
-    rt = Runtime(Settings.from_env({"AZURE_SUBSCRIPTION_ID": SUB,
-                                    "BIO_ALLOWLIST_FILE": "unrestricted",
-                                    "BIO_AZURE_CONCURRENCY": "1",
-                                    "BIO_DRIFT_INTERVAL": "300"}), {})
-    rt.kube = StatusApi()  # type: ignore[assignment]
-    rt.identities.default = Identity(None, Gateways())  # type: ignore[arg-type]
-    return rt
+    return new_runtime(BIO_AZURE_CONCURRENCY="1")
 
 
 async def until(condition: Callable[[], bool]) -> None:
@@ -482,13 +476,7 @@ async def test_an_images_tick_does_not_queue_behind_its_namespaces_burst() -> No
         if call.uid == UID:
             ticks.set()
 
-    rt = Runtime(Settings.from_env({"AZURE_SUBSCRIPTION_ID": SUB,
-                                    "BIO_ALLOWLIST_FILE": "unrestricted",
-                                    "BIO_AZURE_CONCURRENCY": "1",
-                                    "BIO_POLL_INTERVAL": "0.2",
-                                    "BIO_DRIFT_INTERVAL": "300"}), {})
-    rt.kube = StatusApi()  # type: ignore[assignment]
-    rt.identities.default = Identity(None, Gateways())  # type: ignore[arg-type]
+    rt = one_slot_runtime()
     step = Step()
     operator = Operator(rt, step, keep_users)
     try:

@@ -23,6 +23,7 @@ from batch_image_operator.handlers.registration import register
 from batch_image_operator.reconcilers.kind import Gateways
 from batch_image_operator.runner import run as passes
 from batch_image_operator.runner.identities import Identity
+from batch_image_operator.runner.runtime import Runtime
 from batch_image_operator.runner.scheduled import body_entry
 
 SUB = "3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"
@@ -63,9 +64,9 @@ def pool_body(generation: int, kind: str = "BatchPool") -> dict[str, Any]:
             "spec": {"vmSize": "Standard_D4s_v3"}}
 
 
-@pytest.mark.parametrize("kind", ["BatchPool", "ManagedImage"])
-async def test_an_older_pass_held_mid_write_never_lands_after_a_newer_one(
-        monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+def registered(monkeypatch: pytest.MonkeyPatch) -> tuple[kopf.OperatorRegistry, Runtime,
+                                                          HeldKube]:
+    """The operator's handlers registered, its status writes going to a HeldKube."""
     registry = kopf.OperatorRegistry()
     runtime = register(registry, Settings.from_env({"AZURE_SUBSCRIPTION_ID": SUB,
                                                    "BIO_ALLOWLIST_FILE": "unrestricted"}), {},
@@ -73,6 +74,13 @@ async def test_an_older_pass_held_mid_write_never_lands_after_a_newer_one(
     kube = HeldKube()
     runtime.kube = kube  # type: ignore[assignment]
     monkeypatch.setattr(passes, "post_events", lambda events, body: None)
+    return registry, runtime, kube
+
+
+@pytest.mark.parametrize("kind", ["BatchPool", "ManagedImage"])
+async def test_an_older_pass_held_mid_write_never_lands_after_a_newer_one(
+        monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    registry, runtime, kube = registered(monkeypatch)
     handler = next(h for h in registry._changing.get_all_handlers()
                    if h.id == f"reconcile_{kind.lower()}" and h.reason is Reason.UPDATE)
 
@@ -118,14 +126,8 @@ async def test_a_deletion_does_not_wait_for_the_pass_in_flight(
     """The delete handler cuts the object's reconcile pass short: held in its status
     write, that pass would keep the object's lock, and the deletion would wait behind it
     (behind an Azure call as slow as Azure, in real life)."""
-    registry = kopf.OperatorRegistry()
-    runtime = register(registry, Settings.from_env({"AZURE_SUBSCRIPTION_ID": SUB,
-                                                   "BIO_ALLOWLIST_FILE": "unrestricted"}), {},
-                       kube_login=lambda **_: None)
-    kube = HeldKube()
-    runtime.kube = kube  # type: ignore[assignment]
+    registry, runtime, kube = registered(monkeypatch)
     runtime.identities.default = Identity(None, Gateways())  # type: ignore[arg-type]
-    monkeypatch.setattr(passes, "post_events", lambda events, body: None)
     handlers = {(h.id, h.reason): h for h in registry._changing.get_all_handlers()}
     bodies: Index[str, str] = Index()
     body = pool_body(1)
