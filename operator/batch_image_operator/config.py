@@ -122,6 +122,8 @@ class Settings:
             raise ConfigError("AZURE_RESOURCE_MANAGER_ENDPOINT must be an https:// URL")
         namespaces = tuple(n for n in env.get("BIO_NAMESPACES", "").replace(",", " ").split() if n)
         connections = int(seconds(env, "BIO_AZURE_CONNECTIONS", 32))
+        if connections < 1:
+            raise ConfigError("BIO_AZURE_CONNECTIONS must be a whole number of at least 1")
         return cls(
             subscription_id=sub,
             arm_endpoint=arm,

@@ -43,6 +43,13 @@ _HOLD: contextvars.ContextVar[_Hold | None] = contextvars.ContextVar("fairshare_
                                                                      default=None)
 
 
+def current_namespace() -> str | None:
+    """The namespace of the innermost slot the current task holds (or, in a task started
+    inside a slot, the slot it started in); None outside any."""
+    hold = _HOLD.get()
+    return hold.namespace if hold is not None else None
+
+
 @contextlib.asynccontextmanager
 async def slot_released() -> AsyncIterator[None]:
     """For the body, give back the slots the current task holds (none held: no-op), and

@@ -33,6 +33,14 @@ def test_bad_settings_are_refused(env):
         Settings.from_env(env)
 
 
+@pytest.mark.parametrize("value", ["0.5", "0", "-2"])
+def test_a_connection_pool_of_less_than_one_is_refused_at_startup(value):
+    # Below one the pool's fair share (azure/connections.py) could grant nothing.
+    with pytest.raises(ConfigError, match="BIO_AZURE_CONNECTIONS"):
+        Settings.from_env({"AZURE_SUBSCRIPTION_ID": SUB, "BIO_ALLOWLIST_FILE": "unrestricted",
+                           "BIO_AZURE_CONNECTIONS": value})
+
+
 def test_credential_routes():
     base = {"AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c"}
     assert CredentialSettings.from_env({**base, "AZURE_FEDERATED_TOKEN_FILE": "/f",

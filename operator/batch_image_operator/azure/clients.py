@@ -19,8 +19,10 @@ from azure.mgmt.batch.aio import BatchManagementClient
 from azure.mgmt.compute.aio import ComputeManagementClient
 
 from ..config import Settings
+from ..fairshare import FairShare
 from ..models.endpoints import check_same_origin, check_trusted
 from ..planning.lease import Fence
+from .connections import FairConnections
 from .observe import ObservePolicy
 from .pacing import ArmPacer, PacingPolicy
 
@@ -103,6 +105,8 @@ class AzureClients:
         self._batch_data: dict[str, BatchClient] = {}
         # ARM's budget is per principal: one pacer for every ARM client of this identity.
         self.pacer = ArmPacer()
+        # The session's connections, granted per namespace in turn (connections.py).
+        self.connections = FairShare(settings.azure_connections)
 
     def _common(self, arm: bool = True) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
@@ -121,8 +125,9 @@ class AzureClients:
             kwargs["user_agent"] = f"batch-image-operator/{_leadership.identity}"
         if self._observe is not None:
             per_retry.append(self._observe)
-        if per_retry:
-            kwargs["per_retry_policies"] = per_retry
+        # Last: a connection is asked for only when the request is ready to go.
+        per_retry.append(FairConnections(self.connections))
+        kwargs["per_retry_policies"] = per_retry
         if self._session is None:
             # Created on first use, inside the operator's event loop. The CA bundle goes
             # into one SSL context on the connector: given as `connection_verify`,
