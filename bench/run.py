@@ -570,6 +570,14 @@ def create_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, pools_t
             if name in pool_firsts]
     pickup = [probes_t.first_finalizer[name] - at for name, at in prober.created.items()
               if name in probes_t.first_finalizer]
+    # Kopf has taken up the whole burst once every pool of it carries the finalizer:
+    # probes created before then also wait for its one watch stream to ingest the burst.
+    finalized = [pools_t.first_finalizer[n] for n in pool_names if n in pools_t.first_finalizer]
+    ingested = max(finalized) if len(finalized) == n else None
+    during = [pool_firsts[name] - at for name, at in prober.created.items()
+              if name in pool_firsts and (ingested is None or at < ingested)]
+    after = [pool_firsts[name] - at for name, at in prober.created.items()
+             if name in pool_firsts and ingested is not None and at >= ingested]
     return {
         "fairness": {
             "probes": len(fair), "created": probes, "missed": missed,
@@ -581,6 +589,12 @@ def create_phase(args: argparse.Namespace, custom: k8s.CustomObjectsApi, pools_t
             # Creation -> the bench's watch sees Kopf's finalizer: the part of the latency
             # spent before any handler of ours runs (Kopf's one watch stream).
             "kopfPickupP50Seconds": pct(pickup, 50), "kopfPickupP99Seconds": pct(pickup, 99),
+            # The same latency split at the moment Kopf had taken up every burst pool.
+            "burstTakenUpSeconds": round(ingested - started_wall, 2) if ingested else None,
+            "whileTakingUp": {"probes": len(during), "p50Seconds": pct(during, 50),
+                              "p99Seconds": pct(during, 99)},
+            "afterTakenUp": {"probes": len(after), "p50Seconds": pct(after, 50),
+                             "p99Seconds": pct(after, 99)},
             # Each probe: seconds into the burst it was created, creation -> first write.
             "series": [[round(at - started_wall, 2), round(pool_firsts[name] - at, 3)]
                        for name, at in prober.created.items() if name in pool_firsts]},
@@ -847,6 +861,12 @@ def table(r: Obj) -> str:
          f"{r['fairness']['intervalSeconds']} s during the burst (BIO_AZURE_CONCURRENCY "
          f"{r['fairness']['azureConcurrency']}); Kopf pick-up p50/p99 "
          f"{r['fairness']['kopfPickupP50Seconds']}/{r['fairness']['kopfPickupP99Seconds']}"),
+        ("  split: while Kopf takes up the burst / after",
+         f"{r['fairness']['whileTakingUp']['p99Seconds']}/"
+         f"{r['fairness']['afterTakenUp']['p99Seconds']}",
+         f"p99 of {r['fairness']['whileTakingUp']['probes']} / "
+         f"{r['fairness']['afterTakenUp']['probes']} probes; every burst pool had Kopf's "
+         f"finalizer {r['fairness']['burstTakenUpSeconds']} s into the burst"),
         ("image create->first write p50/p99 (s)",
          f"{c['imageCreateToFirstWriteSeconds']['p50']}/"
          f"{c['imageCreateToFirstWriteSeconds']['p99']}", "under load"),

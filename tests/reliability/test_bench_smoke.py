@@ -58,6 +58,10 @@ def test_report_has_its_shape(report: dict[str, Any]) -> None:
     fairness = report["fairness"]
     assert fairness["probes"] >= 1 and fairness["probes"] == fairness["created"], fairness
     assert fairness["missed"] == [] and fairness["p99Seconds"] is not None, fairness
+    # Split at the moment Kopf had taken up every burst pool: each probe on one side.
+    assert fairness["burstTakenUpSeconds"] is not None, fairness
+    assert fairness["whileTakingUp"]["probes"] + fairness["afterTakenUp"]["probes"] == \
+        fairness["probes"], fairness
     assert create["imageCreateToFirstWriteSeconds"]["count"] == 4
     assert create["kubeCallsPerResource"] > 0
 
