@@ -190,3 +190,22 @@ async def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str | None=None) 
         await self._pending_coros.put(SchedulerJob(coro=coro, name=name))
         self._condition.notify_all()
     await asyncio.sleep(0)"""
+
+
+def test_kopfs_processing_is_still_the_one_wrapped() -> None:
+    """handlers/kopf_reactor.py wraps processing.process_resource_event: Kopf must still
+    look it up from the module when the operator starts, and its workers must still call
+    it with the event and the indexing toggle as keywords. If an upgrade changes that,
+    this fails and the take-up bound is to be revisited."""
+    from kopf._core.reactor import queueing, running
+
+    from batch_image_operator.handlers import kopf_reactor
+    assert "functools.partial(processing.process_resource_event," in \
+        inspect.getsource(running.spawn_tasks)
+    worker = inspect.getsource(queueing.worker)
+    assert "raw_event=raw_event," in worker and "operator_indexed=operator_indexed," in worker
+    params = inspect.signature(kopf_reactor.KOPF_PROCESS).parameters
+    assert params["raw_event"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    assert params["operator_indexed"].default is None
+    # Listed objects come as type None, watch creations as ADDED (what is bounded).
+    assert "raw_input['type'] = None" in inspect.getsource(kopf._cogs.clients.watching)

@@ -98,3 +98,83 @@ def test_install_replaces_spawn(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(aiotasks.Scheduler, "spawn", aiotasks.Scheduler.spawn)
     kopf_reactor.read_watch_streams_without_yielding()
     assert aiotasks.Scheduler.spawn is kopf_reactor._spawn
+
+
+class Toggled:
+    """Kopf's operator_indexed ToggleSet, as the wrapper reads it."""
+
+    def __init__(self, on: bool) -> None:
+        self.on = on
+
+    def is_on(self) -> bool:
+        return self.on
+
+
+@pytest.fixture
+def taken_up(monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], asyncio.Event]:
+    """The take-up bound installed (2 at a time) over a stand-in for Kopf's processing
+    that records which object started and holds it until released."""
+    from kopf._core.reactor import processing
+    started: list[str] = []
+    release = asyncio.Event()
+
+    async def kopfs_processing(*, raw_event: dict[str, Any], **_: Any) -> None:
+        started.append(raw_event["object"]["metadata"]["name"])
+        await release.wait()
+
+    monkeypatch.setattr(kopf_reactor, "KOPF_PROCESS", kopfs_processing)
+    monkeypatch.setattr(processing, "process_resource_event", processing.process_resource_event)
+    kopf_reactor.take_up_new_objects_in_turn(2)
+    return started, release
+
+
+def named(kind: str | None, namespace: str, name: str) -> dict[str, Any]:
+    return {"type": kind, "object": {"metadata": {"namespace": namespace, "name": name}}}
+
+
+async def process(kind: str | None, namespace: str, name: str, *,
+                  indexed: bool = True) -> None:
+    from kopf._core.reactor import processing
+    await processing.process_resource_event(  # type: ignore[call-arg]
+        raw_event=named(kind, namespace, name), operator_indexed=Toggled(indexed))
+
+
+async def settle() -> None:
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+async def test_another_namespaces_new_object_is_taken_up_before_a_bursts_queued_ones(
+        taken_up: tuple[list[str], asyncio.Event]) -> None:
+    started, release = taken_up
+    tasks = [asyncio.create_task(process("ADDED", "burst", f"b{i}")) for i in range(5)]
+    await settle()
+    assert started == ["b0", "b1"]  # at most 2 at a time; the rest wait their turn
+    tasks.append(asyncio.create_task(process("ADDED", "probe", "p")))
+    await settle()
+    assert started == ["b0", "b1", "p"]  # a namespace with none under way: at once
+    release.set()
+    await asyncio.gather(*tasks)
+    assert started[3:] == ["b2", "b3", "b4"]
+
+
+async def test_edits_listings_and_the_first_indexing_are_not_bounded(
+        taken_up: tuple[list[str], asyncio.Event]) -> None:
+    started, release = taken_up
+    tasks = [asyncio.create_task(process(kind, "burst", f"{kind}{i}"))
+             for kind in ("MODIFIED", None) for i in range(3)]
+    # Before every object is indexed, a bound would wait on itself: none applies.
+    tasks += [asyncio.create_task(process("ADDED", "burst", f"early{i}", indexed=False))
+              for i in range(3)]
+    await settle()
+    assert len(started) == 9, started
+    release.set()
+    await asyncio.gather(*tasks)
+
+
+def test_the_take_up_bound_is_installed_over_kopfs_processing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from kopf._core.reactor import processing
+    monkeypatch.setattr(processing, "process_resource_event", processing.process_resource_event)
+    kopf_reactor.take_up_new_objects_in_turn(4)
+    assert processing.process_resource_event is not kopf_reactor.KOPF_PROCESS
