@@ -623,3 +623,25 @@ async def test_a_namespace_holding_one_of_three_is_not_taken_for_holding_none() 
     for name in ("a2", "b0", "c0", "a3"):
         await h.finish(name)
     assert share.free == 3
+
+
+async def test_current_namespace_is_the_innermost_slots() -> None:
+    from batch_image_operator.fairshare import current_namespace
+    outer, inner = FairShare(2), FairShare(2)
+    assert current_namespace() is None
+    async with outer.slot("team-a"):
+        assert current_namespace() == "team-a"
+        async with inner.slot("team-b"):
+            assert current_namespace() == "team-b"
+        assert current_namespace() == "team-a"
+    assert current_namespace() is None
+
+
+async def test_a_slot_apart_is_neither_named_nor_given_back_by_a_wait() -> None:
+    from batch_image_operator.fairshare import current_namespace, slot_released
+    apart = FairShare(1)
+    async with apart.slot("team-a", nested=False):
+        assert current_namespace() is None
+        async with slot_released():
+            assert apart.free == 0  # still held through the wait
+    assert apart.free == 1
