@@ -121,9 +121,7 @@ class Settings:
         if not arm.startswith("https://"):
             raise ConfigError("AZURE_RESOURCE_MANAGER_ENDPOINT must be an https:// URL")
         namespaces = tuple(n for n in env.get("BIO_NAMESPACES", "").replace(",", " ").split() if n)
-        connections = int(seconds(env, "BIO_AZURE_CONNECTIONS", 32))
-        if connections < 1:
-            raise ConfigError("BIO_AZURE_CONNECTIONS must be a whole number of at least 1")
+        connections = _at_least_one(env, "BIO_AZURE_CONNECTIONS", 32)
         return cls(
             subscription_id=sub,
             arm_endpoint=arm,
@@ -136,7 +134,7 @@ class Settings:
             retry_total=int(seconds(env, "BIO_AZURE_RETRY_TOTAL", 3)),
             azure_connections=connections,
             azure_concurrency=_concurrency(env, connections),
-            kube_connections=int(seconds(env, "BIO_KUBE_CONNECTIONS", 16)),
+            kube_connections=_at_least_one(env, "BIO_KUBE_CONNECTIONS", 16),
             metrics_host=host(env, "BIO_METRICS_HOST"),
             metrics_port=port(env, "BIO_METRICS_PORT", 8080),
             health_host=host(env, "BIO_HEALTH_HOST"),
@@ -187,6 +185,14 @@ def _cluster_id(raw: str) -> str:
     if raw and not re.match(r"^[A-Za-z0-9][-A-Za-z0-9_.]{0,62}$", raw):
         raise ConfigError("BIO_CLUSTER_ID must be 1-63 letters, digits, '-', '_' or '.'")
     return raw
+
+
+def _at_least_one(env: Mapping[str, str], key: str, default: int) -> int:
+    """A connection count: below one, its fair share (fairshare.py) could grant nothing."""
+    value = int(seconds(env, key, default))
+    if value < 1:
+        raise ConfigError(f"{key} must be a whole number of at least 1")
+    return value
 
 
 def _concurrency(env: Mapping[str, str], connections: int) -> int | None:

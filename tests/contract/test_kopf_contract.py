@@ -207,5 +207,8 @@ def test_kopfs_processing_is_still_the_one_wrapped() -> None:
     params = inspect.signature(kopf_reactor.KOPF_PROCESS).parameters
     assert params["raw_event"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
     assert params["operator_indexed"].default is None
+    # Once indexing is over, the watcher hands new workers no indexing toggle: the
+    # events the bound applies to (a toggle still off means "not indexed yet": unbounded).
+    assert "operator_indexed = None" in inspect.getsource(queueing.watcher)
     # Listed objects come as type None, watch creations as ADDED (what is bounded).
     assert "raw_input['type'] = None" in inspect.getsource(kopf._cogs.clients.watching)

@@ -33,12 +33,14 @@ def test_bad_settings_are_refused(env):
         Settings.from_env(env)
 
 
+@pytest.mark.parametrize("key", ["BIO_AZURE_CONNECTIONS", "BIO_KUBE_CONNECTIONS"])
 @pytest.mark.parametrize("value", ["0.5", "0", "-2"])
-def test_a_connection_pool_of_less_than_one_is_refused_at_startup(value):
-    # Below one the pool's fair share (azure/connections.py) could grant nothing.
-    with pytest.raises(ConfigError, match="BIO_AZURE_CONNECTIONS"):
+def test_a_connection_pool_of_less_than_one_is_refused_at_startup(key, value):
+    # Below one the pool's fair share (azure/connections.py, kube/session.py and the
+    # take-up of new objects) could grant nothing.
+    with pytest.raises(ConfigError, match=key):
         Settings.from_env({"AZURE_SUBSCRIPTION_ID": SUB, "BIO_ALLOWLIST_FILE": "unrestricted",
-                           "BIO_AZURE_CONNECTIONS": value})
+                           key: value})
 
 
 def test_credential_routes():

@@ -133,10 +133,12 @@ def named(kind: str | None, namespace: str, name: str) -> dict[str, Any]:
 
 
 async def process(kind: str | None, namespace: str, name: str, *,
-                  indexed: bool = True) -> None:
+                  indexed: Toggled | None = None) -> None:
+    """``indexed``: the toggle Kopf's watcher hands a new worker. Once every object has
+    been indexed it hands None (queueing.watcher): the case of every burst."""
     from kopf._core.reactor import processing
     await processing.process_resource_event(  # type: ignore[call-arg]
-        raw_event=named(kind, namespace, name), operator_indexed=Toggled(indexed))
+        raw_event=named(kind, namespace, name), operator_indexed=indexed)
 
 
 async def settle() -> None:
@@ -164,10 +166,22 @@ async def test_edits_listings_and_the_first_indexing_are_not_bounded(
     tasks = [asyncio.create_task(process(kind, "burst", f"{kind}{i}"))
              for kind in ("MODIFIED", None) for i in range(3)]
     # Before every object is indexed, a bound would wait on itself: none applies.
-    tasks += [asyncio.create_task(process("ADDED", "burst", f"early{i}", indexed=False))
-              for i in range(3)]
+    tasks += [asyncio.create_task(process("ADDED", "burst", f"early{i}",
+                                          indexed=Toggled(False))) for i in range(3)]
     await settle()
     assert len(started) == 9, started
+    release.set()
+    await asyncio.gather(*tasks)
+
+
+async def test_a_worker_started_once_indexing_is_over_is_bounded_either_way(
+        taken_up: tuple[list[str], asyncio.Event]) -> None:
+    """Kopf may also hand a set that has since turned on: bounded like None."""
+    started, release = taken_up
+    tasks = [asyncio.create_task(process("ADDED", "burst", f"b{i}", indexed=Toggled(True)))
+             for i in range(4)]
+    await settle()
+    assert started == ["b0", "b1"]
     release.set()
     await asyncio.gather(*tasks)
 

@@ -117,6 +117,8 @@ class AzureClients:
         # Per-retry, so every HTTP attempt (SDK retries included) waits for its ARM token
         # and is counted. The Batch data plane has no ARM budget.
         per_retry: list[Any] = [PacingPolicy(self.pacer)] if arm else []
+        # After the ARM token wait (never hold a connection asleep), before the fence.
+        per_retry.append(FairConnections(self.connections))
         if _leadership is not None:
             fenced = WritePolicy(_leadership.fence)
             kwargs["per_call_policies"] = [fenced]
@@ -125,8 +127,6 @@ class AzureClients:
             kwargs["user_agent"] = f"batch-image-operator/{_leadership.identity}"
         if self._observe is not None:
             per_retry.append(self._observe)
-        # Last: a connection is asked for only when the request is ready to go.
-        per_retry.append(FairConnections(self.connections))
         kwargs["per_retry_policies"] = per_retry
         if self._session is None:
             # Created on first use, inside the operator's event loop. The CA bundle goes

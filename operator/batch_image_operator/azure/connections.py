@@ -6,15 +6,21 @@ connections: a pass holds its slot through its own CPU work too. aiohttp queues 
 requests beyond the pool first come first served, so under a 1,000-pool burst another
 namespace's request waited behind the burst's queued ones: 0.7 s median between a
 pool's PUT leaving its pipeline and reaching azuresim (`make bench`, probe timelines).
-This policy, the last before the transport on every attempt, takes one of as many
-slots as there are connections, granted per namespace in turn like the Azure slots,
-so aiohttp's own queue stays empty and a namespace's request waits for about one
-freed connection, not for the burst.
+This per-retry policy takes, for each attempt, one of as many slots as there are
+connections, granted per namespace in turn like the Azure slots, so aiohttp's own
+queue stays empty and a namespace's request waits for about one freed connection, not
+for the burst. It comes after the ARM token wait (a pass asleep for a token holds no
+connection) and before the leadership fence, so the fence is still checked after the
+last wait; azure-core's authentication policy runs inside it (a token refresh goes
+through the credential's own transport, not this pool).
 
-The namespace is the one of the pass's Azure slot (``current_namespace``): requests
-made outside any pass (the operator's own startup reads) share the "" namespace.
-A response read as a stream (``stream=True``) releases its slot at its headers and its
-connection after its body: the pool may then be short by the few bodies being read,
+The namespace is the one of the pass's Azure slot (``current_namespace``). Requests
+made outside any pass (the operator's startup reads), and every request when the
+Azure slots are off (``BIO_AZURE_CONCURRENCY=off``), share the "" namespace: first
+come first served, as before. A read shared by many passes (an account's node counts,
+azure/dataplane.py) queues in the namespace of the pass that started it.
+A response read as a stream (``stream=True``) releases its slot at its headers, its
+connection once its body has arrived: the pool may be short by the bodies in transit,
 and those requests queue in aiohttp's pool as before, briefly.
 """
 
