@@ -111,16 +111,18 @@ class FairShare:
         return {ns: len(q) for ns, q in self._queues.items()}
 
     @contextlib.asynccontextmanager
-    async def slot(self, namespace: str | None, *, nested: bool = True) -> AsyncIterator[None]:
+    async def slot(self, namespace: str | None, *, nested: bool = True,
+                   ahead: bool = False) -> AsyncIterator[None]:
         """Hold one slot for the body; released on any exit, cancellation included.
         ``nested=False``: a slot apart from the others, held through the body whatever
         it waits for (slot_released leaves it), and not the body's namespace for
-        current_namespace (tasks started in the body do not inherit it)."""
+        current_namespace (tasks started in the body do not inherit it).
+        ``ahead``: queued like a holder coming back from a wait, first in its namespace."""
         if self._slots is None:
             yield
             return
         hold = _Hold(self, namespace or "", asyncio.current_task(), outer=_HOLD.get())
-        await self._acquire(hold.namespace)
+        await self._acquire(hold.namespace, returning=ahead)
         if not nested:
             try:
                 yield

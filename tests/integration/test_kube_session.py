@@ -105,3 +105,29 @@ async def _other_namespace_first(base: str, done: list[str]) -> None:
         assert done.index("other") <= 4, done
     finally:
         await session.close()
+
+
+async def test_a_finalizer_patch_goes_ahead_of_its_namespaces_status_writes() -> None:
+    done: list[str] = []
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(0.01)  # the API server's time per request
+        done.append(request.path.rsplit("/", 1)[-1])
+        return web.json_response({"kind": "Status"})
+
+    async with serving(handle) as port:
+        base = f"http://127.0.0.1:{port}/apis/x/v1/namespaces/burst/things"
+        session = bounded_session(kopf.ConnectionInfo(server=base), 1).aiohttp_session
+
+        async def patch(url: str) -> None:
+            async with session.patch(url) as r:
+                assert r.status == 200
+
+        try:
+            writes = [asyncio.ensure_future(patch(f"{base}/p{i}/status")) for i in range(10)]
+            await asyncio.sleep(0)  # the status writes are queued first
+            await asyncio.wait_for(asyncio.gather(*writes, patch(f"{base}/new")), 20)
+            # Served after the write in flight, not after all ten.
+            assert done.index("new") <= 2, done
+        finally:
+            await session.close()

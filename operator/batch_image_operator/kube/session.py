@@ -38,10 +38,22 @@ def namespace_in_path(path: str) -> str:
     return ""
 
 
+def is_object_patch(request: aiohttp.ClientRequest) -> bool:
+    """A PATCH of an object itself, not of its status: Kopf's finalizer patches (its
+    other bookkeeping stays in memory, runner/persistence.py)."""
+    return request.method == "PATCH" and not request.url.path.rstrip("/").endswith("/status")
+
+
 class RequestLimit:
     """aiohttp client middleware: at most ``limit`` non-watch requests awaiting a reply,
     granted in turn across namespaces: one namespace's burst of finalizer patches, events
-    and status writes does not hold another namespace's first patch."""
+    and status writes does not hold another namespace's first patch.
+
+    Within a namespace, finalizer patches go first: new objects are taken up a bounded
+    number at a time (handlers/kopf_reactor.py), each holding its turn until its
+    finalizer patch is answered, so behind a burst's status writes and events the
+    take-up slowed to a crawl (5,000 pools: every one taken up after 66 s, 34 s with
+    this; 96 s for the whole burst before the bound, 128 s with it, 106 s with this)."""
 
     def __init__(self, limit: int) -> None:
         self._slots = FairShare(limit)
@@ -50,7 +62,7 @@ class RequestLimit:
                        handler: aiohttp.ClientHandlerType) -> aiohttp.ClientResponse:
         if is_watch(request):
             return await handler(request)
-        async with self._slots.slot(namespace_of(request)):
+        async with self._slots.slot(namespace_of(request), ahead=is_object_patch(request)):
             return await handler(request)
 
 
