@@ -139,7 +139,9 @@ class FairShare:
 
     async def _acquire(self, ns: str, returning: bool = False) -> None:
         """``returning``: a holder coming back from slot_released; it goes first (its
-        write was reserved for now), ahead of passes that have not started."""
+        write was reserved for now), ahead of passes that have not started. A caller
+        asking ``ahead`` (a finalizer patch, kube/session.py) is queued the same way,
+        so a namespace with no queue then also takes the next turn."""
         if self._free > 0 and not self._turn:
             self._free -= 1
             self._hold(ns)

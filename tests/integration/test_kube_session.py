@@ -107,7 +107,9 @@ async def _other_namespace_first(base: str, done: list[str]) -> None:
         await session.close()
 
 
-async def test_a_finalizer_patch_goes_ahead_of_its_namespaces_status_writes() -> None:
+async def test_a_finalizer_patch_goes_ahead_of_its_namespaces_events() -> None:
+    # Kopf's session carries its finalizer patches and the events it posts, per object
+    # and concurrently: ten events queued first, then a new object's finalizer patch.
     done: list[str] = []
 
     async def handle(request: web.Request) -> web.StreamResponse:
@@ -117,17 +119,19 @@ async def test_a_finalizer_patch_goes_ahead_of_its_namespaces_status_writes() ->
 
     async with serving(handle) as port:
         base = f"http://127.0.0.1:{port}/apis/x/v1/namespaces/burst/things"
+        events_url = f"http://127.0.0.1:{port}/api/v1/namespaces/burst/events"
         session = bounded_session(kopf.ConnectionInfo(server=base), 1).aiohttp_session
 
-        async def patch(url: str) -> None:
-            async with session.patch(url) as r:
+        async def send(method: str, url: str) -> None:
+            async with session.request(method, url) as r:
                 assert r.status == 200
 
         try:
-            writes = [asyncio.ensure_future(patch(f"{base}/p{i}/status")) for i in range(10)]
-            await asyncio.sleep(0)  # the status writes are queued first
-            await asyncio.wait_for(asyncio.gather(*writes, patch(f"{base}/new")), 20)
-            # Served after the write in flight, not after all ten.
+            events = [asyncio.ensure_future(send("POST", f"{events_url}/e{i}"))
+                      for i in range(10)]
+            await asyncio.sleep(0)  # the events are queued first
+            await asyncio.wait_for(asyncio.gather(*events, send("PATCH", f"{base}/new")), 20)
+            # Served after the event in flight, not after all ten.
             assert done.index("new") <= 2, done
         finally:
             await session.close()
