@@ -8,7 +8,7 @@ GO ?= go
 
 LOCK   := requirements.lock
 
-.PHONY: demo test install lint typecheck unit coverage dev clean chart-crds bench lock mutate realkube
+.PHONY: demo test install lint typecheck unit coverage dev clean chart-crds bench bench-compare lock mutate realkube
 
 # Every dependency (pip and the build backend included) comes from the lock, checked
 # against its hashes; the two projects themselves are then installed without resolving.
@@ -67,6 +67,17 @@ test: lint typecheck mutate-smoke $(if $(shell command -v $(GO) 2>/dev/null),rea
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# This tree against another commit: --create-only runs in alternation (the machine's speed
+# drifts from minute to minute), each pair and the ratio of the medians; writes
+# bench/results/sidebyside.json. e.g. make bench-compare REF=673ec1d RUNS=3
+# CURRENT_ARGS go to this tree's bench only (e.g. "--fairness-probes 0" against a bench
+# that has no second namespace).
+REF ?= HEAD
+RUNS ?= 3
+bench-compare: $(STAMP)
+	$(BIN)/python bench/sidebyside.py --reference $(REF) --runs $(RUNS) \
+		--current-args "$(CURRENT_ARGS)" $(if $(BENCH_ARGS),-- $(BENCH_ARGS))
 
 # Mutation testing (cosmic-ray): one small change at a time to the pure logic (models/,
 # planning/), the policy gate and the error classification; the unit tests that own each
