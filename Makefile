@@ -70,14 +70,15 @@ bench: $(STAMP)
 
 # This tree against another commit: --create-only runs in alternation (the machine's speed
 # drifts from minute to minute), each pair and the ratio of the medians; writes
-# bench/results/sidebyside.json. e.g. make bench-compare REF=673ec1d RUNS=3
+# bench/results/sidebyside.json. e.g. make bench-compare REF=673ec1d RUNS=4 (even: each
+# tree goes first equally often)
 # CURRENT_ARGS go to this tree's bench only (e.g. "--fairness-probes 0" against a bench
 # that has no second namespace).
 REF ?= HEAD
-RUNS ?= 3
+RUNS ?= 4
 bench-compare: $(STAMP)
 	$(BIN)/python bench/sidebyside.py --reference $(REF) --runs $(RUNS) \
-		--current-args "$(CURRENT_ARGS)" $(if $(BENCH_ARGS),-- $(BENCH_ARGS))
+		--current-args="$(CURRENT_ARGS)" $(if $(BENCH_ARGS),-- $(BENCH_ARGS))
 
 # Mutation testing (cosmic-ray): one small change at a time to the pure logic (models/,
 # planning/), the policy gate and the error classification; the unit tests that own each

@@ -21,24 +21,26 @@ def sidebyside() -> ModuleType:
     return module
 
 
-def report(ratio: float, cpu: float, p99: float | None = None) -> dict[str, object]:
-    return {"create": {"ratioToFloor": ratio, "allPoolsReadySeconds": ratio * 2.5,
+def report(ratio: float, cpu: float, p99: float | None = None,
+           pools: int = 1000, images: int = 50) -> dict[str, object]:
+    return {"params": {"pools": pools, "images": images},
+            "create": {"ratioToFloor": ratio, "allPoolsReadySeconds": ratio * 2.5,
                        "cpuSeconds": {"operator": cpu, "kubesim": 4.0}},
             **({"fairness": {"p99Seconds": p99}} if p99 is not None else {})}
 
 
 def test_cpu_per_resource_is_computed_alike_for_both_trees(sidebyside: ModuleType) -> None:
     # An older bench reports operator CPU seconds but not per resource, nor fairness.
-    old = sidebyside.run_figures(report(4.3, 8.4), resources=1050)
+    old = sidebyside.run_figures(report(4.3, 8.4))
     assert old["operatorCpuMsPerResource"] == 8.0
     assert old["otherNamespaceP99Seconds"] is None
-    new = sidebyside.run_figures(report(5.0, 10.5, 0.8), 1050)
+    new = sidebyside.run_figures(report(5.0, 10.5, 0.8))
     assert new["otherNamespaceP99Seconds"] == 0.8
 
 
 def test_medians_and_their_ratio(sidebyside: ModuleType) -> None:
     figures = sidebyside.run_figures
-    pairs = [(figures(report(r, c), 1000), figures(report(r2, c2), 1000))
+    pairs = [(figures(report(r, c)), figures(report(r2, c2)))
              for r, c, r2, c2 in [(4.0, 8.0, 5.0, 10.0), (5.0, 9.0, 6.5, 12.0),
                                   (6.0, 12.0, 6.0, 11.0)]]
     summary = sidebyside.summarize(pairs)
@@ -50,6 +52,9 @@ def test_medians_and_their_ratio(sidebyside: ModuleType) -> None:
                                                    "currentOverReference": None}
 
 
-def test_pool_and_image_counts_come_from_the_bench_arguments(sidebyside: ModuleType) -> None:
-    assert sidebyside._resources([]) == 1050
-    assert sidebyside._resources(["--pools", "5000", "--latency-ms", "0"]) == 5050
+def test_pool_and_image_counts_come_from_each_report(sidebyside: ModuleType) -> None:
+    # A --small run, or --pools given to one tree only: each divides by its own count.
+    assert sidebyside.run_figures(report(2.0, 0.24, pools=20, images=4))[
+        "operatorCpuMsPerResource"] == 10.0
+    assert sidebyside.run_figures(report(5.0, 50.5, pools=5000, images=50))[
+        "operatorCpuMsPerResource"] == 10.0
