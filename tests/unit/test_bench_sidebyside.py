@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import subprocess
 from pathlib import Path
 from types import ModuleType
 
@@ -58,3 +60,46 @@ def test_pool_and_image_counts_come_from_each_report(sidebyside: ModuleType) -> 
         "operatorCpuMsPerResource"] == 10.0
     assert sidebyside.run_figures(report(5.0, 50.5, pools=5000, images=50))[
         "operatorCpuMsPerResource"] == 10.0
+
+
+def test_the_trees_alternate_and_each_gets_its_arguments(
+        sidebyside: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real worktree of HEAD as the reference, the benches themselves faked: the
+    reference goes first in odd rounds, arguments after -- reach both trees, those of
+    --current-args this tree only, and the worktree is gone afterwards."""
+    calls: list[tuple[str, str, list[str]]] = []
+
+    def bench(tree: Path, tag: str, workdir: Path, extra: list[str]) -> dict[str, object]:
+        assert (tree / "bench" / "run.py").is_file()  # a whole tree, checked out
+        calls.append((tag, "this" if tree == sidebyside.ROOT else "worktree", list(extra)))
+        return report(4.0 if tag.startswith("reference") else 5.0, 10.0)
+
+    monkeypatch.setattr(sidebyside, "_bench", bench)
+    monkeypatch.setattr(sidebyside.tempfile, "mkdtemp", lambda prefix: str(tmp_path / "work"))
+    out = tmp_path / "out.json"
+    assert sidebyside.main(["--reference", "HEAD", "--runs", "2", "--out", str(out),
+                            "--current-args=--fairness-probes 0", "--", "--small"]) == 0
+    assert calls == [("reference-1", "worktree", ["--small"]),
+                     ("current-1", "this", ["--small", "--fairness-probes", "0"]),
+                     ("current-2", "this", ["--small", "--fairness-probes", "0"]),
+                     ("reference-2", "worktree", ["--small"])]
+    saved = json.loads(out.read_text())
+    assert len(saved["pairs"]) == 2 and saved["currentOnlyArgs"] == ["--fairness-probes", "0"]
+    assert saved["summary"]["ratioToFloor"]["currentOverReference"] == 1.25
+    assert not (tmp_path / "work" / "reference").exists()
+
+
+def test_a_failed_run_keeps_the_finished_rounds_and_removes_the_worktree(
+        sidebyside: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def bench(tree: Path, tag: str, workdir: Path, extra: list[str]) -> dict[str, object]:
+        if tag == "current-2":
+            raise subprocess.CalledProcessError(1, ["bench/run.py"])
+        return report(4.0, 10.0)
+
+    monkeypatch.setattr(sidebyside, "_bench", bench)
+    monkeypatch.setattr(sidebyside.tempfile, "mkdtemp", lambda prefix: str(tmp_path / "work"))
+    out = tmp_path / "out.json"
+    with pytest.raises(subprocess.CalledProcessError):
+        sidebyside.main(["--reference", "HEAD", "--runs", "2", "--out", str(out)])
+    assert len(json.loads(out.read_text())["pairs"]) == 1
+    assert not (tmp_path / "work" / "reference").exists()
