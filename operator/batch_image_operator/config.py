@@ -18,6 +18,7 @@ import yaml
 from .envvalues import ConfigError as ConfigError
 from .envvalues import (
     choice,
+    count,
     dns_name,
     host,
     host_suffix,
@@ -121,7 +122,7 @@ class Settings:
         if not arm.startswith("https://"):
             raise ConfigError("AZURE_RESOURCE_MANAGER_ENDPOINT must be an https:// URL")
         namespaces = tuple(n for n in env.get("BIO_NAMESPACES", "").replace(",", " ").split() if n)
-        connections = _at_least_one(env, "BIO_AZURE_CONNECTIONS", 32)
+        connections = count(env, "BIO_AZURE_CONNECTIONS", 32)
         return cls(
             subscription_id=sub,
             arm_endpoint=arm,
@@ -131,16 +132,16 @@ class Settings:
             drift_interval=seconds(env, "BIO_DRIFT_INTERVAL", 300.0),
             blocked_retry=seconds(env, "BIO_BLOCKED_RETRY", 15.0),
             namespaces=namespaces,
-            retry_total=int(seconds(env, "BIO_AZURE_RETRY_TOTAL", 3)),
+            retry_total=count(env, "BIO_AZURE_RETRY_TOTAL", 3),
             azure_connections=connections,
             azure_concurrency=_concurrency(env, connections),
-            kube_connections=_at_least_one(env, "BIO_KUBE_CONNECTIONS", 16),
+            kube_connections=count(env, "BIO_KUBE_CONNECTIONS", 16),
             metrics_host=host(env, "BIO_METRICS_HOST"),
             metrics_port=port(env, "BIO_METRICS_PORT", 8080),
             health_host=host(env, "BIO_HEALTH_HOST"),
             health_port=port(env, "BIO_HEALTH_PORT", 8081),
             log_format=choice(env, "BIO_LOG_FORMAT", ("text", "json"), "text"),
-            max_resize_attempts=int(seconds(env, "BIO_MAX_RESIZE_ATTEMPTS", 10)),
+            max_resize_attempts=count(env, "BIO_MAX_RESIZE_ATTEMPTS", 10),
             resize_backoff=seconds(env, "BIO_RESIZE_BACKOFF", 30.0),
             batch_accounts=_accounts(env.get("BIO_BATCH_ACCOUNTS", "")),
             namespace_credential_secret=dns_name(env, "BIO_NAMESPACE_CREDENTIAL_SECRET"),
@@ -151,10 +152,10 @@ class Settings:
             namespace_max_nodes=optional_count(env, "BIO_NAMESPACE_MAX_NODES"),
             **_trust_settings(env),
             limits=Limits(
-                dedicated=int(seconds(env, "BIO_LIMIT_DEDICATED", 2500)),
-                low_priority=int(seconds(env, "BIO_LIMIT_LOW_PRIORITY", 1000)),
-                nat_dedicated=int(seconds(env, "BIO_LIMIT_NAT_DEDICATED", 2500)),
-                nat_low_priority=int(seconds(env, "BIO_LIMIT_NAT_LOW_PRIORITY", 1000)),
+                dedicated=count(env, "BIO_LIMIT_DEDICATED", 2500),
+                low_priority=count(env, "BIO_LIMIT_LOW_PRIORITY", 1000),
+                nat_dedicated=count(env, "BIO_LIMIT_NAT_DEDICATED", 2500),
+                nat_low_priority=count(env, "BIO_LIMIT_NAT_LOW_PRIORITY", 1000),
             ),
             **_leader_election(env),
         )
@@ -185,14 +186,6 @@ def _cluster_id(raw: str) -> str:
     if raw and not re.match(r"^[A-Za-z0-9][-A-Za-z0-9_.]{0,62}$", raw):
         raise ConfigError("BIO_CLUSTER_ID must be 1-63 letters, digits, '-', '_' or '.'")
     return raw
-
-
-def _at_least_one(env: Mapping[str, str], key: str, default: int) -> int:
-    """A connection count: below one, its fair share (fairshare.py) could grant nothing."""
-    value = int(seconds(env, key, default))
-    if value < 1:
-        raise ConfigError(f"{key} must be a whole number of at least 1")
-    return value
 
 
 def _concurrency(env: Mapping[str, str], connections: int) -> int | None:
@@ -230,7 +223,7 @@ def _trust_settings(env: Mapping[str, str]) -> dict[str, Any]:
                                               PUBLIC_BATCH_SUFFIX),
         "namespace_credential_fallback": choice(
             env, "BIO_NAMESPACE_CREDENTIAL_FALLBACK", ("deny", "operator"), "deny"),
-        "credential_cache_size": max(1, int(seconds(env, "BIO_CREDENTIAL_CACHE_SIZE", 64))),
+        "credential_cache_size": count(env, "BIO_CREDENTIAL_CACHE_SIZE", 64),
     }
 
 

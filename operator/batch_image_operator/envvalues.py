@@ -24,6 +24,18 @@ def seconds(env: Mapping[str, str], key: str, default: float) -> float:
     return value
 
 
+def count(env: Mapping[str, str], key: str, default: int) -> int:
+    """A whole number of at least 1 (connections, retries, limits, cache sizes): read as
+    seconds, ``0.5`` became 0, which refused every pool as a limit or granted nothing as
+    a connection pool."""
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{key} must be a whole number of at least 1, got {raw!r}")
+    return int(raw)
+
+
 def optional_count(env: Mapping[str, str], key: str) -> int | None:
     raw = env.get(key) or ""
     if not raw:

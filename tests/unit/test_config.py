@@ -120,3 +120,26 @@ def test_namespace_credential_settings():
     assert (s.namespace_credential_fallback, s.credential_cache_size) == ("operator", 5)
     with pytest.raises(ConfigError, match="BIO_NAMESPACE_CREDENTIAL_FALLBACK"):
         Settings.from_env({**OPEN, "BIO_NAMESPACE_CREDENTIAL_FALLBACK": "allow"})
+
+
+COUNTS = ["BIO_AZURE_CONNECTIONS", "BIO_KUBE_CONNECTIONS", "BIO_AZURE_RETRY_TOTAL",
+          "BIO_MAX_RESIZE_ATTEMPTS", "BIO_LIMIT_DEDICATED", "BIO_LIMIT_LOW_PRIORITY",
+          "BIO_LIMIT_NAT_DEDICATED", "BIO_LIMIT_NAT_LOW_PRIORITY", "BIO_CREDENTIAL_CACHE_SIZE"]
+
+
+@pytest.mark.parametrize("key", COUNTS)
+@pytest.mark.parametrize("value", ["0.5", "2.5", "0", "ten"])
+def test_every_count_is_a_whole_number_of_at_least_one(key, value):
+    # Read as seconds, a limit of 0.5 became 0 (every pool refused) and 2.5 became 2.
+    with pytest.raises(ConfigError, match=f"{key} must be a whole number of at least 1"):
+        Settings.from_env({"AZURE_SUBSCRIPTION_ID": SUB, "BIO_ALLOWLIST_FILE": "unrestricted",
+                           key: value})
+
+
+def test_counts_are_read_as_given():
+    settings = Settings.from_env({"AZURE_SUBSCRIPTION_ID": SUB,
+                                  "BIO_ALLOWLIST_FILE": "unrestricted",
+                                  **dict.fromkeys(COUNTS, "7")})
+    assert (settings.azure_connections, settings.kube_connections, settings.retry_total,
+            settings.max_resize_attempts, settings.credential_cache_size) == (7, 7, 7, 7, 7)
+    assert settings.limits.dedicated == settings.limits.nat_low_priority == 7
