@@ -55,15 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     # configuration or port problem should be reported without that wait.
     import kopf
 
-    from .handlers.kopf_reactor import (
-        TAKE_UP_PER_KUBE_CONNECTION,
-        read_watch_streams_without_yielding,
-        take_up_new_objects_in_turn,
-    )
+    from .handlers import kopf_reactor
     from .handlers.registration import register
 
-    read_watch_streams_without_yielding()
-    take_up_new_objects_in_turn(TAKE_UP_PER_KUBE_CONNECTION * settings.kube_connections)
+    kopf_reactor.install(settings.kube_connections)
 
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat.JSON
                    if settings.log_format == "json" else kopf.LogFormat.FULL)

@@ -21,10 +21,7 @@ from kubernetes import watch as k8s_watch
 
 from batch_image_operator import GROUP, VERSION
 from batch_image_operator.config import Settings
-from batch_image_operator.handlers.kopf_reactor import (
-    TAKE_UP_PER_KUBE_CONNECTION,
-    take_up_new_objects_in_turn,
-)
+from batch_image_operator.handlers import kopf_reactor
 from batch_image_operator.handlers.registration import register
 from batch_image_operator.runner.runtime import Runtime
 from helpers.ids import SUB as SUB  # the suites import it from here too
@@ -177,8 +174,8 @@ def running_operator(kube_url: str, azure_env: Mapping[str, str], *,
         return connection or kopf.ConnectionInfo(server=kube_url, insecure=True)
 
     settings = Settings.from_env(env)
-    # As __main__ does: every suite runs with new objects taken up in turn.
-    take_up_new_objects_in_turn(TAKE_UP_PER_KUBE_CONNECTION * settings.kube_connections)
+    # As __main__ does: every suite runs Kopf's reactor with the operator's changes.
+    kopf_reactor.install(settings.kube_connections)
     runtime = register(registry, settings, env, kube_login=login)
     scope = ([arg for ns in settings.namespaces for arg in ("--namespace", ns)]
              or ["--all-namespaces"])

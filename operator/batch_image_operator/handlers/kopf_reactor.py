@@ -86,3 +86,10 @@ def take_up_new_objects_in_turn(at_once: int) -> None:
             return await KOPF_PROCESS(**kwargs)
 
     processing.process_resource_event = process  # type: ignore[assignment]
+
+
+def install(kube_connections: int) -> None:
+    """Both changes, as the operator runs: by __main__, and by the test suites'
+    in-process operator, so the suites run Kopf's reactor as production does."""
+    read_watch_streams_without_yielding()
+    take_up_new_objects_in_turn(TAKE_UP_PER_KUBE_CONNECTION * kube_connections)
