@@ -42,6 +42,9 @@ from kopf._core.reactor import processing
 
 from ..fairshare import FairShare
 
+# Kopf's own, kept for the contract test (install() replaces it process-wide).
+KOPF_OWN_SPAWN = aiotasks.Scheduler.spawn
+
 
 async def _spawn(self: aiotasks.Scheduler, coro: Coroutine[Any, Any, Any], *,
                  name: str | None = None) -> None:
