@@ -98,9 +98,19 @@ async def test_kopfs_own_spawn_takes_a_turn_per_new_object(
 
 
 def test_install_replaces_spawn(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(aiotasks.Scheduler, "spawn", aiotasks.Scheduler.spawn)
+    # From Kopf's own: the suites' operator may have installed the change already.
+    monkeypatch.setattr(aiotasks.Scheduler, "spawn", kopf_reactor.KOPF_OWN_SPAWN)
     kopf_reactor.read_watch_streams_without_yielding()
     assert aiotasks.Scheduler.spawn is kopf_reactor._spawn
+
+
+def test_install_puts_both_changes_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kopf._core.reactor import processing
+    monkeypatch.setattr(aiotasks.Scheduler, "spawn", kopf_reactor.KOPF_OWN_SPAWN)
+    monkeypatch.setattr(processing, "process_resource_event", kopf_reactor.KOPF_PROCESS)
+    kopf_reactor.install(kube_connections=2)
+    assert aiotasks.Scheduler.spawn is kopf_reactor._spawn
+    assert processing.process_resource_event is not kopf_reactor.KOPF_PROCESS
 
 
 class Toggled:
@@ -192,6 +202,6 @@ async def test_a_worker_started_once_indexing_is_over_is_bounded_either_way(
 def test_the_take_up_bound_is_installed_over_kopfs_processing(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from kopf._core.reactor import processing
-    monkeypatch.setattr(processing, "process_resource_event", processing.process_resource_event)
+    monkeypatch.setattr(processing, "process_resource_event", kopf_reactor.KOPF_PROCESS)
     kopf_reactor.take_up_new_objects_in_turn(4)
     assert processing.process_resource_event is not kopf_reactor.KOPF_PROCESS
